@@ -1,0 +1,43 @@
+# imbalance-lab: `make repro` runs the pipeline, `make test` runs the tests. Both create the
+# environment in .venv first when it is missing or out of date (a no-op otherwise).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: env repro test test-fast lab lock check clean-env
+
+env: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' \
+		|| { echo "error: $(VENV) is not Python 3.11; remove it and run make again with PYTHON=python3.11"; exit 1; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+repro: env  ## run the pipeline on the default data (only changed stages rerun)
+	$(BIN)/dvc repro
+
+test: env  ## the whole test suite, end-to-end tests included
+	$(BIN)/python -m pytest
+
+test-fast: env  ## unit tests only
+	$(BIN)/python -m pytest -m "not slow"
+
+lab: env  ## JupyterLab on the notebooks
+	$(BIN)/jupyter lab notebooks/
+
+lock:  ## re-resolve requirements.lock from pyproject.toml (then commit it)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --universal \
+		--generate-hashes --quiet -o requirements.lock
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,74 @@
+"""The ``imbalance-lab`` command.
+
+Errors in the user's input are printed as one line (``error: ...``) with exit status 2; a
+traceback is shown only with ``--debug`` or ``IMBALANCE_LAB_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from .errors import ImbalanceLabError
+
+EXIT_ERROR = 2
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import run_stage
+
+    run_stage(args.stage, params_file=args.params, dvc_file=args.dvc_file)
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_project
+
+    problems = check_project(".")
+    for p in problems:
+        print(f"problem: {p}", file=sys.stderr)
+    if problems:
+        print(f"error: {len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print("ok: notebooks, params.yaml and dvc.yaml agree", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="imbalance-lab", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute one pipeline stage's notebook (the cmd of each dvc.yaml stage)")
+    run.add_argument("stage")
+    run.add_argument("--params", default="params.yaml")
+    run.add_argument("--dvc-file", default="dvc.yaml")
+    run.set_defaults(func=_cmd_run)
+
+    check = sub.add_parser("check", help="check that notebooks, params.yaml and dvc.yaml agree")
+    check.set_defaults(func=_cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("IMBALANCE_LAB_DEBUG", "") not in ("", "0")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.func(args)
+    except ImbalanceLabError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

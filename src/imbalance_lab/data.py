@@ -1,0 +1,498 @@
+"""Read, validate and split the data: sources, schema, holdout split and the shared folds.
+
+Everything here takes and returns values (DataFrames, dicts) except :func:`read_sources`,
+which is the one place that touches the raw files. Every problem with the data raises
+:class:`~imbalance_lab.errors.DataError` with one line naming the file or column and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
+
+from .errors import DataError
+
+log = logging.getLogger(__name__)
+
+CSV_OPTIONS = {"sep", "quotechar", "encoding", "decimal", "thousands", "na_values", "comment", "escapechar"}
+#: A column whose values parse as numbers in at least this share of non-missing rows is
+#: numeric; the rest of its values are reported as text in a numeric column.
+NUMERIC_SHARE = 0.95
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def _source_format(source: dict[str, Any], path: Path) -> str:
+    fmt = source.get("format")
+    if fmt:
+        return fmt
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".parquet" in suffixes or ".pq" in suffixes:
+        return "parquet"
+    if any(s in (".csv", ".tsv", ".txt", ".dat") for s in suffixes):
+        return "csv"
+    raise DataError(f"{path}: cannot tell the format from the file name; set format: csv or parquet for this source")
+
+
+def _sniff_sep(path: Path, encoding: str) -> str:
+    with open(path, encoding=encoding, newline="") as fh:
+        sample = fh.read(65536)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        raise DataError(f"{path}: cannot detect the column separator; set options: {{sep: ','}} for this source") from None
+
+
+def _header(path: Path, sep: str, quotechar: str, encoding: str) -> list[str]:
+    with open(path, encoding=encoding, newline="") as fh:
+        first = fh.readline()
+    return next(csv.reader([first], delimiter=sep, quotechar=quotechar), [])
+
+
+def _read_csv(path: Path, options: dict[str, Any]) -> pd.DataFrame:
+    unknown = set(options) - CSV_OPTIONS
+    if unknown:
+        raise DataError(f"{path}: unknown CSV option(s) {sorted(unknown)}; allowed: {sorted(CSV_OPTIONS)}")
+    opts = dict(options)
+    encoding = opts.get("encoding", "utf-8")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty; point prepare.sources at a CSV with a header row and data")
+    if opts.get("sep", "auto") == "auto":
+        opts["sep"] = _sniff_sep(path, encoding)
+    header = _header(path, opts["sep"], opts.get("quotechar", '"'), encoding)
+    seen, dupes = set(), []
+    for name in (h.strip() for h in header):
+        if name in seen:
+            dupes.append(name)
+        seen.add(name)
+    if dupes:
+        raise DataError(f"{path}: duplicate column name(s) {sorted(set(dupes))}; rename them so every column is unique")
+    try:
+        df = pd.read_csv(path, low_memory=False, **opts)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty; point prepare.sources at a CSV with a header row and data") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        msg = str(exc).strip().splitlines()[0]
+        raise DataError(f"{path}: cannot parse as CSV ({msg}); check options sep, quotechar and encoding") from None
+    if df.shape[1] == 1 and len(header) == 1:
+        raise DataError(
+            f"{path}: only one column '{header[0][:60]}' was found with separator {opts['sep']!r}; "
+            "set options: {sep: auto} or the right separator for this source"
+        )
+    return df
+
+
+def _read_sql(source: dict[str, Any]) -> pd.DataFrame:
+    env = source["url_env"]
+    url = os.environ.get(env)
+    if not url:
+        raise DataError(f"SQL source: environment variable {env} is not set; export it with the database URL")
+    import importlib.util
+
+    import sqlalchemy
+
+    engine = None
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+        # SQLAlchemy >= 2.1 maps a bare postgresql:// to psycopg 3; the project installs psycopg2
+        if parsed.drivername == "postgresql" and importlib.util.find_spec("psycopg") is None:
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+        engine = sqlalchemy.create_engine(parsed)
+        with engine.connect() as conn:
+            return pd.read_sql_query(sqlalchemy.text(source["query"]), conn)
+    except ImportError as exc:
+        driver = f" '{exc.name}'" if exc.name else ""
+        raise DataError(
+            f"SQL source (URL from ${env}): the database driver{driver} is not installed; "
+            "install it or name an installed driver in the URL (e.g. postgresql+psycopg2://)"
+        ) from None
+    except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError, ValueError) as exc:
+        # never echo the URL or the driver's message: they may hold a password
+        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
+        kind = type(getattr(cause, "orig", None) or cause).__name__
+        raise DataError(
+            f"SQL source (URL from ${env}): the database query failed ({kind}); "
+            "check that the server is reachable, the URL is right and the query runs"
+        ) from None
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+def read_source(source: dict[str, Any], *, base_dir: str | Path = ".") -> tuple[str, pd.DataFrame]:
+    """Read one source described by a ``prepare.sources`` item.
+
+    Parameters
+    ----------
+    source : dict
+        ``{path, format?, options?}`` for a file or ``{query, url_env}`` for SQL.
+    base_dir : str or Path
+        Directory that relative paths are resolved against.
+
+    Returns
+    -------
+    (str, DataFrame)
+        A display name for messages and the data.
+    """
+    if "query" in source:
+        name, df = f"SQL query (${source['url_env']})", _read_sql(source)
+        df.columns = [str(c).strip() for c in df.columns]
+        dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+        if dupes:
+            raise DataError(f"{name}: duplicate column name(s) {dupes}; give every column of the query a unique name")
+        return name, df
+    path = Path(base_dir) / source["path"]
+    name = source["path"]
+    if not path.exists():
+        raise DataError(f"{name}: file not found; fix the path in prepare.sources (relative to the project root)")
+    fmt = _source_format(source, path)
+    if fmt == "parquet":
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types
+            raise DataError(f"{name}: cannot read as Parquet ({type(exc).__name__}); check the file or set format: csv") from None
+    else:
+        df = _read_csv(path, source.get("options", {}))
+    df.columns = [str(c).strip() for c in df.columns]
+    dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if dupes:
+        raise DataError(f"{name}: duplicate column name(s) {dupes}; rename them so every column is unique")
+    return name, df
+
+
+def union_sources(frames: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Stack sources that share one schema (same columns, compatible types).
+
+    Parameters
+    ----------
+    frames : list of (name, DataFrame)
+
+    Returns
+    -------
+    DataFrame
+        Rows of all sources, in order, with the first source's column order.
+    """
+    first_name, first = frames[0]
+    columns = list(first.columns)
+    for name, df in frames[1:]:
+        missing = [c for c in columns if c not in df.columns]
+        extra = [c for c in df.columns if c not in columns]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"lacks {missing[:5]}")
+            if extra:
+                parts.append(f"has extra {extra[:5]}")
+            raise DataError(
+                f"{name}: schema disagrees with {first_name}: it {' and '.join(parts)}; "
+                "give every source the same columns"
+            )
+        for col in columns:
+            a, b = first[col], df[col]
+            if a.isna().all() or b.isna().all():
+                continue  # an empty column takes the type of the other sources
+            a_num = pd.api.types.is_numeric_dtype(a)
+            b_num = pd.api.types.is_numeric_dtype(b)
+            if a_num != b_num:
+                raise DataError(
+                    f"{name}: column '{col}' is {'numeric' if b_num else 'text'} here but "
+                    f"{'numeric' if a_num else 'text'} in {first_name}; make the sources agree"
+                )
+    if len(frames) == 1:
+        return first.reset_index(drop=True)
+    return pd.concat([df[columns] for _, df in frames], ignore_index=True)
+
+
+def read_sources(sources: list[dict[str, Any]], *, base_dir: str | Path = ".") -> tuple[str, pd.DataFrame]:
+    """Read every source in ``prepare.sources`` and union them.
+
+    Returns
+    -------
+    (str, DataFrame)
+        A name for messages (the sources joined by '+') and the stacked data.
+    """
+    frames = [read_source(s, base_dir=base_dir) for s in sources]
+    return " + ".join(n for n, _ in frames), union_sources(frames)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation and cleaning
+# --------------------------------------------------------------------------------------------
+
+
+def _norm_label(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    text = str(value).strip()
+    try:  # "1", "1.0" and 1 are the same label
+        number = float(text)
+    except ValueError:
+        return text.lower() if text.lower() in ("true", "false") else text
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def encode_target(values: pd.Series, *, positive_label: Any, source: str, target: str) -> pd.Series:
+    """Map a target column to 0/1 with the declared positive label.
+
+    Raises a :class:`DataError` when the label never occurs or there are not exactly two classes.
+    """
+    labels = values.map(_norm_label)
+    classes = sorted(labels.unique())
+    positive = _norm_label(positive_label)
+    if positive not in classes:
+        raise DataError(
+            f"{source}: positive label {positive_label!r} never occurs in target column '{target}' "
+            f"(values: {classes[:10]}); set prepare.positive_label to one of them"
+        )
+    if len(classes) != 2:
+        what = "only one class" if len(classes) == 1 else f"{len(classes)} classes {classes[:10]}"
+        raise DataError(
+            f"{source}: target column '{target}' has {what}; a binary target with exactly two "
+            "classes is needed: filter or map the rows before the pipeline"
+        )
+    return (labels == positive).astype("int8")
+
+
+def _salted_hash(values: pd.Series, salt: str) -> pd.Series:
+    def one(v: Any) -> Any:
+        if pd.isna(v):
+            return None
+        return hashlib.sha256((salt + "\x1f" + str(v)).encode()).hexdigest()[:16]
+
+    return values.map(one)
+
+
+def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None:
+    """Return the column as numbers if it is numeric, None if it is text; raise on a mix."""
+    s = df[col]
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("float64")
+    if pd.api.types.is_numeric_dtype(s):
+        return s
+    present = s.dropna()
+    if present.empty:
+        return s.astype("float64")
+    parsed = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    bad = parsed.isna()
+    share = 1.0 - bad.mean()
+    if share == 1.0:
+        return pd.to_numeric(s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v).strip()), errors="coerce")
+    if share >= NUMERIC_SHARE:
+        row = bad.idxmax()
+        raise DataError(
+            f"{source}: column '{col}' is numeric but holds text {str(present[row])!r} "
+            f"in {int(bad.sum())} row(s) (first at row {int(row)}); fix or blank those values, "
+            "or declare the column in prepare.categorical"
+        )
+    return None
+
+
+def validate_and_clean(
+    df: pd.DataFrame,
+    *,
+    source: str,
+    target: str,
+    positive_label: Any,
+    categorical: list[str],
+    drop_columns: list[str],
+    hash_columns: list[str],
+    hash_salt: str | None,
+    drop_duplicates: bool,
+    n_splits: int,
+    test_size: float,
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Validate raw data and turn it into model-ready columns.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The raw, unioned sources.
+    source : str
+        Name of the sources, for messages.
+    target, positive_label : str, scalar
+        The target column and the label that counts as positive.
+    categorical : list of str
+        Columns to treat as categorical (nominal). Text columns are categorical anyway.
+    drop_columns : list of str
+        Identifiers or personal data removed before anything is written.
+    hash_columns : list of str
+        Identifiers kept as a salted hash (not used as features).
+    hash_salt : str or None
+        The salt for ``hash_columns``; required when that list is not empty.
+    drop_duplicates : bool
+        Drop exact duplicate rows (they are counted either way).
+    n_splits, test_size : int, float
+        Used to check that every fold gets positives.
+
+    Returns
+    -------
+    (DataFrame, dict, dict)
+        The clean data (features, id columns, 0/1 target), the schema and a report of what was
+        found and dropped.
+    """
+    if len(df) == 0:
+        raise DataError(f"{source}: no data rows (header only?); add data rows")
+    if target not in df.columns:
+        close = [c for c in df.columns if c.lower() == target.lower()]
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise DataError(
+            f"{source}: target column '{target}' not found{hint}; set prepare.target to one of "
+            f"{list(df.columns)[:8]}{'...' if df.shape[1] > 8 else ''}"
+        )
+    for key, cols in (("categorical", categorical), ("drop_columns", drop_columns), ("hash_columns", hash_columns)):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise DataError(f"{source}: column(s) {missing} in prepare.{key} not found; fix prepare.{key}")
+        if target in cols:
+            raise DataError(f"{source}: the target '{target}' is listed in prepare.{key}; remove it from there")
+    both = [c for c in hash_columns if c in drop_columns]
+    if both:
+        raise DataError(
+            f"{source}: column(s) {both} are in both prepare.drop_columns and prepare.hash_columns; keep them in one"
+        )
+    if hash_columns and not hash_salt:
+        raise DataError("prepare.hash_columns is set but the salt environment variable (prepare.hash_salt_env) is empty; export it")
+
+    report: dict[str, Any] = {"rows_read": int(len(df))}
+    df = df.drop(columns=drop_columns)
+    missing_target = df[target].isna()
+    if missing_target.any():
+        log.warning("dropping %d row(s) with a missing target", int(missing_target.sum()))
+        df = df.loc[~missing_target]
+    report["rows_missing_target"] = int(missing_target.sum())
+    y = encode_target(df[target], positive_label=positive_label, source=source, target=target)
+
+    ids = {c: _salted_hash(df[c], hash_salt or "") for c in hash_columns}
+    feature_cols = [c for c in df.columns if c != target and c not in hash_columns]
+
+    numeric: list[str] = []
+    cats: dict[str, list[str]] = {}
+    constant: list[str] = []
+    out: dict[str, pd.Series] = {}
+    for col in feature_cols:
+        s = df[col]
+        if s.isna().all():
+            raise DataError(f"{source}: column '{col}' is empty in every row; add it to prepare.drop_columns")
+        values = None if col in categorical else _coerce_numeric(df, col, source)
+        if values is not None:
+            values = values.astype("float64")
+            if np.isinf(values).any():
+                raise DataError(
+                    f"{source}: column '{col}' holds infinite values in {int(np.isinf(values).sum())} row(s); "
+                    "replace them with a finite number or leave them blank"
+                )
+            if values.nunique(dropna=False) <= 1:
+                constant.append(col)
+                continue
+            numeric.append(col)
+            out[col] = values
+        else:
+            text = s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v).strip())
+            n_unique = text.nunique(dropna=True)
+            if n_unique <= 1 and not text.isna().any():
+                constant.append(col)
+                continue
+            if n_unique == text.notna().sum() and len(text) > 20:
+                raise DataError(
+                    f"{source}: categorical column '{col}' has a different value in every row (an identifier?); "
+                    "add it to prepare.drop_columns or prepare.hash_columns"
+                )
+            categories = sorted(text.dropna().unique())
+            cats[col] = categories
+            out[col] = pd.Categorical(text, categories=categories)
+    if not numeric and not cats:
+        raise DataError(f"{source}: no usable feature columns left besides the target '{target}'; add feature columns")
+    report["constant_columns_dropped"] = constant
+
+    clean = pd.DataFrame(out, index=df.index)[[c for c in feature_cols if c in out]]
+    for c, v in ids.items():
+        clean.insert(0, c, v.values)
+    clean[target] = y.values
+    dup_mask = clean.drop(columns=list(ids)).duplicated(keep="first")
+    report["duplicate_rows"] = int(dup_mask.sum())
+    if drop_duplicates and dup_mask.any():
+        clean = clean.loc[~dup_mask]
+    report["duplicate_rows_dropped"] = int(dup_mask.sum()) if drop_duplicates else 0
+    clean = clean.reset_index(drop=True)
+
+    positives = int(clean[target].sum())
+    # both classes must reach the test part and every validation fold
+    for kind, count in (("positive", positives), ("negative", len(clean) - positives)):
+        in_train = int(np.floor(count * (1.0 - test_size)))
+        if in_train < n_splits or count - in_train < 1:
+            raise DataError(
+                f"{source}: only {count} {kind} row(s); with test_size={test_size} the training part "
+                f"gets about {in_train}, fewer than prepare.n_splits={n_splits}; lower prepare.n_splits "
+                f"or prepare.test_size, or add {kind} rows"
+            )
+    schema = {
+        "target": target,
+        "positive_label": _norm_label(positive_label),
+        "numeric": numeric,
+        "categorical": cats,
+        "features": [c for c in feature_cols if c in out],
+        "id_columns": list(hash_columns),
+        "dropped_columns": sorted(set(drop_columns) | set(constant)),
+    }
+    report.update(rows=int(len(clean)), positives=positives)
+    return clean, schema, report
+
+
+# --------------------------------------------------------------------------------------------
+# Split and folds
+# --------------------------------------------------------------------------------------------
+
+
+def split_holdout(df: pd.DataFrame, *, target: str, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified holdout split; both parts keep the order of the input rows."""
+    idx = np.arange(len(df))
+    train_idx, test_idx = train_test_split(idx, test_size=test_size, stratify=df[target].to_numpy(), random_state=seed)
+    return df.iloc[np.sort(train_idx)].reset_index(drop=True), df.iloc[np.sort(test_idx)].reset_index(drop=True)
+
+
+def make_folds(y: np.ndarray | pd.Series, *, n_splits: int, n_repeats: int, seed: int) -> pd.DataFrame:
+    """Assign every training row to a validation fold, once per repeat.
+
+    Returns
+    -------
+    DataFrame
+        One row per training row and one int8 column ``repeat_<r>`` per repeat holding the fold
+        in which that row is validated.
+    """
+    y = np.asarray(y)
+    rskf = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
+    folds = np.full((n_repeats, len(y)), -1, dtype=np.int8)
+    for i, (_, val) in enumerate(rskf.split(np.zeros(len(y)), y)):
+        folds[i // n_splits, val] = i % n_splits
+    return pd.DataFrame({f"repeat_{r}": folds[r] for r in range(n_repeats)})
+
+
+def iter_splits(folds: pd.DataFrame) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """Yield ``(repeat, fold, train_index, validation_index)`` from a fold assignment."""
+    for r, col in enumerate(folds.columns):
+        assignment = folds[col].to_numpy()
+        for k in range(int(assignment.max()) + 1):
+            yield r, k, np.flatnonzero(assignment != k), np.flatnonzero(assignment == k)
+
+
+def split_xy(df: pd.DataFrame, schema: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Features (numeric as float, categoricals as object with NaN) and the 0/1 target."""
+    X = df[schema["features"]].copy()
+    for col in schema["categorical"]:
+        X[col] = X[col].astype(object).where(X[col].notna(), np.nan)
+    return X, df[schema["target"]].to_numpy().astype(int)

@@ -1,0 +1,69 @@
+"""Atomic, deterministic writes: a reader never sees a half-written output."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file in the same directory, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _clean(obj: Any, digits: int | None) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v, digits) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()  # numpy scalar
+    if isinstance(obj, float):
+        if math.isnan(obj) or math.isinf(obj):
+            return None
+        return round(obj, digits) if digits is not None else obj
+    return obj
+
+
+def write_json(path: str | Path, obj: Any, *, digits: int | None = 6) -> Path:
+    """Write JSON with sorted keys, floats rounded to ``digits`` and NaN as null."""
+    text = json.dumps(_clean(obj, digits), indent=2, sort_keys=True) + "\n"
+    return write_bytes(path, text.encode())
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file."""
+    return json.loads(Path(path).read_text())
+
+
+def write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
+    """Write a frame as Parquet (zstd, no index); the same frame gives the same bytes."""
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False, engine="pyarrow", compression="zstd")
+    return write_bytes(path, buf.getvalue())
+
+
+def write_csv(path: str | Path, df: pd.DataFrame, *, digits: int = 6) -> Path:
+    """Write a frame as CSV with floats rounded to ``digits``."""
+    return write_bytes(path, df.round(digits).to_csv(index=False, lineterminator="\n").encode())

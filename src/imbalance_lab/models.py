@@ -1,0 +1,121 @@
+"""The model registry: a name gives an estimator and the preprocessing it needs.
+
+:func:`make_pipeline` assembles preprocessing, an optional resampler and the estimator into one
+imbalanced-learn ``Pipeline``, so everything that is fitted (imputer, encoder, scaler, sampler,
+model) is fitted on the training fold only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from imblearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+
+from .features import make_preprocessor
+
+
+def _xgboost(*, seed: int, n_jobs: int, **params: Any) -> BaseEstimator:
+    from xgboost import XGBClassifier
+
+    defaults = dict(
+        n_estimators=300, learning_rate=0.05, max_depth=4, subsample=0.8, colsample_bytree=0.8,
+        min_child_weight=1.0, reg_lambda=1.0, tree_method="hist", eval_metric="logloss",
+    )
+    return XGBClassifier(**{**defaults, **params}, random_state=seed, n_jobs=n_jobs)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one model family.
+
+    Attributes
+    ----------
+    factory : callable
+        ``factory(seed=..., n_jobs=..., **params) -> estimator``.
+    encoding : str
+        Categorical encoding its preprocessing uses ("onehot" or "ordinal").
+    scale : bool
+        Whether numeric columns are standardised.
+    class_weight_param : str or None
+        The estimator's parameter for weighting the positive class (used by imbalance
+        strategies), ``None`` if it has none.
+    defaults : dict
+        Default hyperparameters (overridable from params).
+    """
+
+    factory: Callable[..., BaseEstimator]
+    encoding: str
+    scale: bool
+    class_weight_param: str | None = None
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+MODELS: dict[str, ModelSpec] = {
+    "dummy": ModelSpec(
+        lambda *, seed, n_jobs, **p: DummyClassifier(strategy="prior", **p), encoding="ordinal", scale=False
+    ),
+    "logistic_regression": ModelSpec(
+        lambda *, seed, n_jobs, **p: LogisticRegression(**{"C": 1.0, "max_iter": 2000, **p}, random_state=seed),
+        encoding="onehot", scale=True, class_weight_param="class_weight",
+    ),
+    "random_forest": ModelSpec(
+        lambda *, seed, n_jobs, **p: RandomForestClassifier(
+            **{"n_estimators": 300, "min_samples_leaf": 5, "max_features": "sqrt", **p}, random_state=seed, n_jobs=n_jobs
+        ),
+        encoding="ordinal", scale=False, class_weight_param="class_weight",
+    ),
+    "hist_gradient_boosting": ModelSpec(
+        lambda *, seed, n_jobs, **p: HistGradientBoostingClassifier(
+            **{"learning_rate": 0.05, "max_iter": 200, "max_leaf_nodes": 15, "l2_regularization": 1.0, **p},
+            early_stopping=False, random_state=seed,
+        ),
+        encoding="ordinal", scale=False, class_weight_param="class_weight",
+    ),
+    "xgboost": ModelSpec(_xgboost, encoding="ordinal", scale=False, class_weight_param="scale_pos_weight"),
+}
+
+
+def make_estimator(name: str, *, seed: int, n_jobs: int = 1, params: dict[str, Any] | None = None) -> BaseEstimator:
+    """Build the bare estimator of a registered family with optional hyperparameter overrides."""
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}; registered: {', '.join(MODELS)}")
+    return MODELS[name].factory(seed=seed, n_jobs=n_jobs, **(params or {}))
+
+
+def make_pipeline(
+    name: str,
+    schema: dict[str, Any],
+    *,
+    seed: int,
+    params: dict[str, Any] | None = None,
+    sampler: BaseEstimator | None = None,
+    n_jobs: int = 1,
+) -> Pipeline:
+    """Preprocessing, an optional resampler and the estimator, as one unfitted pipeline.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS`.
+    schema : dict
+        The prepared data's schema.
+    seed : int
+        Random state of the estimator.
+    params : dict, optional
+        Hyperparameter overrides for the estimator.
+    sampler : imblearn sampler, optional
+        Applied to the preprocessed training fold only (imblearn skips it at predict time).
+    n_jobs : int
+        Threads for estimators that support them.
+    """
+    spec = MODELS[name]
+    steps: list[tuple[str, Any]] = [("preprocess", make_preprocessor(schema, encoding=spec.encoding, scale=spec.scale))]
+    if sampler is not None:
+        steps.append(("sample", sampler))
+    steps.append(("model", make_estimator(name, seed=seed, n_jobs=n_jobs, params=params)))
+    return Pipeline(steps)

@@ -1,0 +1,34 @@
+"""What every stage notebook does first: find the project root, set up logging and display."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def project_root(start: str | Path | None = None) -> Path:
+    """The nearest directory at or above ``start`` holding both dvc.yaml and params.yaml."""
+    here = Path(start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "dvc.yaml").exists() and (d / "params.yaml").exists():
+            return d
+    raise FileNotFoundError(f"no dvc.yaml and params.yaml at or above {here}; open the notebook inside the project")
+
+
+def setup(*, level: int = logging.INFO) -> Path:
+    """Change to the project root (so the notebook runs the same from JupyterLab and the
+    pipeline), log to stderr without timestamps (so reports are reproducible), and set
+    pandas display options. Returns the project root."""
+    root = project_root()
+    os.chdir(root)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    for noisy in ("matplotlib", "PIL", "numexpr"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    import pandas as pd
+
+    pd.set_option("display.max_columns", 40)
+    pd.set_option("display.width", 160)
+    pd.set_option("display.precision", 4)
+    return root

@@ -1,0 +1,237 @@
+"""Matplotlib figures (object API, no global pyplot state) and DVC plot data files.
+
+Figures are returned, so a notebook shows them and a stage saves them with :func:`save_figure`.
+Curve data is written in dvclive's formats (``precision_recall``, ``roc``, ``calibration``)
+so ``dvc plots show`` / ``dvc plots diff`` overlay runs and experiments. (The ``dvclive``
+package itself costs ~3.4 s of import per notebook, so the few lines of its format are
+written here.)
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+from .files import write_bytes, write_json
+
+Curves = Mapping[str, tuple[Sequence[int], Sequence[float]]]
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Save a figure as PNG without volatile metadata (same figure, same bytes)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    return write_bytes(path, buf.getvalue())
+
+
+# --------------------------------------------------------------------------------------------
+# DVC plot data (dvclive formats)
+# --------------------------------------------------------------------------------------------
+
+
+def curve_data(kind: str, y_true: Sequence[int], y_score: Sequence[float], *, n_bins: int = 10) -> dict[str, Any]:
+    """Curve points in dvclive's JSON format.
+
+    Parameters
+    ----------
+    kind : {"precision_recall", "roc", "calibration"}
+    y_true, y_score : array-like
+    n_bins : int
+        Bins of the calibration curve (quantile strategy).
+    """
+    y_true = np.asarray(y_true).astype(int)
+    y_score = np.asarray(y_score, dtype=float)
+    if kind == "precision_recall":
+        p, r, t = precision_recall_curve(y_true, y_score)
+        return {kind: [{"precision": a, "recall": b, "threshold": c} for a, b, c in zip(p, r, t)]}
+    if kind == "roc":
+        fpr, tpr, t = roc_curve(y_true, y_score, drop_intermediate=True)
+        t = np.where(np.isinf(t), 1.0, t)
+        return {kind: [{"fpr": a, "tpr": b, "threshold": c} for a, b, c in zip(fpr, tpr, t)]}
+    if kind == "calibration":
+        prob_true, prob_pred = calibration_curve(y_true, y_score, n_bins=n_bins, strategy="quantile")
+        return {kind: [{"prob_true": a, "prob_pred": b} for a, b in zip(prob_true, prob_pred)]}
+    raise ValueError(f"unknown curve kind {kind!r}")
+
+
+def write_curves(directory: str | Path, y_true: Sequence[int], y_score: Sequence[float]) -> None:
+    """Write ``precision_recall.json``, ``roc.json`` and ``calibration.json`` to a directory."""
+    for kind in ("precision_recall", "roc", "calibration"):
+        write_json(Path(directory) / f"{kind}.json", curve_data(kind, y_true, y_score), digits=6)
+
+
+# --------------------------------------------------------------------------------------------
+# Data profile
+# --------------------------------------------------------------------------------------------
+
+
+def class_balance(y: Sequence[int], *, labels: tuple[str, str] = ("negative", "positive")) -> Figure:
+    """Bar chart of the class counts with their shares."""
+    y = np.asarray(y).astype(int)
+    counts = np.bincount(y, minlength=2)
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    bars = ax.bar(labels, counts, color=["#9aa5b1", "#d1495b"])
+    for bar, c in zip(bars, counts):
+        ax.annotate(f"{c} ({c / counts.sum():.1%})", (bar.get_x() + bar.get_width() / 2, c), ha="center", va="bottom")
+    ax.set_ylabel("rows")
+    ax.set_title("Class balance")
+    ax.margins(y=0.15)
+    return fig
+
+
+def missingness(df: pd.DataFrame, *, top: int = 20) -> Figure:
+    """Share of missing values of the columns with the most missing values."""
+    share = df.isna().mean().sort_values(ascending=False).head(top)
+    fig = Figure(figsize=(6, max(2.0, 0.25 * len(share) + 1)))
+    ax = fig.subplots()
+    if share.max() == 0:
+        ax.text(0.5, 0.5, "no missing values", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+    else:
+        ax.barh(share.index[::-1], share.values[::-1], color="#5c80bc")
+        ax.set_xlabel("share missing")
+    ax.set_title("Missing values")
+    return fig
+
+
+def feature_distributions(df: pd.DataFrame, y: Sequence[int], columns: Sequence[str], *, ncols: int = 4) -> Figure:
+    """Per-feature distributions by class (density histograms, or category shares)."""
+    y = np.asarray(y).astype(int)
+    nrows = int(np.ceil(len(columns) / ncols)) or 1
+    fig = Figure(figsize=(3.2 * ncols, 2.4 * nrows))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for ax, col in zip(axes, columns):
+        s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+            shares = pd.crosstab(s.astype(str), y, normalize="columns").reindex(columns=[0, 1], fill_value=0)
+            top = shares.max(axis=1).sort_values(ascending=False).index[:10]
+            shares.loc[top].plot.bar(ax=ax, color=["#9aa5b1", "#d1495b"], legend=False, width=0.8)
+            ax.tick_params(axis="x", labelsize=6)
+        else:
+            values = s.to_numpy(dtype=float)
+            finite = values[np.isfinite(values)]
+            bins = np.histogram_bin_edges(finite, bins=min(20, max(2, len(np.unique(finite)))))
+            for cls, color in ((0, "#9aa5b1"), (1, "#d1495b")):
+                v = values[(y == cls) & np.isfinite(values)]
+                ax.hist(v, bins=bins, density=True, alpha=0.6, color=color)
+        ax.set_title(col, fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in axes[len(columns):]:
+        ax.set_axis_off()
+    fig.legend(["negative", "positive"], loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Model comparison
+# --------------------------------------------------------------------------------------------
+
+
+def pr_curves(curves: Curves, *, prevalence: float | None = None) -> Figure:
+    """Precision-recall curves of several models (legend shows average precision)."""
+    fig = Figure(figsize=(5, 4))
+    ax = fig.subplots()
+    for name, (y, s) in curves.items():
+        p, r, _ = precision_recall_curve(y, s)
+        ax.plot(r, p, label=f"{name} (AP {average_precision_score(y, s):.3f})", lw=1.2)
+    if prevalence is not None:
+        ax.axhline(prevalence, color="grey", ls=":", lw=1, label=f"prevalence {prevalence:.3f}")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1), title="Precision-recall (out-of-fold)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def roc_curves(curves: Curves) -> Figure:
+    """ROC curves of several models (legend shows ROC AUC)."""
+    fig = Figure(figsize=(5, 4))
+    ax = fig.subplots()
+    for name, (y, s) in curves.items():
+        fpr, tpr, _ = roc_curve(y, s)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, s):.3f})", lw=1.2)
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (out-of-fold)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def calibration_curves(curves: Curves, *, n_bins: int = 10) -> Figure:
+    """Reliability diagrams (quantile bins) of several models."""
+    fig = Figure(figsize=(5, 4))
+    ax = fig.subplots()
+    top = 0.0
+    for name, (y, s) in curves.items():
+        prob_true, prob_pred = calibration_curve(y, s, n_bins=n_bins, strategy="quantile")
+        ax.plot(prob_pred, prob_true, marker="o", ms=3, lw=1.2, label=name)
+        top = max(top, float(np.max(prob_pred)), float(np.max(prob_true)))
+    top = min(1.0, top * 1.05 + 0.01)
+    ax.plot([0, top], [0, top], color="grey", ls=":", lw=1)
+    ax.set(xlabel="mean predicted probability", ylabel="fraction of positives", title="Calibration (out-of-fold)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def score_intervals(summary: pd.DataFrame, *, metric: str) -> Figure:
+    """Mean and corrected 95 % CI of a metric per model (rows of :func:`evaluation.summarize`)."""
+    s = summary.sort_values(f"{metric}_mean")
+    fig = Figure(figsize=(5, 0.45 * len(s) + 1.2))
+    ax = fig.subplots()
+    mean = s[f"{metric}_mean"].to_numpy()
+    err = np.vstack([mean - s[f"{metric}_ci_low"].to_numpy(), s[f"{metric}_ci_high"].to_numpy() - mean])
+    ax.errorbar(mean, np.arange(len(s)), xerr=np.nan_to_num(err), fmt="o", capsize=3, color="#30638e")
+    ax.set_yticks(np.arange(len(s)), s.index)
+    ax.set(xlabel=f"{metric} (mean, corrected 95 % CI)", title=f"{metric} by model")
+    return fig
+
+
+def pareto_front(cost: Sequence[float], score: Sequence[float]) -> np.ndarray:
+    """Boolean mask of the points no other point beats on both lower cost and higher score."""
+    cost, score = np.asarray(cost, float), np.asarray(score, float)
+    mask = np.ones(len(cost), bool)
+    for i in range(len(cost)):
+        dominated = (cost <= cost[i]) & (score >= score[i]) & ((cost < cost[i]) | (score > score[i]))
+        mask[i] = not dominated.any()
+    return mask
+
+
+def cost_performance(names: Sequence[str], seconds: Sequence[float], score: Sequence[float], *, metric: str,
+                     as_good: Sequence[bool] | None = None) -> Figure:
+    """Score against fit time (log scale) with the Pareto front; ``as_good`` rings the models
+    statistically indistinguishable from the best."""
+    seconds, score = np.asarray(seconds, float), np.asarray(score, float)
+    front = pareto_front(seconds, score)
+    fig = Figure(figsize=(5.5, 4))
+    ax = fig.subplots()
+    ax.scatter(seconds, score, color=np.where(front, "#d1495b", "#9aa5b1"), zorder=3)
+    order = np.argsort(seconds[front])
+    ax.plot(seconds[front][order], score[front][order], color="#d1495b", lw=1, ls="--", label="Pareto front")
+    if as_good is not None:
+        good = np.asarray(as_good, bool)
+        ax.scatter(seconds[good], score[good], s=160, facecolors="none", edgecolors="#30638e", label="as good as the best")
+    for n, x, yv in zip(names, seconds, score):
+        ax.annotate(n, (x, yv), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set(xlabel="fit seconds per fold (measured)", ylabel=f"{metric} (mean)", title="Cost and performance")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def learning_curve(train_sizes: Sequence[int], train_scores: np.ndarray, val_scores: np.ndarray, *, metric: str, name: str) -> Figure:
+    """Training and validation score by training size (mean and sd band over folds)."""
+    fig = Figure(figsize=(5, 4))
+    ax = fig.subplots()
+    for scores, label, color in ((train_scores, "training", "#30638e"), (val_scores, "validation", "#d1495b")):
+        m, sd = scores.mean(axis=1), scores.std(axis=1)
+        ax.plot(train_sizes, m, marker="o", color=color, label=label)
+        ax.fill_between(train_sizes, m - sd, m + sd, color=color, alpha=0.2)
+    ax.set(xlabel="training rows", ylabel=metric, title=f"Learning curve: {name}")
+    ax.legend()
+    return fig

@@ -1,0 +1,230 @@
+"""Run one pipeline stage: execute its notebook with papermill and write a clean report.
+
+``imbalance-lab run STAGE`` (the ``cmd`` of every stage in dvc.yaml):
+
+1. validates params.yaml (the stage's section, ``seed`` and ``paths``);
+2. finds the stage's notebook (its ``notebooks/*.ipynb`` dependency in dvc.yaml) and reports
+   (its ``*.ipynb`` and ``*.html`` outputs), and the ``${paths.*}`` it references;
+3. executes the notebook in this process with papermill, injecting ``seed``, the stage's params
+   section and those paths; the kernel is this interpreter (no kernelspec lookup);
+4. removes papermill's volatile metadata (timestamps, durations, paths, random cell ids) and
+   progress-bar output, so the executed notebook is byte-identical when nothing changed;
+5. writes the notebook and its HTML rendering atomically; on failure nothing is written under
+   reports/ (the failed notebook is kept in ``.imbalance-lab/failed/`` for debugging) and a
+   problem with the user's input is raised as one line.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import errors
+from .errors import ImbalanceLabError
+from .files import write_bytes
+from .params import load_params
+
+log = logging.getLogger(__name__)
+
+PATH_REF = re.compile(r"\$\{paths\.([A-Za-z0-9_]+)\}")
+PROGRESS_LINE = re.compile(r"\d+%\|.*\|\s*\d+/\d+|\|\s*\d+/\d+ \[")
+FAILED_DIR = Path(".imbalance-lab") / "failed"
+
+
+class StageError(ImbalanceLabError):
+    """A stage notebook failed for a reason other than the user's input."""
+
+
+def _error_names() -> set[str]:
+    names, todo = set(), [errors.ImbalanceLabError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
+
+
+def read_stage(stage: str, *, dvc_file: str | Path = "dvc.yaml") -> dict[str, Any]:
+    """The stage's notebook, report paths and the ``paths`` keys it references in dvc.yaml.
+
+    Returns
+    -------
+    dict
+        ``notebook``, ``report``, ``html`` (raw strings, possibly ``${paths.*}``) and
+        ``path_keys`` (sorted).
+    """
+    dvc = yaml.safe_load(Path(dvc_file).read_text())
+    stages = dvc.get("stages", {})
+    if stage not in stages:
+        raise ImbalanceLabError(f"{dvc_file}: no stage '{stage}'; stages are {', '.join(stages)}")
+    spec = stages[stage]
+    deps = [d if isinstance(d, str) else next(iter(d)) for d in spec.get("deps", [])]
+    outs = [o if isinstance(o, str) else next(iter(o)) for o in spec.get("outs", [])]
+    notebooks = [d for d in deps if d.startswith("notebooks/") and d.endswith(".ipynb")]
+    reports = [o for o in outs if o.endswith(".ipynb")]
+    htmls = [o for o in outs if o.endswith(".html")]
+    if len(notebooks) != 1 or len(reports) != 1 or len(htmls) != 1:
+        raise ImbalanceLabError(
+            f"{dvc_file}: stage '{stage}' needs exactly one notebooks/*.ipynb dependency and one .ipynb "
+            "and one .html output; fix the stage"
+        )
+    text = yaml.safe_dump({k: spec.get(k) for k in ("deps", "outs", "metrics", "plots")})
+    return {
+        "notebook": notebooks[0],
+        "report": reports[0],
+        "html": htmls[0],
+        "path_keys": sorted(set(PATH_REF.findall(text))),
+    }
+
+
+def notebook_parameters(params: dict[str, Any], *, stage: str, path_keys: list[str]) -> dict[str, Any]:
+    """The parameters injected into a stage's notebook: seed, its section, its paths."""
+    missing = [k for k in path_keys if k not in params["paths"]]
+    if missing:
+        raise ImbalanceLabError(f"params.yaml: paths {missing} used by stage '{stage}' in dvc.yaml are not declared; add them under paths")
+    return {"seed": params["seed"], **params[stage], **{k: params["paths"][k] for k in path_keys}}
+
+
+def clean_notebook(nb: Any) -> Any:
+    """Remove volatile metadata and progress-bar output from an executed notebook (in place)."""
+    pm = nb.metadata.get("papermill", {})
+    nb.metadata["papermill"] = {k: pm[k] for k in ("parameters", "default_parameters") if k in pm}
+    nb.metadata.pop("widgets", None)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
+        elif not cell.get("id"):
+            cell["id"] = f"cell-{i}"
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                # what a terminal shows: the text after the last carriage return of each line
+                lines = [ln.rsplit("\r", 1)[-1] for ln in re.split(r"(?<=\n)", out["text"])]
+                kept = [ln for ln in lines if ln.strip() and not PROGRESS_LINE.search(ln)]
+                if not "".join(kept).strip():
+                    continue
+                out["text"] = "".join(kept)
+            outputs.append(out)
+        cell["outputs"] = outputs
+    return nb
+
+
+def render_html(nb: Any) -> bytes:
+    """The notebook rendered to a standalone HTML page (no input prompts)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nb)
+    return body.encode()
+
+
+def _kernel_manager_class() -> type:
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class InterpreterKernelManager(AsyncKernelManager):
+        """Starts an IPython kernel with this very interpreter, ignoring installed kernelspecs."""
+
+        @property
+        def kernel_spec(self) -> KernelSpec:
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    display_name="Python 3 (ipykernel)",
+                    language="python",
+                    name="python3",
+                )
+            return self._kernel_spec
+
+    return InterpreterKernelManager
+
+
+def import_papermill() -> Any:
+    """Import papermill without ``rfc3987_syntax``.
+
+    jsonschema imports that package (if installed) to check IRI formats, which papermill never
+    needs; building its grammar costs about 2.5 s per process. Blocking it makes jsonschema skip
+    that format checker in this process only.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    import papermill
+
+    return papermill
+
+
+def run_stage(stage: str, *, root: str | Path = ".", params_file: str = "params.yaml", dvc_file: str = "dvc.yaml") -> Path:
+    """Execute one stage's notebook and write its reports.
+
+    Parameters
+    ----------
+    stage : str
+        A stage of dvc.yaml whose params section has the same name.
+    root : str or Path
+        The project root (the notebook runs there).
+
+    Returns
+    -------
+    Path
+        The executed notebook.
+    """
+    root = Path(root).resolve()
+    os.chdir(root)
+    params = load_params(params_file, sections=[stage])
+    info = read_stage(stage, dvc_file=dvc_file)
+    parameters = notebook_parameters(params, stage=stage, path_keys=info["path_keys"])
+    resolve = lambda p: PATH_REF.sub(lambda m: params["paths"][m.group(1)], p)  # noqa: E731
+    notebook, report, html = (Path(resolve(info[k])) for k in ("notebook", "report", "html"))
+    if not notebook.exists():
+        raise ImbalanceLabError(f"{notebook}: notebook not found for stage '{stage}'; restore it with git checkout")
+
+    pm = import_papermill()
+    import nbformat
+
+    FAILED_DIR.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=FAILED_DIR, prefix=f"{stage}.", suffix=".ipynb")
+    os.close(fd)
+    log.info("running %s (%s)", stage, notebook)
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            tmp,
+            parameters=parameters,
+            kernel_name="python3",
+            kernel_manager_class=_kernel_manager_class(),
+            progress_bar=False,
+            log_output=True,
+            request_save_on_cell_execute=False,
+            cwd=str(root),
+        )
+    except pm.PapermillExecutionError as exc:
+        failed = FAILED_DIR / f"{stage}.ipynb"
+        os.replace(tmp, failed)
+        if exc.ename in _error_names():
+            raise ImbalanceLabError(str(exc.evalue)) from None
+        raise StageError(
+            f"stage '{stage}' failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''} "
+            f"(the executed notebook is in {failed})"
+        ) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    nb = clean_notebook(nbformat.read(tmp, as_version=4))
+    Path(tmp).unlink(missing_ok=True)
+    write_bytes(report, (nbformat.writes(nb) + "\n").encode())
+    write_bytes(html, render_html(copy.deepcopy(nb)))
+    log.info("wrote %s and %s", report, html)
+    return report
