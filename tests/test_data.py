@@ -364,11 +364,12 @@ def test_column_both_dropped_and_hashed():
 # --- labels ------------------------------------------------------------------------------------
 
 
-def test_string_labels_with_leading_space(tmp_path):
+@pytest.mark.parametrize("positive", [" >50K", ">50K"])
+def test_string_labels_with_leading_space(tmp_path, positive):
     rows = "".join(f"{20 + i}, {'>50K' if i % 3 == 0 else '<=50K'}\n" for i in range(24))
     _, df = data.read_sources([{"path": write(tmp_path, "adult.csv", "age, income\n" + rows)}], base_dir=tmp_path)
     assert df["income"].iloc[0] == " >50K"  # the raw value keeps its space
-    out, schema, _ = clean(df, target="income", positive_label=" >50K")
+    out, schema, _ = clean(df, target="income", positive_label=positive)
     assert out["income"].tolist() == [1, 0, 0] * 8
     assert out["income"].dtype == np.int8
 
@@ -503,9 +504,10 @@ def labelled(n: int = 200, positives: int = 20) -> pd.DataFrame:
     return pd.DataFrame({"row": np.arange(n), "y": y})
 
 
-def test_split_holdout_is_stratified_disjoint_and_covering():
+@pytest.mark.parametrize("seed", range(8))
+def test_split_holdout_is_stratified_disjoint_and_covering(seed):
     df = labelled()
-    train, test = data.split_holdout(df, target="y", test_size=0.25, seed=1)
+    train, test = data.split_holdout(df, target="y", test_size=0.25, seed=seed)
     assert len(test) == 50 and len(train) == 150
     assert abs(int(test["y"].sum()) - 5) <= 1 and abs(int(train["y"].sum()) - 15) <= 1
     assert not set(train["row"]) & set(test["row"])

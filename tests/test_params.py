@@ -12,7 +12,6 @@ from imbalance_lab.errors import ParamsError
 
 EXAMPLE = {
     "seed": 42,
-    "paths": {"raw_dir": "data/raw", "train_path": "data/prepared/train.parquet"},
     "prepare": {
         "sources": [{"path": "train.csv", "options": {"sep": ","}}, {"query": "select * from t", "url_env": "DB_URL"}],
         "target": "y",
@@ -30,7 +29,6 @@ EXAMPLE = {
         "models": ["dummy", "logistic_regression"],
         "model_params": {"logistic_regression": {"C": 1.0}, "dummy": None},
         "selection_metric": "average_precision",
-        "threshold_objective": "f1",
         "top_k_fraction": 0.1,
         "alpha": 0.05,
         "learning_curve_sizes": [0.25, 0.5, 1.0],
@@ -204,7 +202,6 @@ def test_wrong_type_names_the_key(valid, qualified, value):
         ("cross_validate.model_params", {"svm": {}}),
         ("cross_validate.model_params", {"dummy": 5}),
         ("cross_validate.selection_metric", "accuracy"),
-        ("cross_validate.threshold_objective", "speed"),
         ("cross_validate.top_k_fraction", 1.0),
         ("cross_validate.top_k_fraction", 0.0),
         ("cross_validate.alpha", 0.5),
@@ -250,16 +247,6 @@ def test_bad_sources_entries(valid, sources, expected):
     assert "'prepare.sources'" in msg and expected in msg
 
 
-def test_paths_must_be_a_mapping(valid):
-    valid["paths"] = ["data/raw"]
-    assert "'paths'" in error(valid)
-
-
-def test_paths_values_must_be_strings(valid):
-    valid["paths"]["raw_dir"] = 5
-    assert "'paths.raw_dir'" in error(valid)
-
-
 # --- load_params -------------------------------------------------------------------------------
 
 
@@ -279,7 +266,7 @@ def test_load_params_validates_the_file(tmp_path, valid):
 
 def test_load_params_invalid_yaml_names_file_and_line(tmp_path):
     f = tmp_path / "bad.yaml"
-    f.write_text("seed: 42\npaths: {}\nprepare: target: y\n")
+    f.write_text("seed: 42\ncross_validate: {}\nprepare: target: y\n")
     with pytest.raises(ParamsError) as info:
         P.load_params(f)
     msg = str(info.value)

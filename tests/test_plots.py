@@ -206,6 +206,7 @@ def test_missingness():
     assert [t.get_text() for t in fig.axes[0].texts] == ["no missing values"]
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")  # the all-missing column
 def test_feature_distributions_numeric_and_categorical():
     df, y = _frame()
     columns = ["num", "int_col", "cat_category", "cat_object", "cat_str", "constant", "all_missing"]

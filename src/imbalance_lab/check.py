@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .runner import PATH_REF, read_stage
+from .runner import PATH_REF, pipeline_paths, read_stage
 
 PACKAGE = "imbalance_lab"
 #: Modules the stage runner itself imports: every stage depends on them.
@@ -94,11 +94,11 @@ def check_stage(stage: str, *, root: Path, params: dict[str, Any], dvc: dict[str
         declared = parameters_cell(notebook)
     except (ValueError, SyntaxError) as exc:
         return [f"{where}: {exc}"]
-    expected = {"seed": params.get("seed"), **params.get(stage, {}), **{k: params["paths"].get(k) for k in info["path_keys"]}}
+    expected = {"seed": params.get("seed"), **params.get(stage, {}), **info["paths"]}
     for name in sorted(set(expected) - set(declared)):
         problems.append(f"{where}: parameters cell lacks '{name}' (params.yaml has it); add `{name} = {expected[name]!r}`")
     for name in sorted(set(declared) - set(expected)):
-        problems.append(f"{where}: parameters cell has '{name}', which is not in params.yaml '{stage}', seed or the stage's paths; remove it or add it to params.yaml")
+        problems.append(f"{where}: parameters cell has '{name}', which is not seed, a key of params.yaml '{stage}' or a path of the stage in dvc.yaml; remove it")
     for name in sorted(set(declared) & set(expected)):
         if declared[name] != expected[name]:
             problems.append(f"{where}: default of '{name}' is {declared[name]!r} but params.yaml has {expected[name]!r}; make them equal")
@@ -126,8 +126,8 @@ def check_project(root: str | Path = ".") -> list[str]:
     dvc = yaml.safe_load((root / "dvc.yaml").read_text())
     problems = []
     text = (root / "dvc.yaml").read_text()
-    for key in sorted(set(PATH_REF.findall(text)) - set(params.get("paths", {}))):
-        problems.append(f"dvc.yaml: ${{paths.{key}}} is not declared in params.yaml paths; add it")
+    for key in sorted(set(PATH_REF.findall(text)) - set(pipeline_paths(dvc))):
+        problems.append(f"dvc.yaml: ${{paths.{key}}} is not declared in vars.paths; add it")
     for stage in dvc.get("stages", {}):
         problems.extend(check_stage(stage, root=root, params=params, dvc=dvc))
     return problems

@@ -146,12 +146,8 @@ def read_source(source: dict[str, Any], *, base_dir: str | Path = ".") -> tuple[
         A display name for messages and the data.
     """
     if "query" in source:
-        name, df = f"SQL query (${source['url_env']})", _read_sql(source)
-        df.columns = [str(c).strip() for c in df.columns]
-        dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
-        if dupes:
-            raise DataError(f"{name}: duplicate column name(s) {dupes}; give every column of the query a unique name")
-        return name, df
+        name = f"SQL query (${source['url_env']})"
+        return name, _strip_column_names(name, _read_sql(source))
     path = Path(base_dir) / source["path"]
     name = source["path"]
     if not path.exists():
@@ -164,11 +160,15 @@ def read_source(source: dict[str, Any], *, base_dir: str | Path = ".") -> tuple[
             raise DataError(f"{name}: cannot read as Parquet ({type(exc).__name__}); check the file or set format: csv") from None
     else:
         df = _read_csv(path, source.get("options", {}))
+    return name, _strip_column_names(name, df)
+
+
+def _strip_column_names(name: str, df: pd.DataFrame) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
     if dupes:
         raise DataError(f"{name}: duplicate column name(s) {dupes}; rename them so every column is unique")
-    return name, df
+    return df
 
 
 def union_sources(frames: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:

@@ -29,6 +29,9 @@ from .data import iter_splits
 
 log = logging.getLogger(__name__)
 
+#: Threshold-free metrics a learning curve can show, with their scikit-learn scorer names.
+CURVE_METRICS = {"average_precision": "average_precision", "roc_auc": "roc_auc", "brier": "neg_brier_score",
+                 "log_loss": "neg_log_loss"}
 #: Metrics where lower is better.
 LOWER_IS_BETTER = frozenset({"brier", "log_loss"})
 EPS = 1e-15
@@ -96,6 +99,8 @@ def choose_threshold(
     if target is None or not 0 < target <= 1:
         raise ValueError(f"objective {objective!r} needs a target in (0, 1], got {target!r}")
     if objective == "recall":
+        if pos == 0:
+            raise ValueError("no positives: a recall target cannot be reached")
         reached = np.flatnonzero(tp / max(pos, 1) >= target - 1e-12)
         return float(thresholds[reached[0]])
     if objective == "precision":
@@ -477,9 +482,10 @@ def learning_curve(
     """
     from sklearn.model_selection import learning_curve as sk_learning_curve
 
+    if metric not in CURVE_METRICS:
+        raise ValueError(f"learning curves support {sorted(CURVE_METRICS)}, not {metric!r}")
     splits = [(tr, va) for r, _, tr, va in iter_splits(folds) if r == 0]
-    scoring = {"average_precision": "average_precision", "roc_auc": "roc_auc", "brier": "neg_brier_score",
-               "log_loss": "neg_log_loss"}.get(metric, "average_precision")
+    scoring = CURVE_METRICS[metric]
     with threadpool_limits(limits=1):
         sizes_abs, train_scores, val_scores = sk_learning_curve(
             estimator, X, y, cv=splits, train_sizes=list(sizes), scoring=scoring, n_jobs=n_jobs, shuffle=False

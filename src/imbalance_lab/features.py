@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -40,7 +41,12 @@ def make_preprocessor(schema: dict[str, Any], *, encoding: str = "onehot", scale
         encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False)
     else:
         encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
-    categorical_steps = [("impute", SimpleImputer(strategy="constant", fill_value=MISSING)), ("encode", encoder)]
+    # missing_values=pd.NA makes the imputer use pandas.isna: None in object columns is missing
+    # too (with the default np.nan it would become a category of its own, apart from NaN)
+    categorical_steps = [
+        ("impute", SimpleImputer(strategy="constant", fill_value=MISSING, missing_values=pd.NA)),
+        ("encode", encoder),
+    ]
     transformers = []
     if schema["numeric"]:
         transformers.append(("numeric", Pipeline(numeric_steps), list(schema["numeric"])))

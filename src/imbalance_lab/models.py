@@ -57,7 +57,8 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {
     "dummy": ModelSpec(
-        lambda *, seed, n_jobs, **p: DummyClassifier(strategy="prior", **p), encoding="ordinal", scale=False
+        lambda *, seed, n_jobs, **p: DummyClassifier(**{"strategy": "prior", **p}, random_state=seed),
+        encoding="ordinal", scale=False,
     ),
     "logistic_regression": ModelSpec(
         lambda *, seed, n_jobs, **p: LogisticRegression(**{"C": 1.0, "max_iter": 2000, **p}, random_state=seed),
@@ -71,8 +72,9 @@ MODELS: dict[str, ModelSpec] = {
     ),
     "hist_gradient_boosting": ModelSpec(
         lambda *, seed, n_jobs, **p: HistGradientBoostingClassifier(
-            **{"learning_rate": 0.05, "max_iter": 200, "max_leaf_nodes": 15, "l2_regularization": 1.0, **p},
-            early_stopping=False, random_state=seed,
+            **{"learning_rate": 0.05, "max_iter": 200, "max_leaf_nodes": 15, "l2_regularization": 1.0,
+               "early_stopping": False, **p},
+            random_state=seed,
         ),
         encoding="ordinal", scale=False, class_weight_param="class_weight",
     ),

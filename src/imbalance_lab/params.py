@@ -1,9 +1,8 @@
 """Load and validate params.yaml.
 
-params.yaml has one section per stage (named after the stage), a top-level ``seed`` and a
-``paths`` section that declares every file and directory of the pipeline once. dvc.yaml
-interpolates ``${paths.*}``; the stage runner passes the paths a stage touches into its
-notebook. Every key is validated before any work starts: an unknown key, a missing key or a
+params.yaml has one section per stage (named after the stage) and a top-level ``seed``.
+(The pipeline's files are declared once in dvc.yaml's ``vars``, not here: they are structure,
+not parameters, and would clutter ``dvc exp show``.) Every key is validated before any work starts: an unknown key, a missing key or a
 wrong type is an error that names the key and says what to do.
 """
 
@@ -122,7 +121,6 @@ THRESHOLD_OBJECTIVES = ("f1", "cost", "recall", "precision")
 
 SPEC: dict[str, Any] = {
     "seed": Key((int,), _at_least(0)),
-    "paths": None,  # a mapping of names to relative paths; validated separately
     "prepare": {
         "sources": Key((list,), _sources_check),
         "target": Key((str,)),
@@ -140,7 +138,6 @@ SPEC: dict[str, Any] = {
         "models": Key((list,), lambda v: _list_of(str, MODEL_NAMES)(v) or (None if v else "must name at least one model")),
         "model_params": Key((dict,), _model_params_check),
         "selection_metric": Key((str,), _one_of(*METRIC_NAMES)),
-        "threshold_objective": Key((str,), _one_of(*THRESHOLD_OBJECTIVES)),
         "top_k_fraction": Key((float,), _between(0.0, 1.0)),
         "alpha": Key((float,), _between(0.0, 0.5)),
         "learning_curve_sizes": Key((list,), lambda v: None if v and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 1 for x in v) else "must be a non-empty list of fractions in (0, 1]"),
@@ -184,7 +181,7 @@ def validate_params(params: dict[str, Any], *, sections: list[str] | None = None
     params : dict
         The parsed params.yaml.
     sections : list of str, optional
-        Only validate these stage sections (plus ``seed`` and ``paths``). Default: all.
+        Only validate these stage sections (plus ``seed``). Default: all.
 
     Returns
     -------
@@ -201,7 +198,7 @@ def validate_params(params: dict[str, Any], *, sections: list[str] | None = None
     for top in params:
         if top not in SPEC:
             raise _unknown(str(top), list(SPEC))
-    wanted = list(SPEC) if sections is None else ["seed", "paths", *sections]
+    wanted = list(SPEC) if sections is None else ["seed", *sections]
     for section in wanted:
         if section not in SPEC:
             raise ParamsError(
@@ -214,13 +211,6 @@ def validate_params(params: dict[str, Any], *, sections: list[str] | None = None
         if section not in params:
             raise ParamsError(f"params.yaml: missing section '{section}'; add it (see README)")
         value = params[section]
-        if section == "paths":
-            if not isinstance(value, dict):
-                raise ParamsError("params.yaml: 'paths' must map names to relative paths (strings)")
-            for name, v in value.items():
-                if not isinstance(v, str):
-                    raise ParamsError(f"params.yaml: 'paths.{name}' must be a relative path (string), got {v!r}")
-            continue
         if isinstance(spec, Key):
             _check_value(section, spec, value)
             continue

@@ -110,7 +110,7 @@ def feature_distributions(df: pd.DataFrame, y: Sequence[int], columns: Sequence[
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     for ax, col in zip(axes, columns):
         s = df[col]
-        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+        if isinstance(s.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(s):  # object or str
             shares = pd.crosstab(s.astype(str), y, normalize="columns").reindex(columns=[0, 1], fill_value=0)
             top = shares.max(axis=1).sort_values(ascending=False).index[:10]
             shares.loc[top].plot.bar(ax=ax, color=["#9aa5b1", "#d1495b"], legend=False, width=0.8)

@@ -2,9 +2,10 @@
 
 ``imbalance-lab run STAGE`` (the ``cmd`` of every stage in dvc.yaml):
 
-1. validates params.yaml (the stage's section, ``seed`` and ``paths``);
+1. validates params.yaml (the stage's section and ``seed``);
 2. finds the stage's notebook (its ``notebooks/*.ipynb`` dependency in dvc.yaml) and reports
-   (its ``*.ipynb`` and ``*.html`` outputs), and the ``${paths.*}`` it references;
+   (its ``*.ipynb`` and ``*.html`` outputs), and the ``${paths.*}`` it references (the paths
+   are declared once, in dvc.yaml's ``vars``);
 3. executes the notebook in this process with papermill, injecting ``seed``, the stage's params
    section and those paths; the kernel is this interpreter (no kernelspec lookup);
 4. removes papermill's volatile metadata (timestamps, durations, paths, random cell ids) and
@@ -52,16 +53,25 @@ def _error_names() -> set[str]:
     return names
 
 
+def pipeline_paths(dvc: dict[str, Any]) -> dict[str, str]:
+    """The ``paths`` mapping declared in dvc.yaml's ``vars``."""
+    for entry in dvc.get("vars", []) or []:
+        if isinstance(entry, dict) and "paths" in entry:
+            return dict(entry["paths"])
+    return {}
+
+
 def read_stage(stage: str, *, dvc_file: str | Path = "dvc.yaml") -> dict[str, Any]:
-    """The stage's notebook, report paths and the ``paths`` keys it references in dvc.yaml.
+    """The stage's notebook, reports and the paths it references in dvc.yaml.
 
     Returns
     -------
     dict
-        ``notebook``, ``report``, ``html`` (raw strings, possibly ``${paths.*}``) and
-        ``path_keys`` (sorted).
+        ``notebook``, ``report``, ``html`` (raw strings, possibly ``${paths.*}``),
+        ``path_keys`` (sorted) and ``paths`` (name -> path for those keys).
     """
     dvc = yaml.safe_load(Path(dvc_file).read_text())
+    declared = pipeline_paths(dvc)
     stages = dvc.get("stages", {})
     if stage not in stages:
         raise ImbalanceLabError(f"{dvc_file}: no stage '{stage}'; stages are {', '.join(stages)}")
@@ -77,20 +87,23 @@ def read_stage(stage: str, *, dvc_file: str | Path = "dvc.yaml") -> dict[str, An
             "and one .html output; fix the stage"
         )
     text = yaml.safe_dump({k: spec.get(k) for k in ("deps", "outs", "metrics", "plots")})
+    keys = sorted(set(PATH_REF.findall(text)))
+    missing = [k for k in keys if k not in declared]
+    if missing:
+        raise ImbalanceLabError(f"{dvc_file}: stage '{stage}' uses paths {missing} that vars.paths does not declare; add them")
+    resolve = lambda p: PATH_REF.sub(lambda m: declared[m.group(1)], p)  # noqa: E731
     return {
-        "notebook": notebooks[0],
-        "report": reports[0],
-        "html": htmls[0],
-        "path_keys": sorted(set(PATH_REF.findall(text))),
+        "notebook": resolve(notebooks[0]),
+        "report": resolve(reports[0]),
+        "html": resolve(htmls[0]),
+        "path_keys": keys,
+        "paths": {k: declared[k] for k in keys},
     }
 
 
-def notebook_parameters(params: dict[str, Any], *, stage: str, path_keys: list[str]) -> dict[str, Any]:
-    """The parameters injected into a stage's notebook: seed, its section, its paths."""
-    missing = [k for k in path_keys if k not in params["paths"]]
-    if missing:
-        raise ImbalanceLabError(f"params.yaml: paths {missing} used by stage '{stage}' in dvc.yaml are not declared; add them under paths")
-    return {"seed": params["seed"], **params[stage], **{k: params["paths"][k] for k in path_keys}}
+def notebook_parameters(params: dict[str, Any], *, stage: str, paths: dict[str, str]) -> dict[str, Any]:
+    """The parameters injected into a stage's notebook: seed, its params section, its paths."""
+    return {"seed": params["seed"], **params[stage], **paths}
 
 
 def clean_notebook(nb: Any) -> Any:
@@ -185,9 +198,8 @@ def run_stage(stage: str, *, root: str | Path = ".", params_file: str = "params.
     os.chdir(root)
     params = load_params(params_file, sections=[stage])
     info = read_stage(stage, dvc_file=dvc_file)
-    parameters = notebook_parameters(params, stage=stage, path_keys=info["path_keys"])
-    resolve = lambda p: PATH_REF.sub(lambda m: params["paths"][m.group(1)], p)  # noqa: E731
-    notebook, report, html = (Path(resolve(info[k])) for k in ("notebook", "report", "html"))
+    parameters = notebook_parameters(params, stage=stage, paths=info["paths"])
+    notebook, report, html = (Path(info[k]) for k in ("notebook", "report", "html"))
     if not notebook.exists():
         raise ImbalanceLabError(f"{notebook}: notebook not found for stage '{stage}'; restore it with git checkout")
 

@@ -1,0 +1,130 @@
+"""The stage runner: parameters injected, volatile metadata removed, errors as one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from imbalance_lab import runner
+from imbalance_lab.errors import ImbalanceLabError
+from imbalance_lab.params import load_params
+from tests.helpers import ROOT, copy_project, update_params
+
+
+def test_read_stage_finds_notebook_reports_and_paths():
+    info = runner.read_stage("prepare", dvc_file=ROOT / "dvc.yaml")
+    assert info["notebook"] == "notebooks/01_prepare.ipynb"
+    assert info["report"] == "reports/01_prepare.ipynb" and info["html"] == "reports/01_prepare.html"
+    assert {"raw_dir", "train_path", "folds_path", "schema_path"} <= set(info["path_keys"])
+    assert "oof_path" not in info["path_keys"]
+
+
+def test_read_stage_unknown_stage_is_one_line_error(tmp_path):
+    (tmp_path / "dvc.yaml").write_text("stages:\n  a:\n    cmd: x\n")
+    with pytest.raises(ImbalanceLabError, match="no stage 'b'; stages are a"):
+        runner.read_stage("b", dvc_file=tmp_path / "dvc.yaml")
+
+
+def test_notebook_parameters_are_seed_section_and_stage_paths():
+    params = load_params(ROOT / "params.yaml")
+    info = runner.read_stage("prepare", dvc_file=ROOT / "dvc.yaml")
+    got = runner.notebook_parameters(params, stage="prepare", paths=info["paths"])
+    assert got == {"seed": params["seed"], **params["prepare"], **info["paths"]}
+    assert got["train_path"] == "data/prepared/train.parquet"
+
+
+def test_read_stage_rejects_undeclared_path(tmp_path):
+    (tmp_path / "dvc.yaml").write_text(
+        "vars:\n  - paths: {a: x}\nstages:\n  s:\n    cmd: c\n    deps:\n      - notebooks/s.ipynb\n"
+        "      - ${paths.nope}\n    outs: [reports/s.ipynb, reports/s.html]\n")
+    with pytest.raises(ImbalanceLabError, match="nope"):
+        runner.read_stage("s", dvc_file=tmp_path / "dvc.yaml")
+
+
+def _executed_notebook():
+    nb = new_notebook()
+    cell = new_code_cell("x = 1", id="a")
+    cell.metadata["papermill"] = {"start_time": "2026-01-01T00:00:00", "duration": 1.5, "status": "completed"}
+    cell.metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00.1Z"}
+    cell.outputs = [
+        new_output("stream", name="stderr", text="INFO x: start\n\rfolds:  50%|#####     | 5/10 [00:02<00:02,  2.1it/s]\r          \rINFO x: done\n"),
+        new_output("stream", name="stderr", text="\rfit: 100%|##########| 3/3 [00:01<00:00, 2.9it/s]\n"),
+        new_output("stream", name="stdout", text="result 1\n"),
+    ]
+    injected = new_code_cell("seed = 1", id="random-uuid-1234")
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [cell, injected]
+    nb.metadata["papermill"] = {"start_time": "t0", "end_time": "t1", "duration": 3.0, "input_path": "/a", "output_path": "/b",
+                                "environment_variables": {}, "parameters": {"seed": 1}, "version": "2.7.0"}
+    return nb
+
+
+def test_clean_notebook_removes_volatile_metadata_and_progress_bars():
+    nb = runner.clean_notebook(_executed_notebook())
+    assert nb.metadata["papermill"] == {"parameters": {"seed": 1}}
+    cell, injected = nb.cells
+    assert "papermill" not in cell.metadata and "execution" not in cell.metadata
+    texts = [o.get("text") for o in cell.outputs]
+    assert texts == ["INFO x: start\nINFO x: done\n", "result 1\n"]  # the bar-only output is gone
+    assert injected["id"] == "injected-parameters"
+
+
+def test_clean_notebook_is_deterministic_across_timings():
+    a, b = _executed_notebook(), _executed_notebook()
+    b.cells[0].metadata["papermill"]["duration"] = 99.0
+    b.metadata["papermill"]["end_time"] = "t9"
+    b.cells[0].outputs[0]["text"] = b.cells[0].outputs[0]["text"].replace("2.1it/s", "7.7it/s")
+    assert nbformat.writes(runner.clean_notebook(a)) == nbformat.writes(runner.clean_notebook(b))
+
+
+def test_kernel_is_this_interpreter():
+    km = runner._kernel_manager_class()()
+    assert km.kernel_spec.argv[0] == sys.executable
+    assert km.kernel_spec.argv[1:3] == ["-m", "ipykernel_launcher"]
+
+
+@pytest.fixture(scope="module")
+def small_project(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("proj"))
+    # a small data set: the first 1500 rows of the default data
+    raw = root / "data" / "raw" / "caravan_train.csv"
+    raw.write_text("".join(raw.read_text().splitlines(keepends=True)[:1501]))
+    update_params(root, {"prepare": {"n_splits": 3, "n_repeats": 1}})
+    return root
+
+
+def test_run_stage_writes_clean_reproducible_reports(small_project, monkeypatch):
+    monkeypatch.chdir(small_project)
+    runner.run_stage("prepare", root=small_project)
+    report = small_project / "reports" / "01_prepare.ipynb"
+    first = report.read_bytes()
+    data_first = (small_project / "data" / "prepared" / "train.parquet").read_bytes()
+    nb = json.loads(first)
+    assert set(nb["metadata"]["papermill"]) <= {"parameters", "default_parameters"}
+    assert all("papermill" not in c["metadata"] and "execution" not in c["metadata"] for c in nb["cells"])
+    assert nb["metadata"]["papermill"]["parameters"]["n_splits"] == 3
+    assert (small_project / "reports" / "01_prepare.html").read_bytes().startswith(b"<!DOCTYPE html>")
+    runner.run_stage("prepare", root=small_project)
+    assert report.read_bytes() == first, "the executed notebook must be byte-identical when nothing changed"
+    assert (small_project / "data" / "prepared" / "train.parquet").read_bytes() == data_first
+
+
+def test_run_stage_input_error_is_one_line_and_writes_nothing(small_project, monkeypatch, tmp_path):
+    monkeypatch.chdir(small_project)
+    params = (small_project / "params.yaml").read_text()
+    reports = {p: p.read_bytes() for p in (small_project / "reports").glob("*")}
+    try:
+        update_params(small_project, {"prepare": {"target": "NOT_A_COLUMN"}})
+        with pytest.raises(ImbalanceLabError) as err:
+            runner.run_stage("prepare", root=small_project)
+    finally:
+        (small_project / "params.yaml").write_text(params)
+    msg = str(err.value)
+    assert "\n" not in msg and "NOT_A_COLUMN" in msg and "prepare.target" in msg
+    assert {p: p.read_bytes() for p in (small_project / "reports").glob("*")} == reports
+    assert (small_project / ".imbalance-lab" / "failed" / "prepare.ipynb").exists()
