@@ -23,6 +23,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune_worker(args: argparse.Namespace) -> int:
+    from .tuning import run_worker
+
+    c = run_worker(params_file=args.params, dvc_file=args.dvc_file)
+    print(f"worker done: {c['complete']} complete, {c['pruned']} pruned, {c['running']} running trials in the study",
+          file=sys.stderr)
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from .check import check_project
 
@@ -48,8 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dvc-file", default="dvc.yaml")
     run.set_defaults(func=_cmd_run)
 
+    worker = sub.add_parser("tune-worker", help="join the tune stage's Optuna study (database storage) and run trials")
+    worker.add_argument("--params", default="params.yaml")
+    worker.add_argument("--dvc-file", default="dvc.yaml")
+    worker.set_defaults(func=_cmd_tune_worker)
+
     check = sub.add_parser("check", help="check that notebooks, params.yaml and dvc.yaml agree")
     check.set_defaults(func=_cmd_check)
+
+    from .scoring import add_commands
+
+    add_commands(sub)  # predict, drift
     return parser
 
 

@@ -493,3 +493,72 @@ def learning_curve(
     if scoring.startswith("neg_"):
         train_scores, val_scores = -train_scores, -val_scores
     return sizes_abs, train_scores, val_scores
+
+
+def scores_at_threshold(oof: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
+    """Threshold metrics of out-of-fold predictions at a fixed threshold, per model and fold.
+
+    Parameters
+    ----------
+    oof : DataFrame
+        ``model``, ``repeat``, ``fold``, ``y_true``, ``y_score`` (as in :class:`CVResult`).
+    threshold : float
+        Predict positive when ``score >= threshold``.
+
+    Returns
+    -------
+    DataFrame
+        ``model``, ``repeat``, ``fold`` and the metrics of :func:`threshold_metrics`.
+    """
+    rows = []
+    for (model, r, k), g in oof.groupby(["model", "repeat", "fold"], sort=False):
+        pred = (g["y_score"].to_numpy() >= threshold).astype(int)
+        rows.append({"model": model, "repeat": r, "fold": k, **threshold_metrics(g["y_true"].to_numpy(), pred)})
+    return pd.DataFrame(rows)
+
+
+def bootstrap_ci(
+    y_true: Sequence[int],
+    y_score: Sequence[float],
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float, float]:
+    """Point estimate and stratified percentile bootstrap interval of a metric.
+
+    Positives and negatives are resampled separately (with replacement), so every replicate
+    keeps the observed prevalence and has both classes.
+
+    Returns
+    -------
+    (estimate, low, high)
+    """
+    y_true = np.asarray(y_true).astype(int)
+    y_score = np.asarray(y_score, dtype=float)
+    pos, neg = np.flatnonzero(y_true == 1), np.flatnonzero(y_true == 0)
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_boot)
+    for b in range(n_boot):
+        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        values[b] = metric(y_true[idx], y_score[idx])
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return float(metric(y_true, y_score)), float(low), float(high)
+
+
+def top_k(y_true: Sequence[int], y_score: Sequence[float], *, k: float) -> dict[str, float]:
+    """Capture (share of all positives) and lift (precision over prevalence) in the top ``k``.
+
+    ``k`` below 1 is a fraction of the rows, 1 or more a count.
+    """
+    y_true = np.asarray(y_true).astype(int)
+    y_score = np.asarray(y_score, dtype=float)
+    n_top = int(round(k * len(y_true))) if k < 1 else int(k)
+    n_top = min(max(n_top, 1), len(y_true))
+    top = np.argsort(-y_score, kind="mergesort")[:n_top]
+    precision = float(y_true[top].mean())
+    prevalence = float(y_true.mean())
+    return {"rows": n_top, "positives": int(y_true[top].sum()), "capture": capture_at_k(y_true, y_score, k=k),
+            "precision": precision, "lift": precision / prevalence if prevalence else float("nan")}

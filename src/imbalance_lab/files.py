@@ -67,3 +67,14 @@ def write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
 def write_csv(path: str | Path, df: pd.DataFrame, *, digits: int = 6) -> Path:
     """Write a frame as CSV with floats rounded to ``digits``."""
     return write_bytes(path, df.round(digits).to_csv(index=False, lineterminator="\n").encode())
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -117,6 +117,10 @@ METRIC_NAMES = (
     "f1",
     "capture_at_k",
 )
+STRATEGY_NAMES = (
+    "none", "class_weight", "random_over", "random_under", "smote", "borderline_smote", "adasyn", "smote_tomek",
+    "smote_enn", "balanced_random_forest", "easy_ensemble", "threshold_moving",
+)
 THRESHOLD_OBJECTIVES = ("f1", "cost", "recall", "precision")
 
 SPEC: dict[str, Any] = {
@@ -141,6 +145,25 @@ SPEC: dict[str, Any] = {
         "top_k_fraction": Key((float,), _between(0.0, 1.0)),
         "alpha": Key((float,), _between(0.0, 0.5)),
         "learning_curve_sizes": Key((list,), lambda v: None if v and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 1 for x in v) else "must be a non-empty list of fractions in (0, 1]"),
+        "n_jobs": Key((int,), _at_least(1)),
+    },
+    "tune": {
+        "model": Key((str,), _one_of("xgboost", "logistic_regression", "hist_gradient_boosting")),
+        "metric": Key((str,), _one_of("average_precision", "roc_auc", "brier", "log_loss")),
+        "n_trials": Key((int,), _at_least(1)),
+        "timeout": Key((int, float, type(None)), lambda v: None if v is None or v > 0 else "must be a positive number of seconds or null"),
+        "pruner": Key((str,), _one_of("median", "hyperband", "none")),
+        "storage_env": Key((str,)),
+        "n_jobs": Key((int,), _at_least(1)),
+    },
+    "imbalance": {
+        "strategies": Key((list,), lambda v: _list_of(str, STRATEGY_NAMES)(v) or (None if "none" in v else "must include 'none' (the baseline)")),
+        "metric": Key((str,), _one_of("average_precision", "roc_auc", "brier", "log_loss", "f1", "balanced_accuracy", "geometric_mean", "mcc")),
+        "sampling_strategy": Key((str, float), lambda v: None if (isinstance(v, str) and v in ("auto", "minority", "not majority", "all")) or (isinstance(v, float) and 0 < v <= 1) else "must be auto, minority, not majority, all or a ratio in (0, 1]"),
+        "k_neighbors": Key((int,), _at_least(1)),
+        "alpha": Key((float,), _between(0.0, 0.5)),
+        "ratio_sweep_points": Key((int,), _at_least(2)),
+        "override": Key((str, type(None)), lambda v: None if v is None or v in STRATEGY_NAMES else f"must be null or one of {', '.join(STRATEGY_NAMES)}"),
         "n_jobs": Key((int,), _at_least(1)),
     },
 }

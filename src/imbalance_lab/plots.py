@@ -235,3 +235,24 @@ def learning_curve(train_sizes: Sequence[int], train_scores: np.ndarray, val_sco
     ax.set(xlabel="training rows", ylabel=metric, title=f"Learning curve: {name}")
     ax.legend()
     return fig
+
+
+def figure_of(axes: Any) -> Figure:
+    """The figure of an Axes or an array of Axes (as returned by optuna's matplotlib plots)."""
+    first = np.asarray(axes, dtype=object).ravel()[0]
+    return first.figure
+
+
+def ratio_sweep(sweep: pd.DataFrame, *, metric: str, name: str, baseline: float | None = None) -> Figure:
+    """Mean and corrected CI of a metric against the resampling ratio (index of ``sweep``)."""
+    fig = Figure(figsize=(5, 4))
+    ax = fig.subplots()
+    x = np.asarray(sweep.index, dtype=float)
+    ax.plot(x, sweep[f"{metric}_mean"], marker="o", color="#30638e", label=name)
+    ax.fill_between(x, sweep[f"{metric}_ci_low"], sweep[f"{metric}_ci_high"], color="#30638e", alpha=0.2)
+    if baseline is not None:
+        ax.axhline(baseline, color="grey", ls=":", label="no resampling")
+    ax.set_xscale("log")
+    ax.set(xlabel="sampling_strategy (minority/majority after resampling)", ylabel=metric, title=f"Ratio sweep: {name}")
+    ax.legend(fontsize=7)
+    return fig

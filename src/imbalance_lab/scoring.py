@@ -1,0 +1,620 @@
+"""Score new data with a saved model, and check new data for drift.
+
+Both read CSV or Parquet in chunks (bounded memory), check every chunk against the model's
+schema (:func:`check_input`) and stop with a one-line :class:`ScoringError` naming the file
+and column when the data does not fit. :func:`predict_file` writes its output to a temporary
+file next to the target and renames it at the end, so a failed run leaves no partial output.
+
+Command line (registered by :func:`add_commands`)::
+
+    imbalance-lab predict --model DIR --input FILE --output FILE [--chunksize N]
+    imbalance-lab drift --model DIR --input FILE [--report FILE] [--figure FILE] [--psi-threshold X]
+
+``drift`` exits with status 0 when no feature drifted and :data:`DRIFT_EXIT` (3) when at least
+one did; errors exit with status 2 like every other command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import logging
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from .artifact import LoadedModel, load_model
+from .errors import ImbalanceLabError
+from .files import write_bytes, write_json
+
+log = logging.getLogger(__name__)
+
+#: Exit status of ``imbalance-lab drift`` when at least one feature drifted.
+DRIFT_EXIT = 3
+DEFAULT_CHUNKSIZE = 100_000
+_NA_TEXT = {"", "nan", "na", "n/a", "null", "none"}
+_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
+
+
+class ScoringError(ImbalanceLabError):
+    """New data that cannot be read or does not fit the model's schema."""
+
+
+@dataclass(frozen=True)
+class CheckedInput:
+    """Input rows made ready for the model.
+
+    Attributes
+    ----------
+    X : DataFrame
+        The schema's features in its order: numeric as float64, categoricals as text (object,
+        missing as NaN) spelled like the training categories.
+    ids : DataFrame
+        The schema's id columns that are present in the input.
+    extra_columns : list of str
+        Input columns the model does not use (ignored).
+    unseen : dict
+        Categorical column -> number of non-missing values not seen in training.
+    """
+
+    X: pd.DataFrame
+    ids: pd.DataFrame
+    extra_columns: list[str]
+    unseen: dict[str, int]
+
+
+# --------------------------------------------------------------------------------------------
+# Checking and scoring values
+# --------------------------------------------------------------------------------------------
+
+
+def _number_key(text: str) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _short(columns: list[str], limit: int = 10) -> str:
+    shown = ", ".join(f"'{c}'" for c in columns[:limit])
+    return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
+
+
+def _numeric_column(values: pd.Series, *, col: str, source: str, row_offset: int) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        out = values.astype("float64")
+    elif pd.api.types.is_numeric_dtype(values):
+        out = values.astype("float64")
+    else:
+        obj = values.astype(object)
+        text = obj.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+                       else str(v).strip())
+        blank = text.isna() | text.map(lambda t: t is None or t.lower() in _NA_TEXT)
+        parsed = pd.to_numeric(text.where(~blank, None), errors="coerce")
+        bad = parsed.isna() & ~blank
+        if bad.any():
+            pos = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ScoringError(
+                f"{source}: column '{col}' is numeric in the model but holds text {str(text.iloc[pos])[:40]!r} "
+                f"in {int(bad.sum())} row(s) of this part (first at data row {row_offset + pos + 1}); "
+                "fix or blank those values"
+            )
+        out = parsed.astype("float64")
+    arr = out.to_numpy(dtype="float64", na_value=np.nan)
+    inf = np.isinf(arr)
+    if inf.any():
+        pos = int(np.flatnonzero(inf)[0])
+        raise ScoringError(
+            f"{source}: column '{col}' holds infinite values in {int(inf.sum())} row(s) (first at data row "
+            f"{row_offset + pos + 1}); replace them with a finite number or leave them blank"
+        )
+    return pd.Series(arr, index=values.index, name=col)
+
+
+def _categorical_column(values: pd.Series, categories: list[str]) -> tuple[pd.Series, int]:
+    known = {str(c) for c in categories}
+    by_number: dict[float, str] = {}
+    for c in categories:
+        key = _number_key(str(c))
+        if key is not None:
+            by_number.setdefault(key, str(c))
+
+    def spell(value: Any) -> str:
+        text = str(value).strip()
+        if text in known:
+            return text
+        key = _number_key(text)  # 7, 7.0 and "07" are the training category "7"
+        if key is not None and key in by_number:
+            return by_number[key]
+        return text
+
+    obj = values.astype(object)
+    present = obj.notna()
+    mapping = {v: spell(v) for v in pd.unique(obj[present])}
+    out = obj.map(mapping).where(present, np.nan).astype(object)
+    unseen = int((present & ~out.isin(known)).sum())
+    return out, unseen
+
+
+def check_input(
+    df: pd.DataFrame, schema: dict[str, Any], *, source: str, row_offset: int = 0, warn: bool = True
+) -> CheckedInput:
+    """Check new data against the model's schema and convert it for the pipeline.
+
+    Parameters
+    ----------
+    df : DataFrame
+        New rows (a whole file or one chunk of it).
+    schema : dict
+        The model's schema (``features``, ``numeric``, ``categorical``, ``id_columns``).
+    source : str
+        The file name, for messages.
+    row_offset : int
+        Rows before this chunk in the file (for row numbers in messages).
+    warn : bool
+        Log a warning about extra columns.
+
+    Returns
+    -------
+    CheckedInput
+
+    Raises
+    ------
+    ScoringError
+        A feature column is missing, or a numeric feature holds text or infinite values.
+    """
+    features = list(schema["features"])
+    missing = [c for c in features if c not in df.columns]
+    if missing:
+        lower = {str(c).lower(): c for c in df.columns}
+        close = [f"'{lower[m.lower()]}'" for m in missing if m.lower() in lower]
+        hint = f" (found {', '.join(close)}: names are case-sensitive)" if close else ""
+        what = f"column '{missing[0]}' is missing" if len(missing) == 1 else f"columns {_short(missing)} are missing"
+        raise ScoringError(f"{source}: {what}{hint}; the model expects the columns {_short(features)}")
+    id_columns = [c for c in schema.get("id_columns", []) if c in df.columns]
+    extra = [str(c) for c in df.columns if c not in features and c not in id_columns]
+    if extra and warn:
+        log.warning("%s: ignoring %d column(s) the model does not use: %s", source, len(extra), _short(extra))
+    X = {}
+    unseen: dict[str, int] = {}
+    for col in features:
+        if col in schema["categorical"]:
+            X[col], unseen[col] = _categorical_column(df[col], schema["categorical"][col])
+        else:
+            X[col] = _numeric_column(df[col], col=col, source=source, row_offset=row_offset)
+    frame = pd.DataFrame(X, index=df.index)[features].reset_index(drop=True)
+    ids = df[id_columns].reset_index(drop=True)
+    return CheckedInput(X=frame, ids=ids, extra_columns=extra, unseen=unseen)
+
+
+def _positive_column(pipeline: Any) -> int:
+    classes = [int(c) if isinstance(c, (int, np.integer)) else c for c in pipeline.classes_]
+    if 1 not in classes:
+        raise ScoringError(f"the model's classes are {classes}, without the positive class 1; re-train the model")
+    return classes.index(1)
+
+
+def _score_checked(model: LoadedModel, checked: CheckedInput) -> pd.DataFrame:
+    out = checked.ids.copy()
+    if len(checked.X):
+        score = model.pipeline.predict_proba(checked.X)[:, _positive_column(model.pipeline)].astype("float64")
+    else:
+        score = np.empty(0, dtype="float64")
+    out["score"] = score
+    out["label"] = (score >= model.threshold).astype("int8")
+    return out
+
+
+def score_frame(model: LoadedModel, df: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
+    """Score new rows.
+
+    Parameters
+    ----------
+    model : LoadedModel
+        From :func:`imbalance_lab.artifact.load_model`.
+    df : DataFrame
+        New rows with the schema's feature columns (extra columns are ignored).
+    source : str
+        Name of the data, for messages.
+
+    Returns
+    -------
+    DataFrame
+        The schema's id columns present in ``df``, ``score`` (probability of the positive
+        class) and ``label`` (1 when ``score >= model.threshold``, else 0).
+    """
+    return _score_checked(model, check_input(df, model.schema, source=source))
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
+
+
+def file_format(path: str | Path, *, role: str) -> str:
+    """``"csv"`` or ``"parquet"`` from the file name; :class:`ScoringError` otherwise."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if ".parquet" in suffixes or ".pq" in suffixes:
+        return "parquet"
+    if any(s in (".csv", ".tsv", ".txt") for s in suffixes):
+        return "csv"
+    raise ScoringError(f"{path}: cannot tell the {role} format from the file name; name it *.csv or *.parquet")
+
+
+def _csv_sep(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".tsv" in suffixes:
+        return "\t"
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        return ","
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        sample = fh.read(65536)
+    first = sample.splitlines()[0] if sample else ""
+    try:
+        return csv.Sniffer().sniff(first or sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_error(path: Path, fmt: str, exc: BaseException) -> ScoringError:
+    if isinstance(exc, PermissionError):
+        return ScoringError(f"{path}: cannot read (permission denied); check the file's permissions")
+    if isinstance(exc, UnicodeDecodeError):
+        return ScoringError(f"{path}: not UTF-8 text; save the CSV as UTF-8")
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return ScoringError(f"{path}: the file is empty; a CSV with a header row is needed")
+    msg = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+    other = "parquet" if fmt == "csv" else "csv"
+    return ScoringError(f"{path}: cannot read as {fmt.upper()} ({msg}); check the file, or name it *.{other} if it is {other.upper()}")
+
+
+class _Input:
+    """A CSV or Parquet file read in chunks of the columns the model needs."""
+
+    def __init__(self, path: str | Path, schema: dict[str, Any], *, chunksize: int) -> None:
+        self.path = Path(path)
+        self.schema = schema
+        self.chunksize = int(chunksize)
+        self.format = file_format(self.path, role="input")
+        if not self.path.exists():
+            raise ScoringError(f"{self.path}: input file not found; check the path")
+        if self.path.is_dir():
+            raise ScoringError(f"{self.path}: is a directory; give the path of a CSV or Parquet file")
+        self.total: int | None = None
+        try:
+            if self.format == "parquet":
+                import pyarrow.parquet as pq
+
+                self._parquet = pq.ParquetFile(self.path)
+                self.columns = list(self._parquet.schema_arrow.names)
+                self.total = int(self._parquet.metadata.num_rows)
+            else:
+                self._sep = _csv_sep(self.path)
+                self.columns = [str(c).strip() for c in pd.read_csv(self.path, sep=self._sep, nrows=0).columns]
+        except ScoringError:
+            raise
+        except Exception as exc:  # pyarrow and pandas raise many types
+            raise _read_error(self.path, self.format, exc) from None
+        # fail before any work when a feature is missing
+        check_input(pd.DataFrame(columns=self.columns), schema, source=str(self.path), warn=False)
+        self.id_columns = [c for c in schema.get("id_columns", []) if c in self.columns]
+        self.extra_columns = [c for c in self.columns if c not in schema["features"] and c not in self.id_columns]
+        self.needed = [c for c in self.columns if c in schema["features"] or c in self.id_columns]
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """Yield the needed columns chunk by chunk (extra columns are not read)."""
+        try:
+            if self.format == "parquet":
+                for batch in self._parquet.iter_batches(batch_size=self.chunksize, columns=self.needed):
+                    yield batch.to_pandas()
+            else:
+                text = [c for c in self.needed if c in self.schema["categorical"] or c in self.id_columns]
+                reader = pd.read_csv(
+                    self.path, sep=self._sep, usecols=lambda c: str(c).strip() in self.needed,
+                    dtype={c: str for c in text}, chunksize=self.chunksize,
+                )
+                with reader:
+                    for chunk in reader:
+                        chunk.columns = [str(c).strip() for c in chunk.columns]
+                        yield chunk
+        except (ScoringError, GeneratorExit):
+            raise
+        except Exception as exc:
+            raise _read_error(self.path, self.format, exc) from None
+
+
+@contextlib.contextmanager
+def _atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path next to ``path`` that replaces it when the block succeeds."""
+    if path.is_dir():
+        raise ScoringError(f"{path}: is a directory; give a file name ending in .csv or .parquet")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ScoringError(f"{path}: cannot write ({exc.strerror or type(exc).__name__}); check the directory") from None
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class _Output:
+    """Writes scored chunks as CSV or Parquet to an open temporary file."""
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path, self.format = path, fmt
+        self._fh: Any = None
+        self._writer: Any = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.format == "csv":
+            if self._fh is None:
+                self._fh = open(self.path, "w", encoding="utf-8", newline="")
+                frame.to_csv(self._fh, index=False, lineterminator="\n")
+            else:
+                frame.to_csv(self._fh, index=False, header=False, lineterminator="\n")
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        elif not table.schema.equals(self._writer.schema):
+            table = table.cast(self._writer.schema)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        if self._writer is not None:
+            self._writer.close()
+
+
+def _progress(total: int | None, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="rows", unit_scale=True, desc=desc, disable=None, leave=False)
+
+
+def _scan(
+    model: LoadedModel, source: _Input, visit: Callable[[CheckedInput, pd.DataFrame], None], *, desc: str
+) -> dict[str, Any]:
+    """Check every chunk of ``source`` and pass it to ``visit``; returns counts."""
+    if source.extra_columns:
+        log.warning("%s: ignoring %d column(s) the model does not use: %s", source.path,
+                    len(source.extra_columns), _short(source.extra_columns))
+    rows = 0
+    unseen = dict.fromkeys(model.schema["categorical"], 0)
+    with _progress(source.total, desc) as bar:
+        for chunk in source.chunks():
+            checked = check_input(chunk, model.schema, source=str(source.path), row_offset=rows, warn=False)
+            visit(checked, chunk)
+            rows += len(chunk)
+            for col, n in checked.unseen.items():
+                unseen[col] += n
+            bar.update(len(chunk))
+    if any(unseen.values()):
+        log.warning("%s: values of categories not seen in training: %s", source.path,
+                    ", ".join(f"{c} {n}" for c, n in unseen.items() if n))
+    return {"rows": rows, "unseen_categories": unseen, "extra_columns": source.extra_columns}
+
+
+def predict_file(
+    model_dir: str | Path, input_path: str | Path, output_path: str | Path, *, chunksize: int = DEFAULT_CHUNKSIZE
+) -> dict[str, Any]:
+    """Score a CSV or Parquet file in chunks and write the scores.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        A model artifact directory (:func:`imbalance_lab.artifact.save_model`).
+    input_path : str or Path
+        ``*.csv`` (separator detected; ``*.tsv`` and compressed CSV too) or ``*.parquet``.
+    output_path : str or Path
+        ``*.csv`` or ``*.parquet``: the id columns of the input (schema ``id_columns``),
+        ``score`` and ``label``, one row per input row in input order. Written to a temporary
+        file and renamed at the end: on error nothing is left behind.
+    chunksize : int
+        Rows read, checked and scored at a time.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``positives`` (rows labelled 1), ``threshold``, ``unseen_categories``
+        (column -> count), ``extra_columns``, ``input``, ``output``.
+    """
+    if chunksize < 1:
+        raise ValueError(f"chunksize must be positive, got {chunksize}")
+    input_path, output_path = Path(input_path), Path(output_path)
+    out_format = file_format(output_path, role="output")
+    if output_path.exists() and input_path.exists() and output_path.resolve() == input_path.resolve():
+        raise ScoringError(f"{output_path}: is the input file; choose another output path")
+    model = load_model(model_dir)
+    source = _Input(input_path, model.schema, chunksize=chunksize)
+    positives = 0
+    columns = [*source.id_columns, "score", "label"]
+    with _atomic_path(output_path) as tmp:
+        out = _Output(tmp, out_format)
+        try:
+            def visit(checked: CheckedInput, _chunk: pd.DataFrame) -> None:
+                nonlocal positives
+                scored = _score_checked(model, checked)
+                positives += int(scored["label"].sum())
+                out.write(scored)
+
+            counts = _scan(model, source, visit, desc=f"scoring {input_path.name}")
+            if counts["rows"] == 0:
+                out.write(pd.DataFrame({c: pd.Series(dtype="float64" if c == "score" else "int8" if c == "label"
+                                                     else "object") for c in columns}))
+        finally:
+            out.close()
+    summary = {"input": str(input_path), "output": str(output_path), "threshold": model.threshold,
+               "positives": positives, **counts}
+    log.info("%s: scored %d row(s), %d labelled positive (threshold %.4g); wrote %s",
+             input_path, counts["rows"], positives, model.threshold, output_path)
+    return summary
+
+
+def drift_file(
+    model_dir: str | Path,
+    input_path: str | Path,
+    *,
+    report_path: str | Path | None = None,
+    figure_path: str | Path | None = None,
+    psi_threshold: float = 0.2,
+    p_threshold: float = 0.01,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+) -> tuple[pd.DataFrame, bool]:
+    """Compare a CSV or Parquet file with the model's training data.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        A model artifact directory.
+    input_path : str or Path
+        New data (``*.csv`` or ``*.parquet``), read in chunks.
+    report_path : str or Path, optional
+        Where to write the JSON report (thresholds, rows, drifted features, the table).
+    figure_path : str or Path, optional
+        Where to write the PSI bar chart (PNG).
+    psi_threshold, p_threshold : float
+        See :func:`imbalance_lab.drift.drift_table`.
+    chunksize : int
+        Rows read at a time.
+
+    Returns
+    -------
+    (DataFrame, bool)
+        The drift table and whether any feature drifted.
+    """
+    from .drift import DriftAccumulator, drift_figure
+
+    if not psi_threshold > 0:
+        raise ScoringError(f"--psi-threshold must be positive, got {psi_threshold}")
+    input_path = Path(input_path)
+    model = load_model(model_dir)
+    try:
+        acc = DriftAccumulator(model.reference)
+    except ValueError as exc:
+        raise ScoringError(
+            f"{model.directory / 'reference.json'}: not valid training statistics ({exc}); re-train the model"
+        ) from None
+    if not model.reference["numeric"] and not model.reference["categorical"]:
+        raise ScoringError(f"{model.directory / 'reference.json'}: holds no training statistics; re-train the model")
+    source = _Input(input_path, model.schema, chunksize=chunksize)
+    counts = _scan(model, source, lambda checked, _chunk: acc.update(checked.X), desc=f"drift {input_path.name}")
+    if counts["rows"] == 0:
+        raise ScoringError(f"{input_path}: no data rows; drift needs rows to compare")
+    table = acc.table(psi_threshold=psi_threshold, p_threshold=p_threshold)
+    drifted = bool(table["drifted"].any())
+    if report_path is not None:
+        report = {
+            "input": str(input_path), "model": str(model.directory), "rows": counts["rows"],
+            "psi_threshold": psi_threshold, "p_threshold": p_threshold, "drifted": drifted,
+            "drifted_features": table.loc[table["drifted"], "feature"].tolist(),
+            "unseen_categories": counts["unseen_categories"],
+            "features": table.to_dict(orient="records"),
+        }
+        write_json(report_path, report)
+    if figure_path is not None:
+        buf = io.BytesIO()
+        drift_figure(table, psi_threshold=psi_threshold).savefig(buf, format="png", dpi=120, metadata={"Software": None})
+        write_bytes(figure_path, buf.getvalue())
+    return table, drifted
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    summary = predict_file(args.model, args.input, args.output, chunksize=args.chunksize)
+    unseen = {c: n for c, n in summary["unseen_categories"].items() if n}
+    log.info("predict: %d row(s), %d positive; unseen categories: %s", summary["rows"], summary["positives"],
+             unseen or "none")
+    return 0
+
+
+def _cmd_drift(args: argparse.Namespace) -> int:
+    table, drifted = drift_file(args.model, args.input, report_path=args.report, figure_path=args.figure,
+                                psi_threshold=args.psi_threshold)
+    for row in table.itertuples(index=False):
+        if row.drifted:
+            log.warning("drift: %s (%s) PSI %.3f > %g, %s p=%.2g", row.feature, row.kind, row.psi,
+                        args.psi_threshold, row.test, row.p_value)
+    if drifted:
+        log.warning("drift: %d of %d feature(s) drifted (exit status %d)", int(table["drifted"].sum()), len(table),
+                    DRIFT_EXIT)
+        return DRIFT_EXIT
+    log.info("drift: no feature drifted (largest PSI %.3f, threshold %g)",
+             float(table["psi"].max()) if len(table) else 0.0, args.psi_threshold)
+    return 0
+
+
+def add_commands(subparsers: Any) -> None:
+    """Register the ``predict`` and ``drift`` subcommands on an argparse subparsers object.
+
+    Each sets ``func`` to a handler ``handler(args) -> int`` (the exit status); user errors
+    are raised as :class:`~imbalance_lab.errors.ImbalanceLabError` subclasses.
+    """
+    predict = subparsers.add_parser(
+        "predict", help="score a CSV or Parquet file with a saved model",
+        description="Score a CSV or Parquet file with a saved model; writes the id columns, score and label.",
+    )
+    predict.add_argument("--model", required=True, metavar="DIR", help="model artifact directory")
+    predict.add_argument("--input", required=True, metavar="FILE", help="*.csv or *.parquet")
+    predict.add_argument("--output", required=True, metavar="FILE", help="*.csv or *.parquet")
+    predict.add_argument("--chunksize", type=_positive_int, default=DEFAULT_CHUNKSIZE, metavar="N",
+                         help=f"rows per chunk (default {DEFAULT_CHUNKSIZE})")
+    predict.set_defaults(func=_cmd_predict)
+
+    drift = subparsers.add_parser(
+        "drift", help="check a CSV or Parquet file for drift against the training data",
+        description=f"Compare new data with the model's training data; exit status 0 when stable, "
+                    f"{DRIFT_EXIT} when a feature drifted, 2 on errors.",
+    )
+    drift.add_argument("--model", required=True, metavar="DIR", help="model artifact directory")
+    drift.add_argument("--input", required=True, metavar="FILE", help="*.csv or *.parquet")
+    drift.add_argument("--report", metavar="FILE", help="write a JSON report here")
+    drift.add_argument("--figure", metavar="FILE", help="write a PNG of the PSI per feature here")
+    drift.add_argument("--psi-threshold", type=_positive_float, default=0.2, metavar="X",
+                       help="a feature drifts when its PSI exceeds this (default 0.2)")
+    drift.set_defaults(func=_cmd_drift)

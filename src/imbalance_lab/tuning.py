@@ -1,0 +1,455 @@
+"""Hyperparameter tuning with Optuna on the stored folds: seeded, pruned, resumable, distributable.
+
+* **Objective**: the mean of the selection metric over the stored folds. Each fold's running
+  mean is reported as an intermediate value, so a pruner stops hopeless trials early. XGBoost and
+  histogram gradient boosting stop adding trees early on an inner split of the training fold;
+  the number of trees they reached is kept with the trial.
+* **Storage**: an embedded journal file by default (declared once in dvc.yaml, kept across runs),
+  or a database whose URL is read from an environment variable (never from params.yaml).
+* **Study name**: derived from the prepared data, the folds, the seed and the tune params, so a
+  killed run resumed by ``dvc repro`` continues the same study, and changed params start a new one.
+* **Exactly n_trials**: trials are created under a lock (a PostgreSQL advisory lock, or a file
+  lock for the journal and SQLite), only while fewer than ``n_trials`` are finished or running;
+  the stage and any number of ``imbalance-lab tune-worker`` processes share that rule, and the
+  stage waits until ``n_trials`` are finished. Trials of a dead worker are failed by heartbeat
+  (database storage) and replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+from sklearn.base import clone
+from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+from .data import iter_splits
+from .errors import ImbalanceLabError
+from .evaluation import LOWER_IS_BETTER, score_predictions
+from .models import make_pipeline
+
+log = logging.getLogger(__name__)
+
+TUNABLE = ("xgboost", "logistic_regression", "hist_gradient_boosting")
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+HEARTBEAT_SECONDS = 10
+GRACE_SECONDS = 60
+#: Share of a training fold held out for early stopping (boosting models).
+EARLY_STOPPING_SHARE = 0.15
+EARLY_STOPPING_ROUNDS = 30
+
+
+class TuneError(ImbalanceLabError):
+    """A tuning problem the user can fix (storage, params)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Search spaces
+# --------------------------------------------------------------------------------------------
+
+
+def suggest_params(trial: optuna.Trial, model: str) -> dict[str, Any]:
+    """Sample one hyperparameter set of ``model`` from its search space.
+
+    XGBoost and histogram gradient boosting get a large number of trees and stop early on an
+    inner split (see :func:`fit_predict_fold`); the number of trees is not searched.
+    """
+    if model == "xgboost":
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+            "max_depth": trial.suggest_int("max_depth", 2, 8),
+            "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20.0, log=True),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.3, 1.0),
+            "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+            "reg_alpha": trial.suggest_float("reg_alpha", 1e-3, 10.0, log=True),
+            "gamma": trial.suggest_float("gamma", 0.0, 5.0),
+        }
+    if model == "hist_gradient_boosting":
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+            "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 4, 64, log=True),
+            "min_samples_leaf": trial.suggest_int("min_samples_leaf", 5, 200, log=True),
+            "l2_regularization": trial.suggest_float("l2_regularization", 1e-3, 10.0, log=True),
+            "max_features": trial.suggest_float("max_features", 0.3, 1.0),
+        }
+    if model == "logistic_regression":
+        return {"C": trial.suggest_float("C", 1e-3, 100.0, log=True)}
+    raise TuneError(f"tune.model '{model}' cannot be tuned; use one of {', '.join(TUNABLE)}")
+
+
+def fit_predict_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
+                     train: np.ndarray, val: np.ndarray, *, seed: int, n_jobs: int = 1) -> tuple[np.ndarray, int | None]:
+    """Fit one trial's pipeline on a training fold and predict its validation fold.
+
+    Boosting models hold out a stratified ``EARLY_STOPPING_SHARE`` of the training fold and stop
+    adding trees when its log loss has not improved for ``EARLY_STOPPING_ROUNDS`` rounds.
+
+    Returns
+    -------
+    (proba, n_trees)
+        Validation probabilities and the number of trees used (None for other models).
+    """
+    with threadpool_limits(limits=n_jobs):
+        if model == "xgboost":
+            pipe = make_pipeline(model, schema, seed=seed, n_jobs=n_jobs,
+                                 params={**params, "n_estimators": 2000, "early_stopping_rounds": EARLY_STOPPING_ROUNDS})
+            fit_idx, stop_idx = train_test_split(train, test_size=EARLY_STOPPING_SHARE, stratify=y[train], random_state=seed)
+            pre = clone(pipe.named_steps["preprocess"]).fit(X.iloc[fit_idx], y[fit_idx])
+            est = pipe.named_steps["model"]
+            est.fit(pre.transform(X.iloc[fit_idx]), y[fit_idx],
+                    eval_set=[(pre.transform(X.iloc[stop_idx]), y[stop_idx])], verbose=False)
+            return est.predict_proba(pre.transform(X.iloc[val]))[:, 1], int(est.best_iteration) + 1
+        if model == "hist_gradient_boosting":
+            pipe = make_pipeline(model, schema, seed=seed, params={
+                **params, "max_iter": 1000, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
+                "n_iter_no_change": EARLY_STOPPING_ROUNDS, "scoring": "loss"})
+            pipe.fit(X.iloc[train], y[train])
+            return pipe.predict_proba(X.iloc[val])[:, 1], int(pipe.named_steps["model"].n_iter_)
+        pipe = make_pipeline(model, schema, seed=seed, params=params)
+        pipe.fit(X.iloc[train], y[train])
+        return pipe.predict_proba(X.iloc[val])[:, 1], None
+
+
+def trees_param(model: str) -> str | None:
+    """The estimator parameter that early stopping chose, if any."""
+    return {"xgboost": "n_estimators", "hist_gradient_boosting": "max_iter"}.get(model)
+
+
+# --------------------------------------------------------------------------------------------
+# Study identity and storage
+# --------------------------------------------------------------------------------------------
+
+
+def study_name(*, model: str, tune_params: dict[str, Any], seed: int, data_fingerprint: str) -> str:
+    """A name that changes with anything that changes what the trials compute.
+
+    ``timeout`` and the storage settings are left out: they change when the study stops or where
+    it lives, not the trials.
+    """
+    relevant = {k: v for k, v in tune_params.items() if k not in ("timeout", "storage_env")}
+    blob = json.dumps({"params": relevant, "seed": seed, "data": data_fingerprint}, sort_keys=True)
+    return f"tune-{model}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+def fingerprint(*frames: pd.DataFrame) -> str:
+    """A content hash of data frames (values and column names)."""
+    h = hashlib.sha256()
+    for df in frames:
+        h.update(json.dumps(list(map(str, df.columns))).encode())
+        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Storage:
+    """Where a study lives.
+
+    Attributes
+    ----------
+    storage : optuna storage
+    kind : str
+        "journal" (embedded file) or the database dialect ("postgresql", "sqlite", ...).
+    lock_key : str
+        Path of the lock file (file storages) or the URL (databases); never written to outputs.
+    description : str
+        A secret-free description for reports, e.g. "env:IMBALANCE_LAB_OPTUNA_STORAGE (postgresql)".
+    """
+
+    storage: Any
+    kind: str
+    lock_key: str
+    description: str
+
+
+def open_storage(*, journal_path: str | Path, storage_env: str) -> Storage:
+    """The study storage: a database if ``$storage_env`` holds a URL, else the journal file."""
+    url = os.environ.get(storage_env, "").strip()
+    if not url:
+        path = Path(journal_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        # not "<path>.lock": that name is the journal backend's own lock file
+        return Storage(JournalStorage(JournalFileBackend(str(path))), "journal", str(path) + ".create-lock", f"journal file {path}")
+    import sqlalchemy
+
+    try:
+        dialect = sqlalchemy.engine.make_url(url).get_backend_name()
+    except Exception:
+        raise TuneError(f"${storage_env} does not hold a valid database URL (e.g. postgresql://user:pw@host/db); fix it") from None
+    if dialect == "postgresql" and "+" not in url.split("://", 1)[0]:
+        url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    try:
+        storage = optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+                                             engine_kwargs={"pool_pre_ping": True})
+    except Exception as exc:
+        kind = type(getattr(exc, "orig", None) or exc).__name__
+        raise TuneError(f"the Optuna storage from ${storage_env} ({dialect}) cannot be opened ({kind}); "
+                        "check that the server is reachable and the URL is right") from None
+    return Storage(storage, dialect, url, f"env:{storage_env} ({dialect})")
+
+
+@contextlib.contextmanager
+def creation_lock(storage: Storage, name: str) -> Iterator[None]:
+    """Serialise trial creation among all processes of a study."""
+    if storage.kind == "postgresql":
+        import sqlalchemy
+
+        key = int(hashlib.sha256(name.encode()).hexdigest()[:15], 16)
+        engine = sqlalchemy.create_engine(storage.lock_key, poolclass=sqlalchemy.pool.NullPool)
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        engine.dispose()
+        return
+    if storage.kind == "sqlite":
+        lock_path = sqlalchemy_path(storage.lock_key) + ".create-lock"
+    elif storage.kind == "journal":
+        lock_path = storage.lock_key
+    else:  # other databases: no cross-process lock; at most a few extra trials under races
+        yield
+        return
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def sqlalchemy_path(url: str) -> str:
+    """The file of a SQLite URL."""
+    import sqlalchemy
+
+    return sqlalchemy.engine.make_url(url).database or "optuna.sqlite"
+
+
+def make_pruner(name: str, *, n_folds: int) -> optuna.pruners.BasePruner:
+    """The pruner named in params ("median", "hyperband" or "none"); steps are folds."""
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=n_folds, reduction_factor=3)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise TuneError(f"tune.pruner '{name}' is unknown; use median, hyperband or none")
+
+
+def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: int, metric: str) -> optuna.Study:
+    """Create the study or load it if it exists (resume)."""
+    direction = "minimize" if metric in LOWER_IS_BETTER else "maximize"
+    return optuna.create_study(
+        study_name=name, storage=storage.storage, load_if_exists=True, direction=direction,
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True),
+        pruner=make_pruner(pruner, n_folds=n_folds),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Running trials
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TuneTask:
+    """Everything a process needs to run trials of one study."""
+
+    model: str
+    schema: dict[str, Any]
+    X: pd.DataFrame
+    y: np.ndarray
+    folds: pd.DataFrame
+    metric: str
+    seed: int
+    n_jobs: int = 1
+
+
+def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], None] | None = None) -> float:
+    """Evaluate one trial on the stored folds, reporting the running mean after each fold.
+
+    Raises
+    ------
+    optuna.TrialPruned
+        When the pruner says so.
+    """
+    params = suggest_params(trial, task.model)
+    scores, trees = [], []
+    for step, (_, _, train, val) in enumerate(iter_splits(task.folds)):
+        proba, n_trees = fit_predict_fold(task.model, params, task.schema, task.X, task.y, train, val,
+                                          seed=task.seed, n_jobs=task.n_jobs)
+        s = score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric]
+        scores.append(s)
+        if n_trees is not None:
+            trees.append(n_trees)
+        if heartbeat:
+            heartbeat()
+        trial.report(float(np.mean(scores)), step)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    if trees:
+        trial.set_user_attr("n_trees", int(round(float(np.mean(trees)))))
+    return float(np.mean(scores))
+
+
+def counts(study: optuna.Study) -> dict[str, int]:
+    """Trials per state (complete, pruned, running, fail, waiting)."""
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    return {s.name.lower(): sum(1 for x in states if x == s) for s in TrialState}
+
+
+def fail_stale(study: optuna.Study, storage: Storage, *, assume_dead: bool = False) -> int:
+    """Fail trials of processes that died: by heartbeat for databases; for the journal file
+    (one machine, one study owner) every RUNNING trial when ``assume_dead``."""
+    if storage.kind == "journal":
+        if not assume_dead:
+            return 0
+        stale = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+        for t in stale:
+            study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+        return len(stale)
+    before = counts(study)["fail"]
+    optuna.storages.fail_stale_trials(study)
+    return counts(study)["fail"] - before
+
+
+def work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int, timeout: float | None = None,
+         wait: bool = True, poll_seconds: float = 2.0, progress: bool = True) -> dict[str, int]:
+    """Run trials until the study has ``n_trials`` finished (complete or pruned) trials.
+
+    A trial is created only under the creation lock and only while fewer than ``n_trials``
+    trials are finished or running, so concurrent processes never create more than needed.
+    With ``wait``, the process then waits for other processes' running trials to finish (and
+    replaces those of dead processes); without it (a worker), it returns when nothing is left
+    to create.
+
+    Returns
+    -------
+    dict
+        Trial counts per state at the end.
+    """
+    start = time.monotonic()
+    bar = tqdm(total=n_trials, desc=f"tune {task.model}", disable=not progress, mininterval=1.0)
+    bar.update(min(n_trials, sum(counts(study)[s.name.lower()] for s in FINISHED)))
+    is_db = storage.kind != "journal"
+    while True:
+        if timeout is not None and time.monotonic() - start > timeout:
+            log.info("timeout of %s s reached", timeout)
+            break
+        if is_db:
+            fail_stale(study, storage)
+        with creation_lock(storage, study.study_name):
+            c = counts(study)
+            finished = c["complete"] + c["pruned"]
+            trial = study.ask() if finished + c["running"] < n_trials else None
+        if trial is None:
+            if finished >= n_trials or not wait:
+                break
+            time.sleep(poll_seconds)
+            bar.n = min(n_trials, finished)
+            bar.refresh()
+            continue
+        heartbeat = (lambda tid=trial._trial_id: storage.storage.record_heartbeat(tid)) if is_db else None
+        if heartbeat:
+            heartbeat()
+        try:
+            value = run_trial(task, trial, heartbeat=heartbeat)
+        except optuna.TrialPruned:
+            study.tell(trial, state=TrialState.PRUNED)
+        except Exception:
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+        else:
+            study.tell(trial, value)
+        bar.update(1)
+    bar.close()
+    return counts(study)
+
+
+def best_params(study: optuna.Study, *, model: str) -> dict[str, Any]:
+    """The best trial's hyperparameters, with the number of trees early stopping chose."""
+    best = study.best_trial
+    params = dict(best.params)
+    name = trees_param(model)
+    if name and "n_trees" in best.user_attrs:
+        params[name] = int(best.user_attrs["n_trees"])
+        if model == "hist_gradient_boosting":
+            params["early_stopping"] = False
+    return params
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    """Finished trials with their value, state and parameters; the measured duration is in
+    ``duration_seconds`` (it varies between runs; everything else does not)."""
+    df = study.trials_dataframe(attrs=("number", "value", "state", "params", "user_attrs", "duration"))
+    df = df[df["state"].isin(["COMPLETE", "PRUNED"])].copy()
+    df["duration_seconds"] = df.pop("duration").dt.total_seconds()
+    df.columns = [c.replace("params_", "").replace("user_attrs_", "") for c in df.columns]
+    return df.sort_values("number").reset_index(drop=True)
+
+
+def setup_study(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: pd.DataFrame, schema: dict[str, Any],
+                journal_path: str | Path) -> tuple[optuna.Study, Storage, TuneTask]:
+    """Open (or create) the study of these params and data, and the task its trials run.
+
+    Parameters
+    ----------
+    tune : dict
+        The ``tune`` params section.
+    seed : int
+    train, folds, schema
+        The prepared training rows, the stored folds and the schema.
+    journal_path : str or Path
+        The embedded storage, used when ``$<tune.storage_env>`` is not set.
+    """
+    from .data import split_xy
+
+    if tune["model"] not in TUNABLE:
+        raise TuneError(f"tune.model '{tune['model']}' cannot be tuned; use one of {', '.join(TUNABLE)}")
+    X, y = split_xy(train, schema)
+    name = study_name(model=tune["model"], tune_params=tune, seed=seed, data_fingerprint=fingerprint(train, folds))
+    storage = open_storage(journal_path=journal_path, storage_env=tune["storage_env"])
+    study = load_study(storage, name=name, seed=seed, pruner=tune["pruner"], n_folds=folds.shape[1] * (int(folds.iloc[:, 0].max()) + 1),
+                       metric=tune["metric"])
+    task = TuneTask(model=tune["model"], schema=schema, X=X, y=y, folds=folds, metric=tune["metric"], seed=seed, n_jobs=tune["n_jobs"])
+    return study, storage, task
+
+
+def run_worker(*, params_file: str = "params.yaml", dvc_file: str = "dvc.yaml") -> dict[str, int]:
+    """``imbalance-lab tune-worker``: join the study of the current params and data and run
+    trials until none is left to create. Needs database storage (``$<tune.storage_env>``)."""
+    from .files import read_json
+    from .params import load_params
+    from .runner import read_stage
+
+    params = load_params(params_file, sections=["tune"])
+    tune = params["tune"]
+    if not os.environ.get(tune["storage_env"], "").strip():
+        raise TuneError(f"tune-worker needs a shared database: export {tune['storage_env']}=postgresql://user:password@host/db "
+                        "(the same value as for the tune stage)")
+    paths = read_stage("tune", dvc_file=dvc_file)["paths"]
+    for key in ("train_path", "folds_path", "schema_path"):
+        if not Path(paths[key]).exists():
+            raise TuneError(f"{paths[key]}: not found; run `dvc pull` or `dvc repro prepare` on this machine first")
+    study, storage, task = setup_study(tune=tune, seed=params["seed"], train=pd.read_parquet(paths["train_path"]),
+                                       folds=pd.read_parquet(paths["folds_path"]), schema=read_json(paths["schema_path"]),
+                                       journal_path=paths["study_journal_path"])
+    log.info("worker joined study %s (%s)", study.study_name, storage.description)
+    return work(study, storage, task, n_trials=tune["n_trials"], timeout=tune["timeout"], wait=False)

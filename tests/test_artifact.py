@@ -1,0 +1,407 @@
+"""Unit tests of imbalance_lab.artifact: saving, verifying and safely loading a model."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import FunctionTransformer
+
+from imbalance_lab import artifact
+from imbalance_lab.artifact import ALLOWLIST, ArtifactError, dump_pipeline, load_model, model_card, save_model
+from imbalance_lab.drift import reference_stats
+from imbalance_lab.models import MODELS, make_pipeline
+
+SRC = Path(artifact.__file__).parent
+
+SCHEMA = {
+    "target": "y",
+    "positive_label": "1",
+    "numeric": ["num1", "num2"],
+    "categorical": {"cat": ["a", "b", "c", "d"]},
+    "features": ["num1", "num2", "cat"],
+    "id_columns": ["id"],
+    "dropped_columns": [],
+}
+#: Small, fast versions of the registry models.
+FAST = {
+    "random_forest": {"n_estimators": 5},
+    "hist_gradient_boosting": {"max_iter": 30},
+    "xgboost": {"n_estimators": 30},
+}
+
+
+def make_data(n: int = 300, seed: int = 0, *, shift: float = 0.0, cat_p=(0.4, 0.3, 0.2, 0.1)) -> tuple[pd.DataFrame, np.ndarray]:
+    """Features like split_xy returns them (plus an id column); num1 and cat carry signal."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.2).astype(int)
+    y[:2] = [0, 1]
+    num1 = rng.normal(size=n) + 1.5 * y + shift
+    num2 = rng.normal(loc=5.0, scale=2.0, size=n)
+    num2[rng.random(n) < 0.1] = np.nan
+    cat = rng.choice(["a", "b", "c", "d"], size=n, p=list(cat_p)).astype(object)
+    cat[(y == 1) & (rng.random(n) < 0.5)] = "d"
+    cat[rng.random(n) < 0.08] = np.nan
+    X = pd.DataFrame({"id": [f"r{seed}-{i:04d}" for i in range(n)], "num1": num1, "num2": num2, "cat": cat})
+    return X, y
+
+
+def fit(name: str, X: pd.DataFrame, y: np.ndarray, *, sampler=None, schema=SCHEMA):
+    return make_pipeline(name, schema, seed=0, params=FAST.get(name), sampler=sampler).fit(X[schema["features"]], y)
+
+
+def save(directory: Path, pipeline, X: pd.DataFrame, *, threshold: float = 0.3, **overrides) -> Path:
+    kwargs = dict(
+        pipeline=pipeline, threshold=threshold, schema=SCHEMA, reference=reference_stats(X, SCHEMA),
+        params={"model": "test", "seed": 0}, data_hashes={"data/prepared/train.parquet": "md5:0123"},
+        metrics={"cv": {"average_precision": 0.41}, "test": {"roc_auc": 0.77}}, card_markdown=None,
+    )
+    kwargs.update(overrides)
+    return save_model(directory, **kwargs)
+
+
+def rewrite(directory: Path, name: str, data: bytes) -> None:
+    """Replace a file of an artifact and make the manifest agree (a forged artifact)."""
+    (directory / name).write_bytes(data)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["files"][name] = {"sha256": artifact.sha256_bytes(data), "bytes": len(data)}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_data()
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return {name: fit(name, X, y) for name in ("logistic_regression", "hist_gradient_boosting", "xgboost")}
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, fitted, data):
+    """A saved logistic-regression artifact (copy it before modifying)."""
+    return save(tmp_path_factory.mktemp("art") / "model", fitted["logistic_regression"], data[0])
+
+
+@pytest.fixture
+def art(tmp_path, saved):
+    import shutil
+
+    return Path(shutil.copytree(saved, tmp_path / "model"))
+
+
+# --------------------------------------------------------------------------------------------
+# Round trip
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["logistic_regression", "hist_gradient_boosting", "xgboost"])
+def test_round_trip_gives_identical_probabilities(tmp_path, fitted, data, name):
+    X, _ = data
+    pipe = fitted[name]
+    directory = save(tmp_path / "models" / "model", pipe, X, threshold=0.27)
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        ["MODEL_CARD.md", "manifest.json", "model.json", "model.skops", "reference.json"]
+    )
+    loaded = load_model(directory)
+    assert isinstance(loaded.pipeline, Pipeline)
+    features = X[SCHEMA["features"]]
+    np.testing.assert_array_equal(loaded.pipeline.predict_proba(features), pipe.predict_proba(features))
+    # new rows with an unseen category and missing values too
+    new = pd.DataFrame({"num1": [np.nan, 0.3], "num2": [1.0, np.nan], "cat": pd.Series(["zzz", None], dtype=object)})
+    np.testing.assert_array_equal(loaded.pipeline.predict_proba(new), pipe.predict_proba(new))
+    assert loaded.threshold == 0.27
+    assert loaded.schema == SCHEMA
+    assert loaded.reference == json.loads(json.dumps(reference_stats(X, SCHEMA)))
+    meta = loaded.meta
+    assert meta["versions"]["skops"] == metadata.version("skops")
+    assert meta["versions"]["scikit-learn"] == metadata.version("scikit-learn")
+    assert set(meta["trusted_types"]) <= ALLOWLIST
+    assert meta["metrics"]["cv"]["average_precision"] == 0.41
+    assert meta["data_hashes"] == {"data/prepared/train.parquet": "md5:0123"}
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"MODEL_CARD.md", "model.json", "model.skops", "reference.json"}
+    if name == "xgboost":
+        assert "xgboost.core.Booster" in meta["trusted_types"]
+
+
+def test_pandas_na_is_restored_in_loaded_and_saved_pipeline(tmp_path, fitted, data):
+    pipe = fitted["logistic_regression"]
+    imputer = pipe.named_steps["preprocess"].named_transformers_["categorical"].named_steps["impute"]
+    save(tmp_path / "m", pipe, data[0])
+    assert imputer.missing_values is pd.NA  # the caller's pipeline is left as it was
+    loaded = load_model(tmp_path / "m").pipeline
+    restored = loaded.named_steps["preprocess"].named_transformers_["categorical"].named_steps["impute"]
+    assert restored.missing_values is pd.NA
+    # None in an object column is missing too (as with pd.NA), not a category of its own
+    rows = pd.DataFrame({"num1": [0.0, 0.0], "num2": [5.0, 5.0], "cat": pd.Series([None, np.nan], dtype=object)})
+    proba = loaded.predict_proba(rows)[:, 1]
+    assert proba[0] == proba[1]
+
+
+def test_same_inputs_give_the_same_bytes(tmp_path, fitted, data):
+    pipe = fitted["xgboost"]
+    a = save(tmp_path / "a", pipe, data[0])
+    b = save(tmp_path / "b", pipe, data[0])
+    for name in ("model.skops", "model.json", "reference.json", "MODEL_CARD.md", "manifest.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    with zipfile.ZipFile(a / "model.skops") as zf:
+        assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_save_replaces_an_existing_artifact_and_leaves_no_temporary_files(tmp_path, fitted, data):
+    directory = save(tmp_path / "model", fitted["logistic_regression"], data[0], threshold=0.2)
+    (directory / "stale.txt").write_text("from an earlier run")
+    save(directory, fitted["xgboost"], data[0], threshold=0.6)
+    assert load_model(directory).threshold == 0.6
+    assert not (directory / "stale.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_failed_save_keeps_the_old_artifact(tmp_path, fitted, data):
+    directory = save(tmp_path / "model", fitted["logistic_regression"], data[0], threshold=0.2)
+    before = {p.name: p.read_bytes() for p in directory.iterdir()}
+    bad = Pipeline([("f", FunctionTransformer(func=os.system)), ("model", fitted["logistic_regression"])])
+    with pytest.raises(ArtifactError, match="system"):
+        save(directory, bad, data[0])
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_failure_while_writing_leaves_no_half_written_artifact(tmp_path, fitted, data, monkeypatch):
+    directory = save(tmp_path / "model", fitted["logistic_regression"], data[0], threshold=0.2)
+    before = {p.name: p.read_bytes() for p in directory.iterdir()}
+    written = []
+    real = artifact.write_bytes
+
+    def failing(path, payload):
+        written.append(Path(path).name)
+        if len(written) == 3:
+            raise OSError(28, "No space left on device")
+        return real(path, payload)
+
+    monkeypatch.setattr(artifact, "write_bytes", failing)
+    with pytest.raises(OSError, match="No space"):
+        save(directory, fitted["xgboost"], data[0], threshold=0.7)
+    assert len(written) == 3
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    monkeypatch.undo()
+    assert load_model(directory).threshold == 0.2
+
+
+def test_threshold_is_validated(tmp_path, fitted, data):
+    with pytest.raises(ValueError, match="threshold"):
+        save(tmp_path / "m", fitted["logistic_regression"], data[0], threshold=1.5)
+    assert not (tmp_path / "m").exists()
+
+
+def test_model_card_is_written_and_given_card_is_kept(tmp_path, art, fitted, data):
+    card = (art / "MODEL_CARD.md").read_text()
+    for section in ("## Intended use", "## Data", "## Metrics", "## Decision threshold", "## Limitations",
+                    "## Training parameters"):
+        assert section in card
+    assert "**0.3**" in card and "cv.average_precision | 0.41" in card and "md5:0123" in card
+    directory = save(tmp_path / "m2", fitted["logistic_regression"], data[0], card_markdown="# Mine\n")
+    assert (directory / "MODEL_CARD.md").read_text() == "# Mine\n"
+
+
+def test_model_card_renders_values():
+    card = model_card(name="xgb", schema=SCHEMA, threshold=0.125, metrics={"ap": 0.5, "nested": {"auc": float("nan")}},
+                      params={"n_estimators": 10}, limitations=["Only tested on 2024 data."])
+    assert card.startswith("# Model card: xgb\n")
+    assert "at least **0.125**" in card
+    assert "| nested.auc | n/a |" in card
+    assert "- Only tested on 2024 data." in card
+    assert '"n_estimators": 10' in card
+    assert "`cat` (4)" in card and "`id`" in card
+
+
+# --------------------------------------------------------------------------------------------
+# Verification
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_flipped_byte_in_the_model_is_refused(art):
+    path = art / "model.skops"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError) as exc:
+        load_model(art)
+    assert str(exc.value) == f"{path}: checksum mismatch; the artifact was modified, re-run dvc repro or dvc pull"
+    assert "\n" not in str(exc.value)
+
+
+def test_edited_model_json_is_refused(art):
+    meta = json.loads((art / "model.json").read_text())
+    meta["threshold"] = 0.01
+    (art / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match=r"model\.json: checksum mismatch"):
+        load_model(art)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m["files"]["reference.json"].update(sha256="0" * 64), r"reference\.json: checksum mismatch"),
+    (lambda m: m["files"].pop("model.skops"), r"does not list \['model\.skops'\]"),
+    (lambda m: m["files"].update({"../evil.py": {"sha256": "0" * 64}}), "unexpected file"),
+    (lambda m: m.pop("files"), "not a valid manifest"),
+])
+def test_edited_manifest_is_refused(art, edit, message):
+    manifest = json.loads((art / "manifest.json").read_text())
+    edit(manifest)
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=message):
+        load_model(art)
+
+
+def test_manifest_that_is_not_json_is_refused(art):
+    (art / "manifest.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="manifest.json: not a valid manifest"):
+        load_model(art)
+
+
+@pytest.mark.parametrize("name", ["model.skops", "reference.json", "manifest.json"])
+def test_missing_file_is_refused(art, name):
+    (art / name).unlink()
+    with pytest.raises(ArtifactError, match=rf"{re.escape(name)}: missing"):
+        load_model(art)
+
+
+def test_missing_directory_is_refused(tmp_path):
+    with pytest.raises(ArtifactError, match="model directory not found"):
+        load_model(tmp_path / "nope")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ArtifactError, match="not a directory"):
+        load_model(tmp_path / "file")
+
+
+def _zip_without_schema() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("hello.txt", "not a model")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(np.random.default_rng(0).bytes(4096), id="random-bytes"),
+    pytest.param(b'{"threshold": 0.5, "model": "logistic_regression"}\n', id="json-file"),
+    pytest.param(_zip_without_schema(), id="zip-without-schema"),
+])
+def test_a_file_that_is_not_a_model_is_refused(art, content):
+    rewrite(art, "model.skops", content)
+    with pytest.raises(ArtifactError, match=r"model\.skops: not a skops model file"):
+        load_model(art)
+
+
+def test_a_skops_file_holding_something_else_is_refused(art):
+    rewrite(art, "model.skops", sio.dumps({"a": [1, 2, 3]}))
+    with pytest.raises(ArtifactError, match="not a fitted classifier pipeline"):
+        load_model(art)
+
+
+def test_a_model_json_of_another_kind_is_refused(art):
+    rewrite(art, "model.json", json.dumps({"hello": 1}).encode())
+    with pytest.raises(ArtifactError, match="not an imbalance-lab model description"):
+        load_model(art)
+
+
+# --------------------------------------------------------------------------------------------
+# Untrusted types
+# --------------------------------------------------------------------------------------------
+
+CONSTRUCTED: list[str] = []
+
+
+class Sneaky(TransformerMixin, BaseEstimator):
+    """A custom class: loading it would run its code."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X
+
+    def __setstate__(self, state):
+        CONSTRUCTED.append("Sneaky")
+        self.__dict__.update(state)
+
+
+def _with_step(fitted_pipe, step) -> Pipeline:
+    pipe = Pipeline([("evil", step), *fitted_pipe.steps])
+    return pipe
+
+
+@pytest.mark.parametrize("step, type_name", [
+    (FunctionTransformer(func=os.system), f"{os.system.__module__}.system"),
+    (Sneaky(), f"{__name__}.Sneaky"),
+])
+def test_untrusted_types_are_refused_by_name(art, fitted, step, type_name):
+    CONSTRUCTED.clear()
+    forged = _with_step(fitted["logistic_regression"], step)
+    with artifact._na_replaced(forged):  # as save_model does, so only the evil type is unknown
+        rewrite(art, "model.skops", sio.dumps(forged))
+    with pytest.raises(ArtifactError) as exc:
+        load_model(art)
+    message = str(exc.value)
+    assert f"refusing to load untrusted type(s) '{type_name}'" in message
+    assert "\n" not in message
+    assert CONSTRUCTED == []  # refused before anything was constructed
+
+
+def test_untrusted_types_cannot_be_saved(tmp_path, fitted, data):
+    pipe = _with_step(fitted["logistic_regression"], Sneaky())
+    with pytest.raises(ArtifactError, match=f"'{__name__}.Sneaky'"):
+        save(tmp_path / "m", pipe, data[0])
+    assert not (tmp_path / "m").exists()
+
+
+def test_allowlist_is_exactly_what_the_project_pipelines_need(data):
+    """Every registry model, and every imbalance strategy (types of samplers and wrappers do not
+    depend on the model, except FoldPositiveWeight around xgboost); SMOTE on > 15 features too."""
+    from imbalance_lab import strategies
+
+    X, y = data
+    found: dict[str, str] = {}
+
+    def collect(label, pipe, X=X[SCHEMA["features"]]):
+        for type_name in dump_pipeline(pipe.fit(X, y))[1]:  # raises if a type is not allowed
+            found.setdefault(type_name, label)
+
+    for name in MODELS:
+        collect(name, make_pipeline(name, SCHEMA, seed=0, params=FAST.get(name)))
+    for strategy in strategies.STRATEGIES:
+        pipe = strategies.make_strategy_pipeline(strategy, "logistic_regression", SCHEMA, seed=0)
+        if strategy in ("balanced_random_forest", "easy_ensemble"):
+            pipe.set_params(model__n_estimators=2)
+        collect(strategy, pipe)
+    collect("class_weight/xgboost", strategies.make_strategy_pipeline(
+        "class_weight", "xgboost", SCHEMA, seed=0, model_params=FAST["xgboost"]))
+    wide_schema = {**SCHEMA, "numeric": [f"x{i}" for i in range(20)], "features": [f"x{i}" for i in range(20)],
+                   "categorical": {}}
+    wide = pd.DataFrame(np.random.default_rng(1).normal(size=(len(y), 20)), columns=wide_schema["features"])
+    collect("smote/wide", make_pipeline("logistic_regression", wide_schema, seed=0, sampler=SMOTE(random_state=0)), wide)
+    assert sorted(found) == sorted(ALLOWLIST), {t: found.get(t, "not needed") for t in set(found) ^ ALLOWLIST}
+
+
+def test_no_pickle_or_joblib_anywhere_in_the_artifact_code():
+    pattern = re.compile(r"^\s*(import|from)\s+(pickle|cPickle|_pickle|joblib|cloudpickle|dill)\b", re.MULTILINE)
+    for module in ("artifact.py", "scoring.py", "drift.py"):
+        source = (SRC / module).read_text()
+        assert not pattern.search(source), module
+        assert "pickle.load" not in source and "joblib.load" not in source, module

@@ -1,0 +1,228 @@
+"""Unit tests of imbalance_lab.drift and the drift command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from imbalance_lab import drift as drift_module
+from imbalance_lab.drift import DriftAccumulator, drift_figure, drift_table, psi, reference_stats, validate_reference
+from imbalance_lab.scoring import DRIFT_EXIT, drift_file
+from tests.test_artifact import SCHEMA, fit, make_data, save
+from tests.test_scoring import run_cli
+
+
+@pytest.fixture(scope="module")
+def train():
+    return make_data(n=600, seed=0)
+
+
+@pytest.fixture(scope="module")
+def reference(train):
+    return reference_stats(train[0], SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, train):
+    X, y = train
+    return save(tmp_path_factory.mktemp("drift") / "model", fit("logistic_regression", X, y), X)
+
+
+def stable():
+    return make_data(n=500, seed=11)[0]
+
+
+def shifted():
+    """num1 moved by two standard deviations and a different mix of categories."""
+    X, _ = make_data(n=500, seed=12, cat_p=(0.05, 0.05, 0.2, 0.7))
+    X["num1"] = X["num1"] + 2 * stable()["num1"].std()
+    return X
+
+
+# --------------------------------------------------------------------------------------------
+# Reference statistics
+# --------------------------------------------------------------------------------------------
+
+
+def test_reference_stats_shape(reference, train):
+    X = train[0]
+    num1 = reference["numeric"]["num1"]
+    assert len(num1["edges"]) == 9 and num1["edges"] == sorted(num1["edges"])
+    assert len(num1["shares"]) == 10
+    assert sum(num1["shares"]) + num1["missing_share"] == pytest.approx(1.0)
+    assert reference["numeric"]["num2"]["missing_share"] == pytest.approx(X["num2"].isna().mean())
+    assert sum(num1["sample"]["counts"]) == X["num1"].notna().sum()  # all values when fewer than the sample size
+    np.testing.assert_array_equal(np.repeat(num1["sample"]["values"], num1["sample"]["counts"]), np.sort(X["num1"]))
+    cat = reference["categorical"]["cat"]["shares"]
+    assert set(cat) == {"a", "b", "c", "d", "__missing__"}
+    assert sum(cat.values()) == pytest.approx(1.0)
+    assert cat["__missing__"] == pytest.approx(X["cat"].isna().mean())
+    json.dumps(reference, allow_nan=False)  # JSON-serialisable
+
+
+def test_reference_sample_is_capped_and_deterministic():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"num1": rng.normal(size=12_000), "num2": rng.integers(0, 3, size=12_000).astype(float),
+                      "cat": rng.choice(["a", "b"], size=12_000).astype(object)})
+    a, b = reference_stats(X, SCHEMA), reference_stats(X, SCHEMA)
+    assert a == b
+    assert sum(a["numeric"]["num1"]["sample"]["counts"]) == 5000
+    assert a["numeric"]["num2"]["sample"]["values"] == [0.0, 1.0, 2.0]  # discrete values stay compact
+    assert a != reference_stats(X, SCHEMA, seed=1)
+    # three distinct values: the quantile edges collapse to unique ones
+    assert a["numeric"]["num2"]["edges"] == [0.0, 1.0, 2.0]
+
+
+def test_psi():
+    assert psi([0.5, 0.5], [0.5, 0.5]) == 0.0
+    assert psi([0.5, 0.5], [0.9, 0.1]) == pytest.approx(0.4 * np.log(0.9 / 0.5) - 0.4 * np.log(0.1 / 0.5))
+    assert np.isfinite(psi([1.0, 0.0], [0.0, 1.0]))  # empty cells are clipped
+
+
+# --------------------------------------------------------------------------------------------
+# Drift table
+# --------------------------------------------------------------------------------------------
+
+
+def test_an_unshifted_sample_does_not_drift(reference):
+    table = drift_table(reference, stable())
+    assert set(table["feature"]) == {"num1", "num2", "cat"}
+    assert not table["drifted"].any(), table
+    assert (table["psi"] < 0.1).all()
+    assert (table["p_value"] > 0.01).all()
+    assert table["psi"].is_monotonic_decreasing
+    assert set(table["test"]) == {"ks", "chi2"}
+
+
+def test_a_shifted_sample_drifts(reference):
+    table = drift_table(reference, shifted()).set_index("feature")
+    assert table.loc["num1", "drifted"] and table.loc["num1", "psi"] > 0.5
+    assert table.loc["cat", "drifted"]
+    assert not table.loc["num2", "drifted"]
+    assert table.loc["num1", "p_value"] < 1e-10 and table.loc["num1", "significant"]
+    assert table.loc["cat", "p_value"] < 1e-10
+    assert table.loc["num1", "mean_new"] > table.loc["num1", "mean_ref"] + 1.5
+
+
+def test_unseen_categories_and_missing_values_count(reference):
+    X = stable()
+    X.loc[:99, "cat"] = "brand-new"
+    X.loc[100:299, "num2"] = np.nan
+    table = drift_table(reference, X).set_index("feature")
+    assert table.loc["cat", "unseen"] == 100
+    assert table.loc["cat", "drifted"]
+    assert table.loc["num2", "missing_new"] > 0.4 and table.loc["num2", "drifted"]
+
+
+def test_thresholds_are_applied(reference):
+    table = drift_table(reference, stable(), psi_threshold=1e-6, p_threshold=1.0)
+    assert table["drifted"].all() and table["significant"].all()
+    assert table.attrs["psi_threshold"] == 1e-6
+
+
+def test_chunks_give_the_same_table_as_one_frame(reference):
+    X = shifted()
+    whole = drift_table(reference, X)
+    acc = DriftAccumulator(reference)
+    for start in range(0, len(X), 37):
+        acc.update(X.iloc[start:start + 37])
+    pd.testing.assert_frame_equal(acc.table(), whole)
+
+
+def test_ks_sample_of_new_values_is_bounded(reference):
+    X = pd.concat([stable()] * 4, ignore_index=True)
+    acc = DriftAccumulator(reference, ks_sample=300).update(X.iloc[:1000]).update(X.iloc[1000:])
+    assert len(acc._values["num1"]) == 300
+    assert not acc.table()["drifted"].any()
+
+
+def test_drift_figure(reference):
+    table = drift_table(reference, shifted())
+    fig = drift_figure(table)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 3
+    assert any(list(line.get_xdata()) == [0.2, 0.2] for line in ax.get_lines())
+    assert "2 drifted" in ax.get_title()
+    source = Path(drift_module.__file__).read_text()
+    assert "pyplot" not in source
+
+
+# --------------------------------------------------------------------------------------------
+# drift_file and the command
+# --------------------------------------------------------------------------------------------
+
+
+def test_drift_file_writes_report_and_figure(tmp_path, model_dir):
+    src = tmp_path / "new.parquet"
+    shifted().to_parquet(src, index=False)
+    table, drifted = drift_file(model_dir, src, report_path=tmp_path / "r" / "drift.json",
+                                figure_path=tmp_path / "r" / "drift.png", psi_threshold=0.2)
+    assert drifted
+    report = json.loads((tmp_path / "r" / "drift.json").read_text())
+    assert report["drifted"] is True
+    assert sorted(report["drifted_features"]) == ["cat", "num1"]
+    assert report["rows"] == 500
+    assert [f["feature"] for f in report["features"]] == table["feature"].tolist()
+    assert (tmp_path / "r" / "drift.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_drift_command_exit_status_stable(tmp_path, model_dir):
+    src = tmp_path / "new.csv"
+    stable().to_csv(src, index=False)
+    report = tmp_path / "drift.json"
+    status = run_cli(["drift", "--model", str(model_dir), "--input", str(src), "--report", str(report)])
+    assert status == 0
+    assert json.loads(report.read_text())["drifted"] is False
+
+
+def test_drift_command_exit_status_drifted(tmp_path, model_dir):
+    src = tmp_path / "new.csv"
+    shifted().to_csv(src, index=False)
+    report, figure = tmp_path / "drift.json", tmp_path / "drift.png"
+    status = run_cli(["drift", "--model", str(model_dir), "--input", str(src), "--report", str(report),
+                      "--figure", str(figure), "--psi-threshold", "0.25"])
+    assert status == DRIFT_EXIT == 3
+    assert json.loads(report.read_text())["psi_threshold"] == 0.25
+    assert figure.exists()
+
+
+def test_drift_command_errors(tmp_path, model_dir, capsys):
+    src = tmp_path / "new.csv"
+    stable().drop(columns=["cat"]).to_csv(src, index=False)
+    status = run_cli(["drift", "--model", str(model_dir), "--input", str(src), "--report", str(tmp_path / "r.json")])
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: {src}: column 'cat' is missing")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_malformed_reference_statistics_are_a_one_line_error(tmp_path, model_dir):
+    import shutil
+
+    from imbalance_lab.scoring import ScoringError
+    from tests.test_artifact import rewrite
+
+    art = Path(shutil.copytree(model_dir, tmp_path / "model"))
+    reference = json.loads((art / "reference.json").read_text())
+    reference["numeric"]["num1"]["sample"] = [1.0, 2.0]  # an older layout
+    rewrite(art, "reference.json", json.dumps(reference).encode())
+    src = tmp_path / "new.csv"
+    stable().to_csv(src, index=False)
+    with pytest.raises(ScoringError, match=r"reference\.json: not valid training statistics \(numeric feature 'num1'"):
+        drift_file(art, src)
+
+
+def test_validate_reference(reference):
+    validate_reference(reference)
+    with pytest.raises(ValueError, match="version"):
+        validate_reference({**reference, "version": 99})
+    broken = json.loads(json.dumps(reference))
+    broken["numeric"]["num2"]["shares"] = broken["numeric"]["num2"]["shares"][:-1]
+    with pytest.raises(ValueError, match="'num2'"):
+        validate_reference(broken)

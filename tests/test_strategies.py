@@ -1,0 +1,471 @@
+"""Unit tests of imbalance_lab.strategies on small synthetic data."""
+
+from __future__ import annotations
+
+import pickle
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from imblearn.over_sampling import SMOTE, RandomOverSampler
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+
+from imbalance_lab import evaluation as ev
+from imbalance_lab import strategies as st
+from imbalance_lab.data import iter_splits, make_folds
+from imbalance_lab.errors import ImbalanceLabError
+from imbalance_lab.models import make_pipeline
+
+REQUIRED = {
+    "none", "class_weight", "random_over", "random_under", "smote", "borderline_smote", "adasyn",
+    "smote_tomek", "smote_enn", "balanced_random_forest", "easy_ensemble", "threshold_moving",
+}
+SAMPLERS = [n for n, s in st.STRATEGIES.items() if s.kind == "resampling"]
+OVER_SAMPLERS = ["random_over", "smote", "borderline_smote", "adasyn"]
+NEIGHBOUR_SAMPLERS = ["smote", "borderline_smote", "adasyn", "smote_tomek", "smote_enn"]
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------
+
+
+def make_data(n: int = 400, *, positives: int | None = None, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """~8 % positives; a signal column, a noise column with missing values, a categorical one.
+
+    The log-odds are linear in ``num1`` and in the category, so a logistic regression is well
+    specified (its probabilities are calibrated at the prevalence it is trained at).
+    """
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n, dtype=int)
+    y[rng.choice(n, size=positives if positives is not None else round(0.08 * n), replace=False)] = 1
+    num1 = rng.normal(size=n) + 1.5 * y
+    num2 = rng.normal(loc=3.0, scale=2.0, size=n)
+    num2[rng.random(n) < 0.1] = np.nan
+    cat = np.where(y == 1, rng.choice(["a", "b", "c"], size=n, p=[0.2, 0.2, 0.6]),
+                   rng.choice(["a", "b", "c"], size=n, p=[0.45, 0.45, 0.1])).astype(object)
+    cat[rng.random(n) < 0.05] = np.nan
+    X = pd.DataFrame({"num1": num1, "num2": num2, "cat": pd.Series(cat, dtype=object)})
+    schema = {"target": "y", "numeric": ["num1", "num2"], "categorical": {"cat": ["a", "b", "c"]},
+              "features": ["num1", "num2", "cat"]}
+    return X, y, schema
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y, schema = make_data()
+    folds = make_folds(y, n_splits=3, n_repeats=1, seed=3)
+    return X, y, schema, folds
+
+
+class Recorder(ClassifierMixin, BaseEstimator):
+    """Records the rows it is fitted on and the rows it is asked to predict; predicts the base rate."""
+
+    def fit(self, X, y):
+        self.fit_X_ = np.array(X, dtype=float, copy=True)
+        self.fit_y_ = np.array(y, copy=True)
+        self.classes_ = np.array([0, 1])
+        self.rate_ = float(np.mean(y))
+        self.seen_ = []
+        return self
+
+    def predict_proba(self, X):
+        X = np.array(X, dtype=float, copy=True)
+        self.seen_.append(X)
+        p = np.full(len(X), self.rate_)
+        return np.column_stack([1 - p, p])
+
+
+# --------------------------------------------------------------------------------------------
+# Registry and pipelines
+# --------------------------------------------------------------------------------------------
+
+
+def test_registry_names_kinds_descriptions_and_simplicity():
+    assert REQUIRED <= set(st.STRATEGIES)
+    for name, spec in st.STRATEGIES.items():
+        assert spec.kind in st.KINDS, name
+        assert spec.description and "\n" not in spec.description and len(spec.description) <= 90, name
+        assert (spec.sampler is not None) == (spec.kind == "resampling"), name
+    assert set(st.SIMPLICITY) == set(st.STRATEGIES) and len(st.SIMPLICITY) == len(st.STRATEGIES)
+    assert st.STRATEGIES["threshold_moving"].kind == "threshold"
+    assert not st.STRATEGIES["balanced_random_forest"].uses_model and not st.STRATEGIES["easy_ensemble"].uses_model
+    table = st.describe_strategies()
+    assert list(table.index) == list(st.STRATEGIES) and list(table.columns) == ["kind", "description"]
+
+
+@pytest.mark.parametrize("strategy", list(st.STRATEGIES))
+def test_every_strategy_fits_predicts_probabilities_and_pickles(data, strategy):
+    X, y, schema, _ = data
+    pipe = st.make_strategy_pipeline(strategy, "logistic_regression", schema, seed=0)
+    names = [n for n, _ in pipe.steps]
+    assert names == (["preprocess", "sample", "model"] if strategy in SAMPLERS else ["preprocess", "model"])
+    pickle.dumps(pipe)
+    pipe.fit(X, y)
+    proba = pipe.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    assert np.all((proba >= 0) & (proba <= 1)) and np.allclose(proba.sum(axis=1), 1)
+    assert np.unique(proba[:, 1]).size > 10  # a real model, not a constant
+    again = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(again.predict_proba(X), proba)
+
+
+def test_pipelines_per_strategy_have_the_right_parts(data):
+    _, _, schema, _ = data
+    base = st.make_strategy_pipeline("none", "logistic_regression", schema, seed=0)
+    moved = st.make_strategy_pipeline("threshold_moving", "logistic_regression", schema, seed=0)
+    assert repr(base) == repr(moved) == repr(make_pipeline("logistic_regression", schema, seed=0))
+    weighted = st.make_strategy_pipeline("class_weight", "random_forest", schema, seed=0, model_params={"n_estimators": 7})
+    assert weighted.named_steps["model"].get_params()["class_weight"] == "balanced"
+    assert weighted.named_steps["model"].n_estimators == 7
+    smote = st.make_strategy_pipeline("smote_tomek", "logistic_regression", schema, seed=11,
+                                      sampling_strategy=0.5, k_neighbors=3)
+    inner = smote.named_steps["sample"].sampler
+    assert inner.smote.k_neighbors == 3 and inner.smote.sampling_strategy == 0.5 and inner.smote.random_state == 11
+    adasyn = st.make_strategy_pipeline("adasyn", "logistic_regression", schema, seed=0, k_neighbors=4)
+    assert adasyn.named_steps["sample"].sampler.n_neighbors == 4
+    brf = st.make_strategy_pipeline("balanced_random_forest", "logistic_regression", schema, seed=5, n_jobs=2)
+    model = brf.named_steps["model"]
+    assert model.sampling_strategy == "all" and model.replacement and not model.bootstrap
+    assert model.random_state == 5 and model.n_jobs == 2
+    # ensembles use the ordinal (tree) preprocessing, whatever model was asked for
+    categorical = {name: t for name, t, _ in brf.named_steps["preprocess"].transformers}["categorical"]
+    assert type(categorical.named_steps["encode"]).__name__ == "OrdinalEncoder"
+
+
+def test_class_weight_for_xgboost_is_computed_from_the_fit_data(data):
+    X, y, schema, _ = data
+    rng = np.random.default_rng(1)
+    rows = np.r_[rng.choice(np.flatnonzero(y == 1), 10, replace=False), rng.choice(np.flatnonzero(y == 0), 90, replace=False)]
+    pipe = st.make_strategy_pipeline("class_weight", "xgboost", schema, seed=0, model_params={"n_estimators": 20})
+    wrapper = pipe.named_steps["model"]
+    assert isinstance(wrapper, st.FoldPositiveWeight)
+    assert wrapper.estimator.get_params()["scale_pos_weight"] is None  # not fixed at construction
+    fitted = clone(pipe).fit(X.iloc[rows], y[rows])
+    assert fitted.named_steps["model"].weight_ == 9.0
+    assert fitted.named_steps["model"].estimator_.get_params()["scale_pos_weight"] == 9.0
+    proba = fitted.predict_proba(X)[:, 1]
+    assert np.all((proba >= 0) & (proba <= 1))
+    # a different fit gets its own weight: 20 positives, 80 negatives -> 4.0
+    rows2 = np.r_[np.flatnonzero(y == 1)[:20], np.flatnonzero(y == 0)[:80]]
+    assert clone(pipe).fit(X.iloc[rows2], y[rows2]).named_steps["model"].estimator_.scale_pos_weight == 4.0
+    # cross-validation: each fold's weight comes from its own training part
+    fitted_models = []
+
+    def fit_predict(estimator, X_, y_, train, val):
+        model = clone(estimator).fit(X_.iloc[train], y_[train])
+        fitted_models.append((train, model))
+        return model.predict_proba(X_.iloc[val])[:, 1], 0.0, 0.0
+
+    folds = make_folds(y, n_splits=3, n_repeats=1, seed=9)
+    ev.cross_validate(pipe, X, y, folds, fit_predict=fit_predict)
+    for train, model in fitted_models:
+        expected = (y[train] == 0).sum() / (y[train] == 1).sum()
+        assert model.named_steps["model"].estimator_.scale_pos_weight == pytest.approx(expected)
+    # and not from the whole data (32 positives, 368 negatives: 11.5)
+    assert any(m.named_steps["model"].weight_ != pytest.approx(11.5) for _, m in fitted_models)
+    pickle.loads(pickle.dumps(fitted_models[0][1]))
+
+
+def test_class_weight_errors(data):
+    _, _, schema, _ = data
+    with pytest.raises(st.StrategyError, match=r"strategy 'class_weight': model 'dummy' has no class-weight parameter"):
+        st.make_strategy_pipeline("class_weight", "dummy", schema, seed=0)
+    with pytest.raises(st.StrategyError, match=r"remove scale_pos_weight"):
+        st.make_strategy_pipeline("class_weight", "xgboost", schema, seed=0, model_params={"scale_pos_weight": 3})
+    with pytest.raises(st.StrategyError, match=r"unknown imbalance strategy 'smoat'.*registered: none"):
+        st.make_strategy_pipeline("smoat", "logistic_regression", schema, seed=0)
+    assert issubclass(st.StrategyError, ImbalanceLabError)
+
+
+# --------------------------------------------------------------------------------------------
+# Leakage guard
+# --------------------------------------------------------------------------------------------
+
+
+def test_oversampling_before_the_split_inflates_cross_validated_scores(data):
+    """Resampling the whole data set and then cross-validating leaks copies of validation
+    positives into training: a flexible model memorises them. Inside the folds it cannot."""
+    X, y, schema, folds = data
+    flexible = {"n_estimators": 100, "min_samples_leaf": 1}
+    X_leaky, y_leaky = RandomOverSampler(random_state=0).fit_resample(X, y)
+    y_leaky = np.asarray(y_leaky)
+    folds_leaky = make_folds(y_leaky, n_splits=3, n_repeats=1, seed=3)
+    leaky = ev.cross_validate(make_pipeline("random_forest", schema, seed=0, params=flexible), X_leaky, y_leaky, folds_leaky)
+    proper = ev.cross_validate(
+        st.make_strategy_pipeline("random_over", "random_forest", schema, seed=0, model_params=flexible), X, y, folds
+    )
+    leaky_ap, proper_ap = leaky.scores["average_precision"].mean(), proper.scores["average_precision"].mean()
+    leaky_auc, proper_auc = leaky.scores["roc_auc"].mean(), proper.scores["roc_auc"].mean()
+    assert leaky_ap > proper_ap + 0.25, (leaky_ap, proper_ap)
+    # ROC AUC does not depend on the prevalence: the gain is memorisation, not the 50 % base rate
+    assert leaky_auc > proper_auc + 0.08, (leaky_auc, proper_auc)
+    assert leaky_auc > 0.97
+
+
+@pytest.mark.parametrize("strategy", SAMPLERS)
+def test_no_resampled_row_reaches_a_validation_fold(data, strategy):
+    X, y, schema, folds = data
+    pipe = st.make_strategy_pipeline(strategy, "logistic_regression", schema, seed=0)
+    pipe.set_params(model=Recorder())
+    fitted = []
+
+    def fit_predict(estimator, X_, y_, train, val):
+        model = clone(estimator).fit(X_.iloc[train], y_[train])
+        fitted.append((train, val, model))
+        return model.predict_proba(X_.iloc[val])[:, 1], 0.0, 0.0
+
+    result = ev.cross_validate(pipe, X, y, folds, fit_predict=fit_predict)
+    assert len(fitted) == folds["repeat_0"].nunique()
+    for (_, k, train, val), (train2, val2, model) in zip(iter_splits(folds), fitted):
+        np.testing.assert_array_equal(train, train2)
+        recorder = model.named_steps["model"]
+        pre = model.named_steps["preprocess"]
+        original_val = pre.transform(X.iloc[val])
+        original_train = pre.transform(X.iloc[train])
+        # predictions are made once, on exactly the original validation rows
+        assert len(recorder.seen_) == 1
+        assert recorder.seen_[0].shape[0] == len(val)
+        np.testing.assert_array_equal(recorder.seen_[0], original_val)
+        np.testing.assert_array_equal(result.oof.loc[result.oof["fold"] == k, "row"].to_numpy(), val)
+        # the model was fitted on resampled rows
+        n_fit, n_pos_fit = len(recorder.fit_y_), int(recorder.fit_y_.sum())
+        if strategy in OVER_SAMPLERS:
+            assert n_fit > len(train) and n_pos_fit > y[train].sum()
+            np.testing.assert_array_equal(recorder.fit_X_[: len(train)], original_train)
+            added = recorder.fit_X_[len(train):]
+            assert len(added) > 0
+            if strategy != "random_over":  # synthetic rows: new points, never shown at prediction
+                synthetic = ~(added[:, None, :] == original_train[None, :, :]).all(axis=2).any(axis=1)
+                assert synthetic.mean() > 0.9
+                assert not (added[synthetic][:, None, :] == recorder.seen_[0][None, :, :]).all(axis=2).any()
+        elif strategy == "random_under":
+            assert n_fit < len(train) and n_pos_fit == y[train].sum()
+        else:  # SMOTE then cleaning: more positives than the fold had
+            assert n_pos_fit > y[train].sum()
+
+
+# --------------------------------------------------------------------------------------------
+# Errors of samplers that cannot run
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", NEIGHBOUR_SAMPLERS)
+def test_k_neighbors_too_large_for_the_positives_in_a_fold(data, strategy):
+    X, y, schema, folds = data
+    pipe = st.make_strategy_pipeline(strategy, "logistic_regression", schema, seed=0, k_neighbors=25)
+    first_train = next(iter_splits(folds))[2]
+    found = int(y[first_train].sum())
+    assert found < 26
+    with pytest.raises(st.StrategyError) as info:
+        ev.cross_validate(pipe, X, y, folds)
+    message = str(info.value)
+    assert message == (
+        f"strategy '{strategy}': k_neighbors=25 needs at least 26 positive rows in each training fold, "
+        f"found {found}; lower imbalance.k_neighbors or use random_over"
+    )
+    pickle.dumps(pipe)
+
+
+def test_k_neighbors_boundary():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = np.r_[np.ones(6, int), np.zeros(34, int)]
+    X[:6] += 2.0
+    ok = st.CheckedSampler(SMOTE(k_neighbors=5, random_state=0), strategy="smote")
+    X_res, y_res = ok.fit_resample(X, y)
+    assert y_res.sum() == 34
+    too_many = st.CheckedSampler(SMOTE(k_neighbors=6, random_state=0), strategy="smote")
+    with pytest.raises(st.StrategyError, match=r"k_neighbors=6 needs at least 7 positive rows .* found 6;"):
+        too_many.fit_resample(X, y)
+
+
+def test_imblearn_failures_become_strategy_errors():
+    # positives far from every negative: ADASYN finds no negative neighbour and gives up
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(10, 2)) + 100.0, rng.normal(size=(60, 2))]
+    y = np.r_[np.ones(10, int), np.zeros(60, int)]
+    sampler = st.CheckedSampler(st.STRATEGIES["adasyn"].sampler(seed=0, sampling_strategy="auto", k_neighbors=5),
+                                strategy="adasyn")
+    with pytest.raises(st.StrategyError, match=r"^strategy 'adasyn': the sampler failed on a training fold \(Not any") as info:
+        sampler.fit_resample(X, y)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("strategy", ["random_over", "random_under", "smote", "smote_enn",
+                                      "balanced_random_forest", "easy_ensemble"])
+def test_impossible_float_sampling_strategy(data, strategy):
+    X, y, schema, _ = data
+    natural = y.sum() / (len(y) - y.sum())
+    pipe = st.make_strategy_pipeline(strategy, "logistic_regression", schema, seed=0, sampling_strategy=0.03)
+    with pytest.raises(st.StrategyError) as info:
+        pipe.fit(X, y)
+    message = str(info.value)
+    assert message.startswith(f"strategy '{strategy}': sampling_strategy=0.03 is not above the minority/majority ratio")
+    assert f"{natural:.4g}" in message and "imbalance.sampling_strategy" in message and "\n" not in message
+    # a reachable ratio works
+    ok = st.make_strategy_pipeline(strategy, "logistic_regression", schema, seed=0, sampling_strategy=0.5)
+    if strategy in ("balanced_random_forest", "easy_ensemble"):
+        ok.set_params(model__n_estimators=5)
+    ok.fit(X, y)
+
+
+def test_invalid_options_are_rejected_when_building(data):
+    _, _, schema, _ = data
+    with pytest.raises(st.StrategyError, match=r"sampling_strategy=1.5 is not in \(0, 1\].*imbalance.sampling_strategy"):
+        st.make_strategy_pipeline("smote", "logistic_regression", schema, seed=0, sampling_strategy=1.5)
+    with pytest.raises(st.StrategyError, match=r"sampling_strategy='balanced' is unknown"):
+        st.make_strategy_pipeline("smote", "logistic_regression", schema, seed=0, sampling_strategy="balanced")
+    with pytest.raises(st.StrategyError, match=r"k_neighbors=0 is not a positive integer.*imbalance.k_neighbors"):
+        st.make_strategy_pipeline("smote", "logistic_regression", schema, seed=0, k_neighbors=0)
+
+
+def test_pipelines_run_in_worker_processes(data):
+    X, y, schema, folds = data
+    pipe = st.make_strategy_pipeline("smote", "logistic_regression", schema, seed=0)
+    serial = ev.cross_validate(pipe, X, y, folds, n_jobs=1)
+    parallel = ev.cross_validate(pipe, X, y, folds, n_jobs=2)
+    pd.testing.assert_frame_equal(serial.oof, parallel.oof)
+    # the one-line error survives the trip back from a worker
+    bad = st.make_strategy_pipeline("smote", "logistic_regression", schema, seed=0, k_neighbors=40)
+    with pytest.raises(st.StrategyError, match=r"^strategy 'smote': k_neighbors=40"):
+        ev.cross_validate(bad, X, y, folds, n_jobs=2)
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration
+# --------------------------------------------------------------------------------------------
+
+
+def test_expected_calibration_error_hand_made():
+    # 2 bins: [0, .5) holds 0.1, 0.3 (labels 0, 0): |0 - 0.2| = 0.2
+    #         [.5, 1] holds 0.5, 0.6, 1.0 (labels 1, 0, 1): |2/3 - 0.7| = 1/30
+    # ECE = 2/5 * 0.2 + 3/5 * 1/30 = 0.08 + 0.02 = 0.1
+    y = [0, 0, 1, 0, 1]
+    p = [0.1, 0.3, 0.5, 0.6, 1.0]
+    assert st.expected_calibration_error(y, p, n_bins=2) == pytest.approx(0.1)
+    # 10 bins: 0.1 -> bin 1, 0.3 -> 3, 0.5 -> 5, 0.6 -> 6, 1.0 -> 9: every row is its own bin
+    expected = np.mean(np.abs(np.array(y) - np.array(p)))
+    assert st.expected_calibration_error(y, p) == pytest.approx(expected)
+    # perfectly calibrated bins
+    assert st.expected_calibration_error([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.0
+    with pytest.raises(ValueError):
+        st.expected_calibration_error([0, 1], [0.2, 1.2])
+
+
+def test_prior_correction_hand_computed():
+    # pi = 0.1, pi_s = 0.5: r1 = 0.2, r0 = 1.8
+    # p = 0.5 -> 0.1 / (0.1 + 0.9) = 0.1; p = 0.8 -> 0.16 / (0.16 + 0.36) = 4/13
+    out = st.prior_correction([0.5, 0.8, 0.0, 1.0], train_prevalence=0.1, sampled_prevalence=0.5)
+    np.testing.assert_allclose(out, [0.1, 4 / 13, 0.0, 1.0])
+    same = st.prior_correction([0.2, 0.7], train_prevalence=0.3, sampled_prevalence=0.3)
+    np.testing.assert_allclose(same, [0.2, 0.7])
+    with pytest.raises(ValueError):
+        st.prior_correction([0.5], train_prevalence=0.0, sampled_prevalence=0.5)
+
+
+def test_prior_correction_restores_the_prevalence_after_resampling():
+    X, y, schema = make_data(2000, seed=1)
+    X_new, y_new, _ = make_data(2000, seed=2)
+    pipe = st.make_strategy_pipeline("random_over", "logistic_regression", schema, seed=0).fit(X, y)
+    raw = pipe.predict_proba(X_new)[:, 1]
+    pi_s = st.sampled_prevalence("random_over", y, "auto")
+    assert pi_s == 0.5
+    corrected = st.prior_correction(raw, train_prevalence=y.mean(), sampled_prevalence=pi_s)
+    assert raw.mean() > 0.2  # trained at 50 %, far above the 8 % prevalence
+    assert abs(corrected.mean() - y_new.mean()) < 0.015, (corrected.mean(), y_new.mean())
+    assert st.expected_calibration_error(y_new, corrected) < st.expected_calibration_error(y_new, raw) / 3
+    # the ranking is unchanged
+    assert np.array_equal(np.argsort(raw, kind="mergesort"), np.argsort(corrected, kind="mergesort"))
+
+
+def test_sampled_prevalence():
+    y = np.r_[np.ones(10, int), np.zeros(90, int)]
+    assert st.sampled_prevalence("none", y) == pytest.approx(0.1)
+    assert st.sampled_prevalence("threshold_moving", y, 0.5) == pytest.approx(0.1)
+    assert st.sampled_prevalence("class_weight", y) == 0.5
+    assert st.sampled_prevalence("smote", y, "auto") == 0.5
+    assert st.sampled_prevalence("random_under", y, 0.25) == pytest.approx(0.2)
+    assert st.sampled_prevalence("random_under", 1 - y, 0.25) == pytest.approx(0.8)  # positives are the majority
+
+
+# --------------------------------------------------------------------------------------------
+# Ratio sweep and selection
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("natural", [0.01, 0.087, 0.5, 0.95])
+def test_ratio_grid(natural):
+    grid = st.ratio_grid(natural, n=5)
+    assert len(grid) == 5
+    assert grid[-1] == 1.0
+    assert grid[0] > natural
+    assert all(a < b for a, b in zip(grid, grid[1:]))
+    assert st.ratio_grid(natural, n=1) == [1.0]
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError):
+            st.ratio_grid(bad)
+
+
+def test_ratio_grid_values_are_reachable_in_every_fold(data):
+    X, y, schema, folds = data
+    first = st.ratio_grid(y.sum() / (len(y) - y.sum()), n=4)[0]
+    pipe = st.make_strategy_pipeline("random_over", "logistic_regression", schema, seed=0, sampling_strategy=first)
+    ev.cross_validate(pipe, X, y, folds)  # no StrategyError
+
+
+def _hand_tables(p_none: float, p_cw: float):
+    summary = pd.DataFrame(
+        {"average_precision_mean": [0.37, 0.38, 0.40, 0.20]},
+        index=pd.Index(["none", "class_weight", "smote", "easy_ensemble"], name="model"),
+    )
+    comparison = pd.DataFrame(
+        {"difference": [-0.03, -0.02, -0.20], "p_holm": [p_none, p_cw, 0.001]},
+        index=pd.Index(["none", "class_weight", "easy_ensemble"], name="model"),
+    )
+    return comparison, summary
+
+
+def test_choose_strategy_hand_made():
+    comparison, summary = _hand_tables(p_none=0.30, p_cw=0.40)
+    assert st.choose_strategy(comparison, summary, metric="average_precision", alpha=0.05) == "none"
+    comparison, summary = _hand_tables(p_none=0.01, p_cw=0.40)
+    assert st.choose_strategy(comparison, summary, metric="average_precision", alpha=0.05) == "class_weight"
+    comparison, summary = _hand_tables(p_none=0.01, p_cw=0.02)
+    assert st.choose_strategy(comparison, summary, metric="average_precision", alpha=0.05) == "smote"
+    # a stricter alpha lets more through
+    assert st.choose_strategy(comparison, summary, metric="average_precision", alpha=0.005) == "none"
+    with pytest.raises(ValueError, match="against the best strategy 'smote'"):
+        st.choose_strategy(comparison.rename(index={"none": "smote"}), summary, metric="average_precision", alpha=0.05)
+
+
+def test_choose_strategy_with_compare_with_on_fold_scores():
+    base = np.random.default_rng(0).normal(0.30, 0.02, size=10)  # 2 repeats x 5 folds: fold difficulty
+    wiggle = np.array([1.0, -1.0] * 5)  # mean-zero fold-to-fold noise of the difference
+    # mean brier difference to smote (lower is better): none +0.004 with sd ~0.01 (t ~ 0.64),
+    # random_under +0.05 with sd ~0.002, balanced_random_forest +0.001 with sd ~0.001
+    scores = pd.DataFrame([
+        {"model": m, "repeat": j // 5, "fold": j % 5, "brier": b}
+        for m, shift, noise in [("smote", 0.0, 0.0), ("none", 0.004, 0.01), ("random_under", 0.05, 0.002),
+                                ("balanced_random_forest", 0.001, 0.001)]
+        for j, b in enumerate(base + shift + noise * wiggle)
+    ])
+    summary = ev.summarize(scores, metrics=["brier"], ratio=0.25)
+    best = ev.best_model(summary, metric="brier")
+    assert best == "smote"  # brier: lower is better
+    comparison = ev.compare_with(scores, reference=best, metric="brier", ratio=0.25, alpha=0.05)
+    assert comparison.loc["random_under", "verdict"] == "worse"
+    assert comparison.loc["none", "verdict"] == "indistinguishable"
+    assert st.choose_strategy(comparison, summary, metric="brier", alpha=0.05) == "none"
+    # without 'none', random_under is simpler than smote but significantly worse
+    keep = scores["model"] != "none"
+    summary2 = ev.summarize(scores[keep], metrics=["brier"], ratio=0.25)
+    comparison2 = ev.compare_with(scores[keep], reference="smote", metric="brier", ratio=0.25, alpha=0.05)
+    assert st.choose_strategy(comparison2, summary2, metric="brier", alpha=0.05) == "smote"
+
+
+def test_choose_strategy_rejects_unknown_names():
+    summary = pd.DataFrame({"f1_mean": [0.5, 0.4]}, index=pd.Index(["smote", "mystery"], name="model"))
+    comparison = pd.DataFrame({"difference": [-0.1], "p_holm": [0.5]}, index=pd.Index(["mystery"], name="model"))
+    with pytest.raises(ValueError, match=re.escape("['mystery'] are not registered strategies")):
+        st.choose_strategy(comparison, summary, metric="f1", alpha=0.05)
