@@ -166,6 +166,17 @@ SPEC: dict[str, Any] = {
         "override": Key((str, type(None)), lambda v: None if v is None or v in STRATEGY_NAMES else f"must be null or one of {', '.join(STRATEGY_NAMES)}"),
         "n_jobs": Key((int,), _at_least(1)),
     },
+    "evaluate": {
+        "threshold_objective": Key((str,), _one_of(*THRESHOLD_OBJECTIVES)),
+        "cost_fp": Key((float,), lambda v: None if v > 0 else "must be positive"),
+        "cost_fn": Key((float,), lambda v: None if v > 0 else "must be positive"),
+        "target": Key((float,), _between(0.0, 1.0, inclusive=True)),
+        "top_k": Key((float, int), lambda v: None if v > 0 else "must be a fraction in (0, 1) or a count of rows"),
+        "n_bootstrap": Key((int,), _at_least(100)),
+        "permutation_repeats": Key((int,), _at_least(1)),
+        "psi_threshold": Key((float,), lambda v: None if v > 0 else "must be positive"),
+        "n_jobs": Key((int,), _at_least(1)),
+    },
 }
 
 

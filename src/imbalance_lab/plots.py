@@ -256,3 +256,21 @@ def ratio_sweep(sweep: pd.DataFrame, *, metric: str, name: str, baseline: float 
     ax.set(xlabel="sampling_strategy (minority/majority after resampling)", ylabel=metric, title=f"Ratio sweep: {name}")
     ax.legend(fontsize=7)
     return fig
+
+
+def write_confusion(path: str | Path, y_true: Sequence[int], y_pred: Sequence[int]) -> Path:
+    """Actual/predicted pairs in dvclive's confusion-matrix format (``template: confusion``)."""
+    rows = [{"actual": str(int(a)), "predicted": str(int(p))} for a, p in zip(y_true, y_pred)]
+    return write_json(path, rows)
+
+
+def importances(table: pd.DataFrame, *, top: int = 20) -> Figure:
+    """Horizontal bars of the ``top`` features by ``mean`` importance with ``sd`` error bars."""
+    t = table.sort_values("mean", ascending=False).head(top).iloc[::-1]
+    fig = Figure(figsize=(6, 0.3 * len(t) + 1.2))
+    ax = fig.subplots()
+    ax.barh(t["feature"], t["mean"], xerr=t["sd"], color="#30638e")
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set(xlabel="drop in average precision when shuffled", title="Permutation importance (test set)")
+    ax.tick_params(axis="y", labelsize=7)
+    return fig

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,13 +195,19 @@ def open_storage(*, journal_path: str | Path, storage_env: str) -> Storage:
         raise TuneError(f"${storage_env} does not hold a valid database URL (e.g. postgresql://user:pw@host/db); fix it") from None
     if dialect == "postgresql" and "+" not in url.split("://", 1)[0]:
         url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
-    try:
-        storage = optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
-                                             engine_kwargs={"pool_pre_ping": True})
-    except Exception as exc:
-        kind = type(getattr(exc, "orig", None) or exc).__name__
-        raise TuneError(f"the Optuna storage from ${storage_env} ({dialect}) cannot be opened ({kind}); "
-                        "check that the server is reachable and the URL is right") from None
+    for attempt in range(6):
+        try:
+            storage = optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+                                                 engine_kwargs={"pool_pre_ping": True})
+            break
+        except Exception as exc:
+            kind = type(getattr(exc, "orig", None) or exc).__name__
+            # processes starting together race to create Optuna's tables: retry those collisions
+            if kind in ("UniqueViolation", "IntegrityError", "DuplicateTable") and attempt < 5:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise TuneError(f"the Optuna storage from ${storage_env} ({dialect}) cannot be opened ({kind}); "
+                            "check that the server is reachable and the URL is right") from None
     return Storage(storage, dialect, url, f"env:{storage_env} ({dialect})")
 
 
@@ -291,6 +298,7 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
         When the pruner says so.
     """
     params = suggest_params(trial, task.model)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     scores, trees = [], []
     for step, (_, _, train, val) in enumerate(iter_splits(task.folds)):
         proba, n_trees = fit_predict_fold(task.model, params, task.schema, task.X, task.y, train, val,
