@@ -19,6 +19,10 @@ PROJECT_FILES = ["src", "notebooks", "data/raw", "params.yaml", "dvc.yaml", ".dv
 SMALL = {
     "prepare": {"n_splits": 3, "n_repeats": 1},
     "cross_validate": {"models": ["dummy", "logistic_regression"], "learning_curve_sizes": [0.5, 1.0], "n_jobs": 1},
+    "tune": {"model": "logistic_regression", "n_trials": 4, "n_jobs": 1},
+    "imbalance": {"strategies": ["none", "class_weight", "random_over", "smote", "threshold_moving"],
+                  "ratio_sweep_points": 2, "n_jobs": 1},
+    "evaluate": {"n_bootstrap": 200, "permutation_repeats": 2, "n_jobs": 1},
 }
 
 

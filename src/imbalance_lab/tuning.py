@@ -356,7 +356,7 @@ def work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int
     start = time.monotonic()
     bar = tqdm(total=n_trials, desc=f"tune {task.model}", disable=not progress, mininterval=1.0)
     bar.update(min(n_trials, sum(counts(study)[s.name.lower()] for s in FINISHED)))
-    is_db = storage.kind != "journal"
+    is_db = isinstance(storage.storage, optuna.storages.RDBStorage)
     while True:
         if timeout is not None and time.monotonic() - start > timeout:
             log.info("timeout of %s s reached", timeout)
