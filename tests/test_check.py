@@ -111,3 +111,10 @@ def test_readme_starts_with_the_two_commands():
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_check_requires_persisted_outputs(tmp_path):
+    root = copy_project(tmp_path)
+    dvc = (root / "dvc.yaml").read_text()
+    (root / "dvc.yaml").write_text(dvc.replace("      - ${paths.train_path}:\n          persist: true\n", "      - ${paths.train_path}\n", 1))
+    assert any("train_path" in p and "persist" in p for p in check_project(root))

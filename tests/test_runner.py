@@ -118,6 +118,8 @@ def test_run_stage_input_error_is_one_line_and_writes_nothing(small_project, mon
     monkeypatch.chdir(small_project)
     params = (small_project / "params.yaml").read_text()
     reports = {p: p.read_bytes() for p in (small_project / "reports").glob("*")}
+    prepared = {p: p.read_bytes() for p in (small_project / "data" / "prepared").glob("*")}
+    assert len(prepared) == 4
     try:
         update_params(small_project, {"prepare": {"target": "NOT_A_COLUMN"}})
         with pytest.raises(ImbalanceLabError) as err:
@@ -127,4 +129,22 @@ def test_run_stage_input_error_is_one_line_and_writes_nothing(small_project, mon
     msg = str(err.value)
     assert "\n" not in msg and "NOT_A_COLUMN" in msg and "prepare.target" in msg
     assert {p: p.read_bytes() for p in (small_project / "reports").glob("*")} == reports
+    assert {p: p.read_bytes() for p in (small_project / "data" / "prepared").glob("*")} == prepared
     assert (small_project / ".imbalance-lab" / "failed" / "prepare.ipynb").exists()
+    assert not (small_project / ".imbalance-lab" / "backup" / "prepare").exists()
+
+
+def test_outputs_set_aside_by_a_killed_run_are_restored_first(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "plots" / "x"
+    out.mkdir(parents=True)
+    (out / "a.png").write_text("old")
+    runner.set_aside("s", ["plots/x", "metrics/m.json"])
+    assert not out.exists()
+    # the killed run had written a partial new output
+    out.mkdir()
+    (out / "partial.png").write_text("new")
+    runner.set_aside("s", ["plots/x", "metrics/m.json"])  # the next run: restore, then set aside again
+    runner.restore("s", ["plots/x", "metrics/m.json"])   # ... and that run fails too
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"] and (out / "a.png").read_text() == "old"
+    assert not (tmp_path / "metrics" / "m.json").exists()

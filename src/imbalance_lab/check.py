@@ -112,6 +112,13 @@ def check_stage(stage: str, *, root: Path, params: dict[str, Any], dvc: dict[str
         problems.append(f"dvc.yaml: stage '{stage}' reads {f} but does not list it in deps; add it")
     for f in sorted(src_deps - needed):
         problems.append(f"dvc.yaml: stage '{stage}' lists {f} in deps but does not read it; remove it")
+    for kind in ("outs", "metrics"):
+        for entry in spec.get(kind, []) or []:
+            options = next(iter(entry.values())) if isinstance(entry, dict) else {}
+            if not (options or {}).get("persist"):
+                name = entry if isinstance(entry, str) else next(iter(entry))
+                problems.append(f"dvc.yaml: stage '{stage}' output {name} needs `persist: true` (the runner restores "
+                                "outputs itself when a stage fails); add it")
     for c in notebook["cells"]:
         if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count")):
             problems.append(f"{where}: committed with outputs; clear them (Kernel > Restart and Clear Outputs) before committing")

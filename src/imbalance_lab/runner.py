@@ -10,9 +10,15 @@
    section and those paths; the kernel is this interpreter (no kernelspec lookup);
 4. removes papermill's volatile metadata (timestamps, durations, paths, random cell ids) and
    progress-bar output, so the executed notebook is byte-identical when nothing changed;
-5. writes the notebook and its HTML rendering atomically; on failure nothing is written under
-   reports/ (the failed notebook is kept in ``.imbalance-lab/failed/`` for debugging) and a
-   problem with the user's input is raised as one line.
+5. writes the notebook and its HTML rendering atomically.
+
+Outputs are transactional: every output of the stage (all are ``persist: true`` in dvc.yaml, so
+DVC does not delete them first) is moved aside before the notebook runs and moved back if it
+fails, so a failed stage leaves the earlier outputs and dvc.lock as they were. A run killed
+outright leaves the set-aside outputs in ``.imbalance-lab/backup/<stage>``; the next run of the
+stage restores them first. Only the Optuna study (``KEPT_IN_PLACE``) is not moved: a killed
+tune run resumes it. On failure the executed notebook is kept in ``.imbalance-lab/failed/`` for
+debugging and a problem with the user's input is raised as one line.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import copy
 import logging
 import os
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -38,6 +45,9 @@ log = logging.getLogger(__name__)
 PATH_REF = re.compile(r"\$\{paths\.([A-Za-z0-9_]+)\}")
 PROGRESS_LINE = re.compile(r"\d+%\|.*\|\s*\d+/\d+|\|\s*\d+/\d+ \[")
 FAILED_DIR = Path(".imbalance-lab") / "failed"
+BACKUP_DIR = Path(".imbalance-lab") / "backup"
+#: Outputs written in place and never set aside: the Optuna study must survive a killed run.
+KEPT_IN_PLACE = frozenset({"study_journal_path"})
 
 
 class StageError(ImbalanceLabError):
@@ -92,13 +102,51 @@ def read_stage(stage: str, *, dvc_file: str | Path = "dvc.yaml") -> dict[str, An
     if missing:
         raise ImbalanceLabError(f"{dvc_file}: stage '{stage}' uses paths {missing} that vars.paths does not declare; add them")
     resolve = lambda p: PATH_REF.sub(lambda m: declared[m.group(1)], p)  # noqa: E731
+    declared_outs = outs + [m if isinstance(m, str) else next(iter(m)) for k in ("metrics", "plots") for m in spec.get(k, []) or []]
+    in_place = {declared[k] for k in KEPT_IN_PLACE if k in declared}
     return {
         "notebook": resolve(notebooks[0]),
         "report": resolve(reports[0]),
         "html": resolve(htmls[0]),
         "path_keys": keys,
         "paths": {k: declared[k] for k in keys},
+        "outputs": [o for o in map(resolve, declared_outs) if o not in in_place],
     }
+
+
+def _backup_path(stage: str, output: str) -> Path:
+    return BACKUP_DIR / stage / output
+
+
+def set_aside(stage: str, outputs: list[str]) -> None:
+    """Move the stage's existing outputs into the backup area (restoring a killed run's first)."""
+    restore(stage, outputs)
+    for out in outputs:
+        if Path(out).exists():
+            target = _backup_path(stage, out)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(out, target)
+
+
+def restore(stage: str, outputs: list[str]) -> None:
+    """Put set-aside outputs back, replacing whatever a failed or killed run left there."""
+    for out in outputs:
+        saved = _backup_path(stage, out)
+        if not saved.exists():
+            continue
+        final = Path(out)
+        if final.is_dir():
+            shutil.rmtree(final)
+        elif final.exists():
+            final.unlink()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(saved, final)
+    shutil.rmtree(BACKUP_DIR / stage, ignore_errors=True)
+
+
+def discard_backup(stage: str) -> None:
+    """Forget the set-aside outputs after a successful run."""
+    shutil.rmtree(BACKUP_DIR / stage, ignore_errors=True)
 
 
 def notebook_parameters(params: dict[str, Any], *, stage: str, paths: dict[str, str]) -> dict[str, Any]:
@@ -210,6 +258,18 @@ def run_stage(stage: str, *, root: str | Path = ".", params_file: str = "params.
     fd, tmp = tempfile.mkstemp(dir=FAILED_DIR, prefix=f"{stage}.", suffix=".ipynb")
     os.close(fd)
     log.info("running %s (%s)", stage, notebook)
+    set_aside(stage, info["outputs"])
+    try:
+        report = _execute(pm, nbformat, stage, notebook, report, html, tmp, parameters, root)
+    except BaseException:
+        restore(stage, info["outputs"])
+        raise
+    discard_backup(stage)
+    return report
+
+
+def _execute(pm: Any, nbformat: Any, stage: str, notebook: Path, report: Path, html: Path, tmp: str,
+             parameters: dict[str, Any], root: Path) -> Path:
     try:
         pm.execute_notebook(
             str(notebook),
