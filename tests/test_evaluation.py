@@ -725,3 +725,44 @@ def test_learning_curve_shapes(dataset):
 def test_learning_curve_rejects_a_threshold_metric():
     with pytest.raises(ValueError, match="learning curves support"):
         ev.learning_curve(None, None, None, None, sizes=[1.0], metric="f1")
+
+
+def test_bootstrap_ci_covers_the_estimate_and_narrows_with_data():
+    rng = np.random.default_rng(3)
+    def sample(n):
+        y = (rng.random(n) < 0.1).astype(int)
+        s = np.clip(0.3 * y + rng.random(n) * 0.7, 0, 1)
+        return y, s
+    y, s = sample(500)
+    est, lo, hi = ev.bootstrap_ci(y, s, average_precision_score, n_boot=300, seed=1)
+    assert est == pytest.approx(average_precision_score(y, s))
+    assert lo < est < hi
+    assert (lo, hi) == ev.bootstrap_ci(y, s, average_precision_score, n_boot=300, seed=1)[1:], "seeded: reproducible"
+    y2, s2 = sample(5000)
+    _, lo2, hi2 = ev.bootstrap_ci(y2, s2, average_precision_score, n_boot=300, seed=1)
+    assert hi2 - lo2 < (hi - lo) * 0.7
+
+
+def test_bootstrap_replicates_keep_the_prevalence():
+    y = np.array([1] * 5 + [0] * 45)
+    seen = []
+    ev.bootstrap_ci(y, np.linspace(0, 1, 50), lambda t, _: seen.append(t.mean()) or 0.0, n_boot=20, seed=0)
+    assert set(seen) == {0.1}
+
+
+def test_top_k_capture_and_lift_by_hand():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1])
+    s = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    got = ev.top_k(y, s, k=0.3)  # top 3 rows: 1, 0, 1
+    assert got["rows"] == 3 and got["positives"] == 2
+    assert got["capture"] == pytest.approx(2 / 3)
+    assert got["precision"] == pytest.approx(2 / 3) and got["lift"] == pytest.approx((2 / 3) / 0.3)
+    assert ev.top_k(y, s, k=3) == got
+
+
+def test_scores_at_threshold_per_fold():
+    oof = pd.DataFrame({"model": ["m"] * 6, "repeat": [0] * 6, "fold": [0, 0, 0, 1, 1, 1],
+                        "y_true": [1, 0, 0, 1, 1, 0], "y_score": [0.6, 0.7, 0.2, 0.4, 0.9, 0.1]})
+    got = ev.scores_at_threshold(oof, threshold=0.5).set_index("fold")
+    assert got.loc[0, "precision"] == pytest.approx(0.5) and got.loc[0, "recall"] == pytest.approx(1.0)
+    assert got.loc[1, "precision"] == pytest.approx(1.0) and got.loc[1, "recall"] == pytest.approx(0.5)

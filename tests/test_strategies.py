@@ -469,3 +469,31 @@ def test_choose_strategy_rejects_unknown_names():
     comparison = pd.DataFrame({"difference": [-0.1], "p_holm": [0.5]}, index=pd.Index(["mystery"], name="model"))
     with pytest.raises(ValueError, match=re.escape("['mystery'] are not registered strategies")):
         st.choose_strategy(comparison, summary, metric="f1", alpha=0.05)
+
+
+def test_primary_scores_use_half_except_for_threshold_moving():
+    import pandas as pd
+
+    from imbalance_lab.strategies import THRESHOLD_METRICS, primary_scores
+
+    keys = {"repeat": [0, 0], "fold": [0, 0]}
+    tuned = pd.DataFrame({"model": ["none", "threshold_moving"], **keys, "average_precision": [0.3, 0.3], "threshold": [0.2, 0.2],
+                          **{m: [0.7, 0.7] for m in THRESHOLD_METRICS}})
+    half = pd.DataFrame({"model": ["none", "threshold_moving"], **keys, **{m: [0.1, 0.1] for m in THRESHOLD_METRICS}})
+    got = primary_scores(tuned, half).set_index("model")
+    assert got.loc["none", "f1"] == 0.1 and got.loc["threshold_moving", "f1"] == 0.7
+    assert got.loc["none", "f1_tuned"] == 0.7 and got.loc["threshold_moving", "f1_at_half"] == 0.1
+    assert "threshold" not in got and got.loc["none", "average_precision"] == 0.3
+
+
+def test_verdict_sentences_name_every_strategy_and_the_level():
+    import pandas as pd
+
+    from imbalance_lab.strategies import verdict_sentences
+
+    table = pd.DataFrame({"difference": [0.05, -0.04, 0.001], "p_holm": [0.01, 0.02, 0.9],
+                          "verdict": ["better", "worse", "indistinguishable"]}, index=["smote", "random_under", "class_weight"])
+    text = " ".join(verdict_sentences(table, baseline="none", metric="average_precision", alpha=0.05))
+    assert "significantly better than `none`" in text and "`smote` (+0.0500" in text
+    assert "significantly worse" in text and "`random_under`" in text
+    assert "not distinguishable" in text and "`class_weight`" in text and "alpha=0.05" in text

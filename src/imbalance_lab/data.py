@@ -8,6 +8,7 @@ which is the one place that touches the raw files. Every problem with the data r
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import logging
 import os
@@ -88,7 +89,7 @@ def _read_csv(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     if df.shape[1] == 1 and len(header) == 1:
         raise DataError(
             f"{path}: only one column '{header[0][:60]}' was found with separator {opts['sep']!r}; "
-            "set options: {sep: auto} or the right separator for this source"
+            "set options: {sep: auto} (or the right separator) for this source in prepare.sources"
         )
     return df
 
@@ -103,28 +104,37 @@ def _read_sql(source: dict[str, Any]) -> pd.DataFrame:
     import sqlalchemy
 
     engine = None
+    where = f"SQL source (URL from ${env})"
+    stage = "url"
     try:
         parsed = sqlalchemy.engine.make_url(url)
         # SQLAlchemy >= 2.1 maps a bare postgresql:// to psycopg 3; the project installs psycopg2
         if parsed.drivername == "postgresql" and importlib.util.find_spec("psycopg") is None:
             parsed = parsed.set(drivername="postgresql+psycopg2")
         engine = sqlalchemy.create_engine(parsed)
+        stage = "connect"
         with engine.connect() as conn:
+            stage = "query"
             return pd.read_sql_query(sqlalchemy.text(source["query"]), conn)
     except ImportError as exc:
         driver = f" '{exc.name}'" if exc.name else ""
         raise DataError(
-            f"SQL source (URL from ${env}): the database driver{driver} is not installed; "
+            f"{where}: the database driver{driver} is not installed; "
             "install it or name an installed driver in the URL (e.g. postgresql+psycopg2://)"
         ) from None
     except (sqlalchemy.exc.SQLAlchemyError, pd.errors.DatabaseError, ValueError) as exc:
         # never echo the URL or the driver's message: they may hold a password
         cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
         kind = type(getattr(cause, "orig", None) or cause).__name__
-        raise DataError(
-            f"SQL source (URL from ${env}): the database query failed ({kind}); "
-            "check that the server is reachable, the URL is right and the query runs"
-        ) from None
+        if stage == "url":
+            fix = (f"the URL in ${env} is not a valid database URL ({kind}); "
+                   "set it to dialect+driver://user:password@host:port/database")
+        elif stage == "connect":
+            fix = (f"cannot connect: the database refused the connection or is unreachable ({kind}); "
+                   f"check that the server is running and reachable and that ${env} holds the right URL")
+        else:
+            fix = f"the database query failed ({kind}); check that the query in prepare.sources runs"
+        raise DataError(f"{where}: {fix}") from None
     finally:
         if engine is not None:
             engine.dispose()
@@ -151,7 +161,10 @@ def read_source(source: dict[str, Any], *, base_dir: str | Path = ".") -> tuple[
     path = Path(base_dir) / source["path"]
     name = source["path"]
     if not path.exists():
-        raise DataError(f"{name}: file not found; fix the path in prepare.sources (relative to the project root)")
+        raise DataError(
+            f"{name}: file not found in {Path(base_dir).as_posix()}/; fix the path in prepare.sources "
+            f"(paths are relative to {Path(base_dir).as_posix()}/, where the raw data belongs)"
+        )
     fmt = _source_format(source, path)
     if fmt == "parquet":
         try:
@@ -254,16 +267,20 @@ def encode_target(values: pd.Series, *, positive_label: Any, source: str, target
     labels = values.map(_norm_label)
     classes = sorted(labels.unique())
     positive = _norm_label(positive_label)
+    if len(classes) == 1:  # before the label check: the fix is more rows, not another label
+        raise DataError(
+            f"{source}: target column '{target}' has only one class ({classes[0]!r}); a binary target "
+            "needs rows of both classes: add rows of the other class, or check prepare.target"
+        )
     if positive not in classes:
         raise DataError(
             f"{source}: positive label {positive_label!r} never occurs in target column '{target}' "
             f"(values: {classes[:10]}); set prepare.positive_label to one of them"
         )
     if len(classes) != 2:
-        what = "only one class" if len(classes) == 1 else f"{len(classes)} classes {classes[:10]}"
         raise DataError(
-            f"{source}: target column '{target}' has {what}; a binary target with exactly two "
-            "classes is needed: filter or map the rows before the pipeline"
+            f"{source}: target column '{target}' has {len(classes)} classes {classes[:10]}; a binary target "
+            "with exactly two classes is needed: filter the rows or map the classes to two before the pipeline"
         )
     return (labels == positive).astype("int8")
 
@@ -295,8 +312,8 @@ def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None
     if share >= NUMERIC_SHARE:
         row = bad.idxmax()
         raise DataError(
-            f"{source}: column '{col}' is numeric but holds text {str(present[row])!r} "
-            f"in {int(bad.sum())} row(s) (first at row {int(row)}); fix or blank those values, "
+            f"{source}: column '{col}' is numeric but holds text {str(present[row])[:40]!r} "
+            f"in {int(bad.sum())} row(s) (first at data row {int(row) + 1}); fix or blank those values, "
             "or declare the column in prepare.categorical"
         )
     return None
@@ -348,7 +365,9 @@ def validate_and_clean(
     if len(df) == 0:
         raise DataError(f"{source}: no data rows (header only?); add data rows")
     if target not in df.columns:
-        close = [c for c in df.columns if c.lower() == target.lower()]
+        close = [c for c in df.columns if c.lower() == target.lower()] or difflib.get_close_matches(
+            target, [str(c) for c in df.columns], n=1
+        )
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise DataError(
             f"{source}: target column '{target}' not found{hint}; set prepare.target to one of "
@@ -366,7 +385,10 @@ def validate_and_clean(
             f"{source}: column(s) {both} are in both prepare.drop_columns and prepare.hash_columns; keep them in one"
         )
     if hash_columns and not hash_salt:
-        raise DataError("prepare.hash_columns is set but the salt environment variable (prepare.hash_salt_env) is empty; export it")
+        raise DataError(
+            "prepare.hash_columns is set but the environment variable named by prepare.hash_salt_env (the salt) "
+            "is unset or empty; export it with a secret value"
+        )
 
     report: dict[str, Any] = {"rows_read": int(len(df))}
     df = df.drop(columns=drop_columns)

@@ -192,19 +192,21 @@ def _check_value(qualified: str, key: Key, value: Any) -> None:
     if not isinstance(value, accepted) or (is_bool and bool not in accepted):
         raise ParamsError(
             f"params.yaml: '{qualified}' must be {_type_name(accepted)}, got {value!r} "
-            f"({type(value).__name__}); fix the value"
+            f"({type(value).__name__}); set it to a {_type_name(accepted)} value"
         )
     if key.check is not None:
         problem = key.check(value)
         if problem:
-            raise ParamsError(f"params.yaml: '{qualified}' {problem} (got {value!r})")
+            raise ParamsError(f"params.yaml: '{qualified}' {problem} (got {value!r}); fix the value")
 
 
 def _unknown(qualified: str, known: list[str]) -> ParamsError:
     leaf = qualified.rsplit(".", 1)[-1]
     close = difflib.get_close_matches(leaf, known, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
-    return ParamsError(f"params.yaml: unknown key '{qualified}'; {hint}known keys: {', '.join(known)}")
+    return ParamsError(
+        f"params.yaml: unknown key '{qualified}'; {hint}rename or remove it (known keys: {', '.join(known)})"
+    )
 
 
 def validate_params(params: dict[str, Any], *, sections: list[str] | None = None) -> dict[str, Any]:

@@ -179,7 +179,10 @@ def check_input(
         close = [f"'{lower[m.lower()]}'" for m in missing if m.lower() in lower]
         hint = f" (found {', '.join(close)}: names are case-sensitive)" if close else ""
         what = f"column '{missing[0]}' is missing" if len(missing) == 1 else f"columns {_short(missing)} are missing"
-        raise ScoringError(f"{source}: {what}{hint}; the model expects the columns {_short(features)}")
+        raise ScoringError(
+            f"{source}: {what}{hint}; the model expects the columns {_short(features)}: "
+            f"add {'it' if len(missing) == 1 else 'them'} to the input file"
+        )
     id_columns = [c for c in schema.get("id_columns", []) if c in df.columns]
     extra = [str(c) for c in df.columns if c not in features and c not in id_columns]
     if extra and warn:

@@ -52,6 +52,8 @@ GRACE_SECONDS = 60
 #: Share of a training fold held out for early stopping (boosting models).
 EARLY_STOPPING_SHARE = 0.15
 EARLY_STOPPING_ROUNDS = 30
+#: PostgreSQL advisory lock key serialising the creation of Optuna's tables.
+SCHEMA_LOCK_KEY = 0x1B_A1A7CE
 
 
 class TuneError(ImbalanceLabError):
@@ -197,18 +199,40 @@ def open_storage(*, journal_path: str | Path, storage_env: str) -> Storage:
         url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
     for attempt in range(6):
         try:
-            storage = optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
-                                                 engine_kwargs={"pool_pre_ping": True})
+            with _schema_lock(url, dialect):
+                storage = optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+                                                     engine_kwargs={"pool_pre_ping": True})
             break
         except Exception as exc:
             kind = type(getattr(exc, "orig", None) or exc).__name__
             # processes starting together race to create Optuna's tables: retry those collisions
-            if kind in ("UniqueViolation", "IntegrityError", "DuplicateTable") and attempt < 5:
+            if kind in ("UniqueViolation", "IntegrityError", "DuplicateTable", "DuplicateObject") and attempt < 5:
                 time.sleep(0.5 * (attempt + 1))
                 continue
             raise TuneError(f"the Optuna storage from ${storage_env} ({dialect}) cannot be opened ({kind}); "
                             "check that the server is reachable and the URL is right") from None
     return Storage(storage, dialect, url, f"env:{storage_env} ({dialect})")
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str, dialect: str) -> Iterator[None]:
+    """Processes that open a new PostgreSQL storage at once race to create Optuna's tables:
+    serialise that with an advisory lock (other databases: retries only)."""
+    if dialect != "postgresql":
+        yield
+        return
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEMA_LOCK_KEY})
+    finally:
+        engine.dispose()
 
 
 @contextlib.contextmanager

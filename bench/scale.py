@@ -1,0 +1,396 @@
+"""How the pipeline scales with the number of rows: wall time and peak memory per stage.
+
+For each size (``--rows``, default 1e5 and 1e6):
+
+1. generates a synthetic data set with numpy (seeded): 50 features, of which 8 text categorical
+   columns with 5 to 50 levels and 42 numeric ones (normal, log-normal, counts, uniform, some with
+   missing values), about 1 % positives with a learnable signal (a logistic model of a few
+   numeric features, two categoricals and an interaction), written as Parquet into ``data/raw``
+   of a temporary copy of the project (``tests.helpers.copy_project``);
+2. merges the large-data profile (``bench/large_profile.yaml``) and the sources, target and
+   categorical columns of the generated data into that copy's params.yaml;
+3. runs every stage's command (``imbalance-lab run STAGE``, in dvc.yaml order) as a subprocess
+   and measures its wall time and its peak memory: the largest sum of the resident set sizes of
+   the stage's process tree (the runner, the notebook kernel and joblib workers), polled from
+   /proc every 0.5 s, and the largest single process (``ru_maxrss`` from ``os.wait4``);
+
+then prints a table per size, the growth ratios between consecutive sizes (time and memory) and
+the totals. Everything printed is measured in this one run; run it on a quiet machine (the load
+average at the start and the end of each size is printed) and compare ratios, not absolute times.
+
+The summed RSS counts pages shared between processes (libraries, joblib's memory-mapped arrays)
+once per process, so it overstates the real footprint a little; the PSS column (proportional set
+size, shared pages split between the processes) is the closer measure of what the stage costs.
+
+Usage::
+
+    python bench/scale.py                      # 1e5 and 1e6 rows
+    python bench/scale.py --rows 1e5           # just the smallest, to shake out failures
+    python bench/scale.py --rows 1e5 1e6 4e6 --json results.json --keep
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import BIN, copy_project, env, update_params  # noqa: E402
+
+PROFILE = ROOT / "bench" / "large_profile.yaml"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+POLL_SECONDS = 0.5
+GB = 1024**3
+
+# --------------------------------------------------------------------------------------------
+# Synthetic data
+# --------------------------------------------------------------------------------------------
+
+N_NUMERIC = 42
+#: Levels of the categorical columns.
+CAT_LEVELS = (5, 8, 12, 15, 20, 30, 40, 50)
+#: Numeric columns with missing values and their missing share.
+MISSING = {3: 0.02, 7: 0.05, 11: 0.10, 15: 0.20, 19: 0.30, 23: 0.01, 27: 0.08, 31: 0.15}
+#: Categorical columns with missing values and their missing share.
+CAT_MISSING = {1: 0.03, 5: 0.10}
+TARGET = "is_positive"
+PREVALENCE = 0.01
+CHUNK_ROWS = 250_000
+
+
+def _numeric_columns(rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    cols = []
+    for j in range(N_NUMERIC):
+        kind = j % 4
+        if kind == 0:
+            v = rng.normal(0.0, 1.0, n)
+        elif kind == 1:
+            v = rng.lognormal(0.0, 1.0, n)
+        elif kind == 2:
+            v = rng.poisson(3.0, n).astype("float64")
+        else:
+            v = rng.uniform(-5.0, 5.0, n)
+        cols.append(v)
+    return cols
+
+
+def _logit(num: list[np.ndarray], cats: list[np.ndarray]) -> np.ndarray:
+    """The signal: a few numeric features, two categoricals and one interaction."""
+    z = (0.9 * num[0] + 0.5 * np.log1p(num[1]) - 0.25 * (num[2] - 3.0) + 0.15 * num[3]
+         + 0.6 * (num[4] > 1.0) + 0.4 * num[0] * (num[8] > 0))
+    # category effects: level k of column 0 adds (k - 2) / 3; even levels of column 2 add 0.7
+    z += (cats[0] - 2) / 3.0 + 0.7 * (cats[2] % 2 == 0)
+    return z
+
+
+def _intercept(seed: int) -> float:
+    """The intercept that gives PREVALENCE positives (bisection on a seeded sample)."""
+    rng = np.random.default_rng([seed, 10**6])
+    n = 400_000
+    num = _numeric_columns(rng, n)
+    cats = [rng.integers(0, k, n) for k in CAT_LEVELS]
+    z = _logit(num, cats)
+    lo, hi = -20.0, 5.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if np.mean(1 / (1 + np.exp(-(z + mid)))) > PREVALENCE:
+            hi = mid
+        else:
+            lo = mid
+    return (lo + hi) / 2
+
+
+def generate(path: Path, n_rows: int, *, seed: int = 0) -> dict:
+    """Write ``n_rows`` synthetic rows to a Parquet file, in chunks (bounded memory).
+
+    Returns
+    -------
+    dict
+        ``rows``, ``positives``, ``categorical`` (the column names), ``target``, ``bytes``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    b0 = _intercept(seed)
+    num_names = [f"num_{j:02d}" for j in range(N_NUMERIC)]
+    cat_names = [f"cat_{i}" for i in range(len(CAT_LEVELS))]
+    # interleave: a categorical every 6 columns
+    order = []
+    ci = 0
+    for j, name in enumerate(num_names):
+        order.append(name)
+        if j % 6 == 5 and ci < len(cat_names):
+            order.append(cat_names[ci])
+            ci += 1
+    order += cat_names[ci:]
+    levels = [pa.array([f"{name}_level_{k:02d}" for k in range(n)]) for name, n in zip(cat_names, CAT_LEVELS)]
+    writer = None
+    positives = 0
+    try:
+        for start in range(0, n_rows, CHUNK_ROWS):
+            n = min(CHUNK_ROWS, n_rows - start)
+            rng = np.random.default_rng([seed, start // CHUNK_ROWS])
+            num = _numeric_columns(rng, n)
+            cats = [rng.integers(0, k, n) for k in CAT_LEVELS]
+            p = 1 / (1 + np.exp(-(_logit(num, cats) + b0)))
+            y = (rng.random(n) < p).astype("int64")
+            positives += int(y.sum())
+            arrays = {}
+            for j, (name, v) in enumerate(zip(num_names, num)):
+                if j in MISSING:
+                    v = np.where(rng.random(n) < MISSING[j], np.nan, v)
+                arrays[name] = pa.array(v, from_pandas=True)
+            for i, (name, codes) in enumerate(zip(cat_names, cats)):
+                mask = rng.random(n) < CAT_MISSING[i] if i in CAT_MISSING else None
+                arrays[name] = pc.take(levels[i], pa.array(codes, mask=mask))
+            arrays[TARGET] = pa.array(y)
+            table = pa.table({name: arrays[name] for name in order + [TARGET]})
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table, row_group_size=CHUNK_ROWS)
+    finally:
+        if writer is not None:
+            writer.close()
+    return {"rows": n_rows, "positives": positives, "categorical": cat_names, "target": TARGET,
+            "bytes": path.stat().st_size}
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring a process tree
+# --------------------------------------------------------------------------------------------
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # the command name is in parentheses and may hold spaces: split after the last ')'
+        ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(entry.name))
+    return kids
+
+
+def _tree(pid: int) -> list[int]:
+    kids = _children_map()
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def _rss_pss(pid: int) -> tuple[int, int]:
+    """Resident and proportional set size of one process, in bytes (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            rss = pss = 0
+            for line in fh:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) * 1024
+            return rss, pss
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            rss = int(fh.read().split()[1]) * PAGE
+        return rss, rss
+    except OSError:
+        return 0, 0
+
+
+class TreeMonitor(threading.Thread):
+    """Polls the summed RSS and PSS of a process tree; keeps the peaks and the largest fan-out."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_rss = self.peak_pss = 0
+        self.max_procs = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            pids = _tree(self.pid)
+            sizes = [_rss_pss(p) for p in pids]
+            self.peak_rss = max(self.peak_rss, sum(s[0] for s in sizes))
+            self.peak_pss = max(self.peak_pss, sum(s[1] for s in sizes))
+            self.max_procs = max(self.max_procs, sum(1 for s in sizes if s[0]))
+            self._halt.wait(POLL_SECONDS)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+
+def run_stage(stage: str, cwd: Path, log_dir: Path, *, timeout: float) -> dict:
+    """Run ``imbalance-lab run STAGE`` in ``cwd``; return wall seconds, peaks and the exit status."""
+    out = open(log_dir / f"{stage}.log", "wb")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([str(BIN / "imbalance-lab"), "run", stage], cwd=cwd, env=env(), stdout=out,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    monitor = TreeMonitor(proc.pid)
+    monitor.start()
+    timed_out = False
+    while True:
+        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() - t0 > timeout:
+            timed_out = True
+            os.killpg(proc.pid, 9)  # the stage's own process group (start_new_session)
+            pid, status, rusage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.1)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    monitor.stop()
+    out.close()
+    return {"stage": stage, "seconds": wall, "peak_tree_rss": monitor.peak_rss, "peak_tree_pss": monitor.peak_pss,
+            "max_process_rss": rusage.ru_maxrss * 1024, "processes": monitor.max_procs,
+            "returncode": proc.returncode, "timed_out": timed_out}
+
+
+# --------------------------------------------------------------------------------------------
+# Driver
+# --------------------------------------------------------------------------------------------
+
+
+def stages_in_order() -> list[str]:
+    return list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
+
+
+def profile_changes(meta: dict, raw_name: str) -> dict:
+    changes = yaml.safe_load(PROFILE.read_text())
+    changes.setdefault("prepare", {}).update({
+        "sources": [{"path": raw_name}], "target": meta["target"], "positive_label": 1,
+        "categorical": meta["categorical"], "drop_columns": [], "hash_columns": [],
+    })
+    return changes
+
+
+def run_size(n_rows: int, work: Path, *, seed: int, timeout: float, stages: list[str]) -> dict:
+    project = work / f"rows_{n_rows}"
+    if project.exists():
+        shutil.rmtree(project)
+    copy_project(project)
+    raw = project / "data" / "raw"
+    for f in raw.iterdir():  # the default data set is not used
+        f.unlink() if f.is_file() else shutil.rmtree(f)
+    t0 = time.perf_counter()
+    meta = generate(raw / "synthetic.parquet", n_rows, seed=seed)
+    gen_seconds = time.perf_counter() - t0
+    update_params(project, profile_changes(meta, "synthetic.parquet"))
+    log_dir = project / "bench-logs"
+    log_dir.mkdir()
+    print(f"\n== {n_rows:,} rows: {meta['positives']:,} positives ({meta['positives'] / n_rows:.2%}), "
+          f"parquet {meta['bytes'] / 1024**2:.0f} MB, generated in {gen_seconds:.1f} s; load average "
+          f"{os.getloadavg()[0]:.2f}; project {project}", flush=True)
+    results = []
+    for stage in stages:
+        r = run_stage(stage, project, log_dir, timeout=timeout)
+        results.append(r)
+        print(f"   {stage:<15} {r['seconds']:8.1f} s  tree RSS {r['peak_tree_rss'] / GB:5.2f} GB  "
+              f"PSS {r['peak_tree_pss'] / GB:5.2f} GB  largest process {r['max_process_rss'] / GB:5.2f} GB"
+              + ("" if r["returncode"] == 0 else f"  FAILED ({r['returncode']}{', timeout' if r['timed_out'] else ''}; "
+                 f"see {log_dir / (stage + '.log')})"), flush=True)
+        if r["returncode"] != 0:
+            break
+    return {"rows": n_rows, "positives": meta["positives"], "parquet_bytes": meta["bytes"], "project": str(project),
+            "load_start": None, "load_end": os.getloadavg()[0], "stages": results}
+
+
+def print_table(res: dict) -> None:
+    print(f"\n{res['rows']:,} rows ({res['positives']:,} positives); load average at the end {res['load_end']:.2f}")
+    print(f"  {'stage':<15} {'wall s':>9} {'tree RSS GB':>12} {'tree PSS GB':>12} {'max proc GB':>12} {'procs':>6}")
+    for r in res["stages"]:
+        flag = "" if r["returncode"] == 0 else "  FAILED"
+        print(f"  {r['stage']:<15} {r['seconds']:9.1f} {r['peak_tree_rss'] / GB:12.2f} {r['peak_tree_pss'] / GB:12.2f} "
+              f"{r['max_process_rss'] / GB:12.2f} {r['processes']:6d}{flag}")
+    total = sum(r["seconds"] for r in res["stages"])
+    peak = max(r["peak_tree_rss"] for r in res["stages"])
+    peak_pss = max(r["peak_tree_pss"] for r in res["stages"])
+    peak_proc = max(r["max_process_rss"] for r in res["stages"])
+    print(f"  {'total / peak':<15} {total:9.1f} {peak / GB:12.2f} {peak_pss / GB:12.2f} {peak_proc / GB:12.2f}"
+          f"   ({total / 60:.1f} min)")
+
+
+def print_ratios(a: dict, b: dict) -> None:
+    print(f"\ngrowth {b['rows']:,} / {a['rows']:,} rows (x{b['rows'] / a['rows']:g}):")
+    print(f"  {'stage':<15} {'time ratio':>11} {'RSS ratio':>10}")
+    by_stage = {r["stage"]: r for r in a["stages"]}
+    for r in b["stages"]:
+        s = by_stage.get(r["stage"])
+        if s is None:
+            continue
+        print(f"  {r['stage']:<15} {r['seconds'] / s['seconds']:11.2f} {r['peak_tree_rss'] / s['peak_tree_rss']:10.2f}")
+    ta, tb = (sum(r["seconds"] for r in x["stages"]) for x in (a, b))
+    ma, mb = (max(r["peak_tree_rss"] for r in x["stages"]) for x in (a, b))
+    print(f"  {'total / peak':<15} {tb / ta:11.2f} {mb / ma:10.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", nargs="+", type=float, default=[1e5, 1e6],
+                        help="sizes to run, e.g. 1e5 1e6 4e6 (default: 1e5 1e6)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated data")
+    parser.add_argument("--workdir", type=Path, default=None, help="where the project copies go (default: a temporary directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the project copies (outputs, logs) afterwards")
+    parser.add_argument("--stages", nargs="+", default=None, help="run only these stages (in dvc.yaml order)")
+    parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per stage before it is killed")
+    parser.add_argument("--json", type=Path, default=None, help="also write the measurements to this file")
+    args = parser.parse_args()
+
+    order = stages_in_order()
+    stages = [s for s in order if args.stages is None or s in args.stages]
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="imbalance-lab-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"profile {PROFILE.relative_to(ROOT)}; {os.cpu_count()} CPUs; stages: {', '.join(stages)}")
+    all_results = []
+    try:
+        for rows in args.rows:
+            load = os.getloadavg()[0]
+            res = run_size(int(rows), work, seed=args.seed, timeout=args.timeout, stages=stages)
+            res["load_start"] = load
+            all_results.append(res)
+            if any(r["returncode"] != 0 for r in res["stages"]):
+                print(f"a stage failed: stopping here; the project is kept in {res['project']}")
+                break
+            if not args.keep:
+                shutil.rmtree(res["project"], ignore_errors=True)
+    finally:
+        for res in all_results:
+            print_table(res)
+        for a, b in zip(all_results, all_results[1:]):
+            print_ratios(a, b)
+        if args.json:
+            args.json.write_text(json.dumps(all_results, indent=2) + "\n")
+        failed = any(r["returncode"] != 0 for res in all_results for r in res["stages"])
+        if not args.keep and not failed and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
