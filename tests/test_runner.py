@@ -148,3 +148,9 @@ def test_outputs_set_aside_by_a_killed_run_are_restored_first(tmp_path, monkeypa
     runner.restore("s", ["plots/x", "metrics/m.json"])   # ... and that run fails too
     assert sorted(p.name for p in out.iterdir()) == ["a.png"] and (out / "a.png").read_text() == "old"
     assert not (tmp_path / "metrics" / "m.json").exists()
+
+
+def test_user_errors_of_every_module_are_recognised():
+    names = runner._error_names()
+    assert {"ImbalanceLabError", "DataError", "ParamsError", "StrategyError", "TuneError", "ArtifactError", "ScoringError"} <= names
+    assert "StageError" in names and "ValueError" not in names

@@ -456,7 +456,11 @@ def model_card(
         cats = ", ".join(f"`{c}` ({len(v)})" for c, v in categorical.items())
         lines.append(f"- Categorical features (number of categories): {cats}")
     if schema.get("id_columns"):
-        lines.append(f"- Identifier columns passed through (not features): {', '.join(f'`{c}`' for c in schema['id_columns'])}")
+        ids = ", ".join(f"`{c}`" for c in schema["id_columns"])
+        if schema.get("id_hash"):
+            lines.append(f"- Identifier columns kept as a salted hash (not features; `predict` writes them hashed): {ids}")
+        else:
+            lines.append(f"- Identifier columns passed through (not features): {ids}")
     if schema.get("dropped_columns"):
         lines.append(f"- Dropped columns: {', '.join(f'`{c}`' for c in schema['dropped_columns'])}")
     if data_hashes:

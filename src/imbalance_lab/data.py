@@ -285,13 +285,36 @@ def encode_target(values: pd.Series, *, positive_label: Any, source: str, target
     return (labels == positive).astype("int8")
 
 
-def _salted_hash(values: pd.Series, salt: str) -> pd.Series:
-    def one(v: Any) -> Any:
-        if pd.isna(v):
-            return None
-        return hashlib.sha256((salt + "\x1f" + str(v)).encode()).hexdigest()[:16]
+#: How ``prepare.hash_columns`` are hashed, recorded in the schema (``id_hash``) so that
+#: ``imbalance-lab predict`` hashes the ids of new data the same way.
+ID_HASH = "sha256(salt + 0x1f + id)[:16]"
 
-    return values.map(one)
+
+def _id_text(value: Any) -> str:
+    """An id as text: 1001 and 1001.0 agree (a CSV reader makes floats of numeric ids when some
+    are missing), and so do "A-7" and " A-7 "."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return str(value).strip()
+
+
+def hash_ids(values: pd.Series, salt: str) -> pd.Series:
+    """Salted hashes of identifiers (16 hex characters; missing stays missing).
+
+    Used by prepare for ``prepare.hash_columns`` and by ``imbalance-lab predict`` for the
+    same columns of new data, so a customer gets the same hash in both.
+    """
+
+    def one(v: Any) -> Any:
+        if v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and np.isnan(v)):
+            return None
+        return hashlib.sha256((salt + "\x1f" + _id_text(v)).encode()).hexdigest()[:16]
+
+    return values.astype(object).map(one)
 
 
 def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None:
@@ -399,7 +422,7 @@ def validate_and_clean(
     report["rows_missing_target"] = int(missing_target.sum())
     y = encode_target(df[target], positive_label=positive_label, source=source, target=target)
 
-    ids = {c: _salted_hash(df[c], hash_salt or "") for c in hash_columns}
+    ids = {c: hash_ids(df[c], hash_salt or "") for c in hash_columns}
     feature_cols = [c for c in df.columns if c != target and c not in hash_columns]
 
     numeric: list[str] = []
@@ -469,6 +492,7 @@ def validate_and_clean(
         "categorical": cats,
         "features": [c for c in feature_cols if c in out],
         "id_columns": list(hash_columns),
+        **({"id_hash": ID_HASH} if hash_columns else {}),
         "dropped_columns": sorted(set(drop_columns) | set(constant)),
     }
     report.update(rows=int(len(clean)), positives=positives)

@@ -16,3 +16,19 @@ class ParamsError(ImbalanceLabError):
 
 class DataError(ImbalanceLabError):
     """A data source that cannot be read or does not pass validation."""
+
+
+# The stage runner recognises a user error raised inside a notebook by its class name, among the
+# subclasses of ImbalanceLabError that exist in the runner's process. The runner does not import
+# the (heavy) modules that raise the two errors below, so they are declared here as well: without
+# that, a notebook's StrategyError or TuneError was reported as a crash of the stage
+# ("stage 'imbalance' failed in cell 4: StrategyError: ...") instead of as the user's error.
+# strategies.py and tuning.py should import these classes instead of defining their own.
+
+
+class StrategyError(ImbalanceLabError):
+    """An imbalance strategy that cannot be built or cannot run on a training fold."""
+
+
+class TuneError(ImbalanceLabError):
+    """A tuning problem the user can fix (storage, params)."""

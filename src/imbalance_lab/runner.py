@@ -55,11 +55,27 @@ class StageError(ImbalanceLabError):
 
 
 def _error_names() -> set[str]:
+    """Names of the user-error classes (ImbalanceLabError and its subclasses) of the package.
+
+    A notebook's exception reaches the runner as a class name only. Classes defined in modules
+    this process has not imported are found in the package source, so a user error raised in a
+    notebook is always reported as one line."""
     names, todo = set(), [errors.ImbalanceLabError]
     while todo:
         cls = todo.pop()
         names.add(cls.__name__)
         todo.extend(cls.__subclasses__())
+    bases = {}
+    for path in Path(__file__).parent.glob("*.py"):
+        for name, base in re.findall(r"^class (\w+)\((?:\w+\.)?(\w+)\)", path.read_text(), re.M):
+            bases[name] = base
+    changed = True
+    while changed:
+        changed = False
+        for name, base in bases.items():
+            if base in names and name not in names:
+                names.add(name)
+                changed = True
     return names
 
 

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 #: Exit status of ``imbalance-lab drift`` when at least one feature drifted.
 DRIFT_EXIT = 3
 DEFAULT_CHUNKSIZE = 100_000
+#: Environment variable holding the salt of ``prepare.hash_columns`` (params.yaml's default
+#: ``prepare.hash_salt_env``); ``predict --salt-env`` names another.
+DEFAULT_SALT_ENV = "IMBALANCE_LAB_SALT"
 _NA_TEXT = {"", "nan", "na", "n/a", "null", "none"}
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
 
@@ -293,6 +296,9 @@ class _Input:
         if self.path.is_dir():
             raise ScoringError(f"{self.path}: is a directory; give the path of a CSV or Parquet file")
         self.total: int | None = None
+        #: read id columns as text (kept as they are) or as pandas infers them (to be hashed
+        #: like prepare hashed the raw data it read)
+        self.ids_as_text = True
         try:
             if self.format == "parquet":
                 import pyarrow.parquet as pq
@@ -320,7 +326,8 @@ class _Input:
                 for batch in self._parquet.iter_batches(batch_size=self.chunksize, columns=self.needed):
                     yield batch.to_pandas()
             else:
-                text = [c for c in self.needed if c in self.schema["categorical"] or c in self.id_columns]
+                text = [c for c in self.needed
+                        if c in self.schema["categorical"] or (c in self.id_columns and self.ids_as_text)]
                 reader = pd.read_csv(
                     self.path, sep=self._sep, usecols=lambda c: str(c).strip() in self.needed,
                     dtype={c: str for c in text}, chunksize=self.chunksize,
@@ -419,8 +426,31 @@ def _scan(
     return {"rows": rows, "unseen_categories": unseen, "extra_columns": source.extra_columns}
 
 
+def _id_salt(model: LoadedModel, source: "_Input", *, salt_env: str, keep_ids: bool) -> str | None:
+    """The salt for the input's id columns, or None when they are written as they are."""
+    method = model.schema.get("id_hash")
+    if keep_ids or not method or not source.id_columns:
+        return None
+    from .data import ID_HASH
+
+    if method != ID_HASH:
+        raise ScoringError(
+            f"{model.directory}: the model's id columns were hashed as {method!r}, which this imbalance-lab "
+            f"cannot reproduce ({ID_HASH!r}); upgrade imbalance-lab or pass --keep-ids"
+        )
+    salt = os.environ.get(salt_env)
+    if not salt:
+        raise ScoringError(
+            f"{source.path}: the model keeps the id column(s) {_short(source.id_columns)} as a salted hash but "
+            f"${salt_env} is unset or empty; export it with the salt prepare used (or name the variable with "
+            "--salt-env), or pass --keep-ids to write the ids as they are"
+        )
+    return salt
+
+
 def predict_file(
-    model_dir: str | Path, input_path: str | Path, output_path: str | Path, *, chunksize: int = DEFAULT_CHUNKSIZE
+    model_dir: str | Path, input_path: str | Path, output_path: str | Path, *, chunksize: int = DEFAULT_CHUNKSIZE,
+    salt_env: str = DEFAULT_SALT_ENV, keep_ids: bool = False,
 ) -> dict[str, Any]:
     """Score a CSV or Parquet file in chunks and write the scores.
 
@@ -436,6 +466,12 @@ def predict_file(
         file and renamed at the end: on error nothing is left behind.
     chunksize : int
         Rows read, checked and scored at a time.
+    salt_env : str
+        When the model's schema says its id columns are salted hashes (``prepare.hash_columns``),
+        they are hashed the same way with the salt in this environment variable, so the output
+        holds the hashes the prepared data holds and never the raw ids.
+    keep_ids : bool
+        Write the id columns as they are in the input (e.g. prepared data, already hashed).
 
     Returns
     -------
@@ -451,6 +487,9 @@ def predict_file(
         raise ScoringError(f"{output_path}: is the input file; choose another output path")
     model = load_model(model_dir)
     source = _Input(input_path, model.schema, chunksize=chunksize)
+    salt = _id_salt(model, source, salt_env=salt_env, keep_ids=keep_ids)
+    if salt is not None:
+        source.ids_as_text = False  # read them as prepare read the raw data
     positives = 0
     columns = [*source.id_columns, "score", "label"]
     with _atomic_path(output_path) as tmp:
@@ -459,6 +498,11 @@ def predict_file(
             def visit(checked: CheckedInput, _chunk: pd.DataFrame) -> None:
                 nonlocal positives
                 scored = _score_checked(model, checked)
+                if salt is not None:
+                    from .data import hash_ids
+
+                    for col in source.id_columns:
+                        scored[col] = hash_ids(scored[col], salt)
                 positives += int(scored["label"].sum())
                 out.write(scored)
 
@@ -569,7 +613,8 @@ def _positive_float(text: str) -> float:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    summary = predict_file(args.model, args.input, args.output, chunksize=args.chunksize)
+    summary = predict_file(args.model, args.input, args.output, chunksize=args.chunksize, salt_env=args.salt_env,
+                           keep_ids=args.keep_ids)
     unseen = {c: n for c, n in summary["unseen_categories"].items() if n}
     log.info("predict: %d row(s), %d positive; unseen categories: %s", summary["rows"], summary["positives"],
              unseen or "none")
@@ -607,6 +652,11 @@ def add_commands(subparsers: Any) -> None:
     predict.add_argument("--output", required=True, metavar="FILE", help="*.csv or *.parquet")
     predict.add_argument("--chunksize", type=_positive_int, default=DEFAULT_CHUNKSIZE, metavar="N",
                          help=f"rows per chunk (default {DEFAULT_CHUNKSIZE})")
+    predict.add_argument("--salt-env", default=DEFAULT_SALT_ENV, metavar="NAME",
+                         help="environment variable with the salt of prepare.hash_columns: id columns the model "
+                              f"keeps hashed are written hashed (default {DEFAULT_SALT_ENV})")
+    predict.add_argument("--keep-ids", action="store_true",
+                         help="write the id columns as they are in the input (e.g. prepared data, already hashed)")
     predict.set_defaults(func=_cmd_predict)
 
     drift = subparsers.add_parser(

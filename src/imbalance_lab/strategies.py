@@ -49,7 +49,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from . import evaluation
-from .errors import ImbalanceLabError
+from .errors import ImbalanceLabError, StrategyError
 from .features import make_preprocessor
 from .models import MODELS, make_pipeline
 
@@ -72,8 +72,6 @@ BRF_MIN_SAMPLES_LEAF = 2
 EASY_ENSEMBLE_N_ESTIMATORS = 10
 
 
-class StrategyError(ImbalanceLabError):
-    """An imbalance strategy that cannot be built or cannot run on a training fold."""
 
 
 # --------------------------------------------------------------------------------------------

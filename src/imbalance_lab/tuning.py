@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from .data import iter_splits
-from .errors import ImbalanceLabError
+from .errors import ImbalanceLabError, TuneError
 from .evaluation import LOWER_IS_BETTER, score_predictions
 from .models import make_pipeline
 
@@ -56,8 +56,6 @@ EARLY_STOPPING_ROUNDS = 30
 SCHEMA_LOCK_KEY = 0x1B_A1A7CE
 
 
-class TuneError(ImbalanceLabError):
-    """A tuning problem the user can fix (storage, params)."""
 
 
 # --------------------------------------------------------------------------------------------

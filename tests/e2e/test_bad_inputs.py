@@ -145,7 +145,7 @@ CASES = [
     Case("unknown_model_name", ("params.yaml", "'cross_validate.models'", "'lightgbm'", "known: dummy"),
          stage="cross_validate", params={"cross_validate": {"models": ["dummy", "lightgbm"]}}),
     Case("sampler_cannot_run", ("strategy 'smote'", "k_neighbors=500", "lower imbalance.k_neighbors"),
-         stage="imbalance", params={"imbalance": {"k_neighbors": 500}}),
+         stage="imbalance", params={"imbalance": {"strategies": ["none", "smote"], "k_neighbors": 500}}),
 ]
 
 
@@ -180,7 +180,8 @@ def test_the_reference_file_is_valid():
 def test_bad_input_stops_the_pipeline_cleanly(baseline, tmp_path, case):
     root = bad_copy(baseline, tmp_path, case)
     proc = repro(root, case.env)
-    check_one_error_line(proc, case.expect, case.forbid)
+    line = check_one_error_line(proc, case.expect, case.forbid)
+    assert "failed in cell" not in line, "a user error must not be reported as a crash of the stage"
     output = proc.stdout + proc.stderr
     assert f"Running stage '{case.stage}'" in output and f"imbalance-lab run {case.stage}, exited with 2" in output, output[-3000:]
     assert snapshot(root) == baseline[1], "a failed stage changed dvc.lock or an earlier output"
