@@ -118,3 +118,16 @@ def test_check_requires_persisted_outputs(tmp_path):
     dvc = (root / "dvc.yaml").read_text()
     (root / "dvc.yaml").write_text(dvc.replace("      - ${paths.train_path}:\n          persist: true\n", "      - ${paths.train_path}\n", 1))
     assert any("train_path" in p and "persist" in p for p in check_project(root))
+
+
+def test_check_command_exit_status(tmp_path, monkeypatch):
+    from imbalance_lab.cli import main
+
+    root = copy_project(tmp_path)
+    monkeypatch.chdir(root)
+    assert main(["check"]) == 0
+    nb_path = root / "notebooks" / "02_cross_validate.ipynb"
+    nb = json.loads(nb_path.read_text())
+    next(c for c in nb["cells"] if c["cell_type"] == "code")["execution_count"] = 1
+    nb_path.write_text(json.dumps(nb))
+    assert main(["check"]) == 1
