@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -100,6 +101,7 @@ def small_project(tmp_path_factory):
 
 def test_run_stage_writes_clean_reproducible_reports(small_project, monkeypatch):
     monkeypatch.chdir(small_project)
+    monkeypatch.setenv("PYTHONPATH", "")  # run_stage sets it for the kernel; restored after the test
     runner.run_stage("prepare", root=small_project)
     report = small_project / "reports" / "01_prepare.ipynb"
     first = report.read_bytes()
@@ -108,6 +110,7 @@ def test_run_stage_writes_clean_reproducible_reports(small_project, monkeypatch)
     assert set(nb["metadata"]["papermill"]) <= {"parameters", "default_parameters"}
     assert all("papermill" not in c["metadata"] and "execution" not in c["metadata"] for c in nb["cells"])
     assert nb["metadata"]["papermill"]["parameters"]["n_splits"] == 3
+    assert os.environ["PYTHONPATH"].split(os.pathsep)[0] == str(small_project / "src"), "the kernel runs the project's own code"
     assert (small_project / "reports" / "01_prepare.html").read_bytes().startswith(b"<!DOCTYPE html>")
     runner.run_stage("prepare", root=small_project)
     assert report.read_bytes() == first, "the executed notebook must be byte-identical when nothing changed"
@@ -116,6 +119,7 @@ def test_run_stage_writes_clean_reproducible_reports(small_project, monkeypatch)
 
 def test_run_stage_input_error_is_one_line_and_writes_nothing(small_project, monkeypatch, tmp_path):
     monkeypatch.chdir(small_project)
+    monkeypatch.setenv("PYTHONPATH", "")
     params = (small_project / "params.yaml").read_text()
     reports = {p: p.read_bytes() for p in (small_project / "reports").glob("*")}
     prepared = {p: p.read_bytes() for p in (small_project / "data" / "prepared").glob("*")}

@@ -270,6 +270,11 @@ def run_stage(stage: str, *, root: str | Path = ".", params_file: str = "params.
     pm = import_papermill()
     import nbformat
 
+    # The kernel must run this project's code: in a queued DVC experiment the project is a
+    # temporary copy, while the installed (editable) package points at the original checkout.
+    if (root / "src" / "imbalance_lab").is_dir():
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root / "src"), os.environ.get("PYTHONPATH")]))
+
     FAILED_DIR.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=FAILED_DIR, prefix=f"{stage}.", suffix=".ipynb")
     os.close(fd)
