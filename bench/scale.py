@@ -248,8 +248,11 @@ class TreeMonitor(threading.Thread):
 def run_stage(stage: str, cwd: Path, log_dir: Path, *, timeout: float) -> dict:
     """Run ``imbalance-lab run STAGE`` in ``cwd``; return wall seconds, peaks and the exit status."""
     out = open(log_dir / f"{stage}.log", "wb")
+    # the package is installed in editable mode: run the copy's snapshot of src/ instead, so edits
+    # made to the repository while the benchmark runs do not leak into it
+    stage_env = {**env(), "PYTHONPATH": str(cwd / "src")}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(BIN / "imbalance-lab"), "run", stage], cwd=cwd, env=env(), stdout=out,
+    proc = subprocess.Popen([str(BIN / "imbalance-lab"), "run", stage], cwd=cwd, env=stage_env, stdout=out,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     monitor = TreeMonitor(proc.pid)
     monitor.start()

@@ -24,8 +24,10 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -41,7 +43,8 @@ from tqdm import tqdm
 from .data import iter_splits
 from .errors import ImbalanceLabError, TuneError
 from .evaluation import LOWER_IS_BETTER, score_predictions
-from .models import make_pipeline
+from .features import make_preprocessor
+from .models import MODELS, make_estimator, make_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +127,67 @@ def fit_predict_fold(model: str, params: dict[str, Any], schema: dict[str, Any],
         pipe = make_pipeline(model, schema, seed=seed, params=params)
         pipe.fit(X.iloc[train], y[train])
         return pipe.predict_proba(X.iloc[val])[:, 1], None
+
+
+@dataclass
+class PreparedFold:
+    """One fold, preprocessed once for all trials (the preprocessing does not depend on them).
+
+    ``fit``/``y_fit`` is what the model is fitted on (for XGBoost, the training fold without the
+    early-stopping rows ``stop``/``y_stop``), ``val`` the validation fold; all are the outputs of
+    the model family's preprocessing fitted on ``fit`` exactly as :func:`fit_predict_fold` does.
+    """
+
+    fit: np.ndarray
+    y_fit: np.ndarray
+    val: np.ndarray
+    stop: np.ndarray | None = None
+    y_stop: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.fit, self.val, self.stop) if a is not None)
+
+
+def prepare_fold(model: str, schema: dict[str, Any], X: pd.DataFrame, y: np.ndarray, train: np.ndarray,
+                 val: np.ndarray, *, seed: int) -> PreparedFold:
+    """Fit the preprocessing of ``model`` on a training fold and transform the fold's parts.
+
+    The same rows, split and preprocessing as :func:`fit_predict_fold`. XGBoost's parts are kept
+    as float32: XGBoost converts its input to float32 anyway (the same rounding), so the fitted
+    trees and the predictions are identical, at half the memory.
+    """
+    spec = MODELS[model]
+    pre = make_preprocessor(schema, encoding=spec.encoding, scale=spec.scale)
+    if model == "xgboost":
+        fit_idx, stop_idx = train_test_split(train, test_size=EARLY_STOPPING_SHARE, stratify=y[train], random_state=seed)
+        pre.fit(X.iloc[fit_idx], y[fit_idx])
+        as32 = lambda idx: np.asarray(pre.transform(X.iloc[idx]), dtype=np.float32)  # noqa: E731
+        return PreparedFold(fit=as32(fit_idx), y_fit=y[fit_idx], val=as32(val), stop=as32(stop_idx), y_stop=y[stop_idx])
+    fitted = pre.fit_transform(X.iloc[train], y[train])  # what Pipeline.fit gives the model
+    return PreparedFold(fit=fitted, y_fit=y[train], val=pre.transform(X.iloc[val]))
+
+
+def fit_predict_prepared(model: str, params: dict[str, Any], fold: PreparedFold, *, seed: int,
+                         n_jobs: int = 1) -> tuple[np.ndarray, int | None]:
+    """:func:`fit_predict_fold` on an already preprocessed fold (same estimator, same result).
+
+    Thread limits are the caller's business (they are process-wide).
+    """
+    if model == "xgboost":
+        est = make_estimator(model, seed=seed, n_jobs=n_jobs,
+                             params={**params, "n_estimators": 2000, "early_stopping_rounds": EARLY_STOPPING_ROUNDS})
+        est.fit(fold.fit, fold.y_fit, eval_set=[(fold.stop, fold.y_stop)], verbose=False)
+        return est.predict_proba(fold.val)[:, 1], int(est.best_iteration) + 1
+    if model == "hist_gradient_boosting":
+        est = make_estimator(model, seed=seed, params={
+            **params, "max_iter": 1000, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
+            "n_iter_no_change": EARLY_STOPPING_ROUNDS, "scoring": "loss"})
+        est.fit(fold.fit, fold.y_fit)
+        return est.predict_proba(fold.val)[:, 1], int(est.n_iter_)
+    est = make_estimator(model, seed=seed, params=params)
+    est.fit(fold.fit, fold.y_fit)
+    return est.predict_proba(fold.val)[:, 1], None
 
 
 def trees_param(model: str) -> str | None:
@@ -309,10 +373,34 @@ class TuneTask:
     metric: str
     seed: int
     n_jobs: int = 1
+    #: The preprocessed folds, filled by the first trial and reused by the others (see
+    #: :func:`prepare_fold`): preprocessing does not depend on the hyperparameters, and on large
+    #: data it costs as much as a model fit.
+    prepared: dict[int, PreparedFold] = field(default_factory=dict, repr=False, compare=False)
+
+
+def fold_rounds(n_folds: int, n_jobs: int) -> list[tuple[list[int], int]]:
+    """How a trial's folds are fitted with ``n_jobs`` threads: rounds of folds fitted at the same
+    time (in fold order), each fit with ``n_jobs // len(round)`` threads.
+
+    Independent single-threaded fits use the cores better than one multi-threaded fit (no
+    synchronisation between threads, no stall when another process takes a core); the last,
+    incomplete round gives its fits the spare threads.
+    """
+    width = max(1, min(n_jobs, n_folds))
+    rounds = []
+    for start in range(0, n_folds, width):
+        steps = list(range(start, min(start + width, n_folds)))
+        rounds.append((steps, max(1, n_jobs // len(steps))))
+    return rounds
 
 
 def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], None] | None = None) -> float:
     """Evaluate one trial on the stored folds, reporting the running mean after each fold.
+
+    Folds are fitted in rounds of up to ``task.n_jobs`` at a time (see :func:`fold_rounds`) and
+    reported in fold order, so the intermediate values, the pruning decisions and the result are
+    the same as fitting them one after the other; a round is not started once the trial is pruned.
 
     Raises
     ------
@@ -321,22 +409,66 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     """
     params = suggest_params(trial, task.model)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    splits = list(iter_splits(task.folds))
     scores, trees = [], []
-    for step, (_, _, train, val) in enumerate(iter_splits(task.folds)):
-        proba, n_trees = fit_predict_fold(task.model, params, task.schema, task.X, task.y, train, val,
-                                          seed=task.seed, n_jobs=task.n_jobs)
-        s = score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric]
-        scores.append(s)
-        if n_trees is not None:
-            trees.append(n_trees)
-        if heartbeat:
-            heartbeat()
-        trial.report(float(np.mean(scores)), step)
-        if trial.should_prune():
-            raise optuna.TrialPruned()
+    for steps, threads in fold_rounds(len(splits), task.n_jobs):
+        for step in steps:  # preprocessing: once per fold for the whole study
+            if step not in task.prepared:
+                _, _, train, val = splits[step]
+                with threadpool_limits(limits=task.n_jobs):
+                    task.prepared[step] = prepare_fold(task.model, task.schema, task.X, task.y, train, val, seed=task.seed)
+
+        def fit(step: int, threads: int = threads) -> tuple[np.ndarray, int | None]:
+            return fit_predict_prepared(task.model, params, task.prepared[step], seed=task.seed, n_jobs=threads)
+
+        with threadpool_limits(limits=threads):
+            if len(steps) == 1:
+                results = [fit(steps[0])]
+            else:
+                with ThreadPoolExecutor(max_workers=len(steps)) as pool:
+                    results = list(pool.map(fit, steps))
+        for step, (proba, n_trees) in zip(steps, results):
+            val = splits[step][3]
+            s = score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric]
+            scores.append(s)
+            if n_trees is not None:
+                trees.append(n_trees)
+            if heartbeat:
+                heartbeat()
+            trial.report(float(np.mean(scores)), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
     if trees:
         trial.set_user_attr("n_trees", int(round(float(np.mean(trees)))))
     return float(np.mean(scores))
+
+
+@contextlib.contextmanager
+def heartbeat_thread(heartbeat: Callable[[], None] | None, *, every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
+    """Record a trial's heartbeat every ``every`` seconds while it runs.
+
+    A fold of a large data set can take longer than the grace period; heartbeats recorded only
+    between folds would let other processes fail a live trial as stale.
+    """
+    if heartbeat is None:
+        yield
+        return
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(every):
+            try:
+                heartbeat()
+            except Exception as exc:  # the next beat (or the trial's own report) retries
+                log.warning("heartbeat failed (%s)", type(exc).__name__)
+
+    thread = threading.Thread(target=beat, name="trial-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def counts(study: optuna.Study) -> dict[str, int]:
@@ -400,7 +532,8 @@ def work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int
         if heartbeat:
             heartbeat()
         try:
-            value = run_trial(task, trial, heartbeat=heartbeat)
+            with heartbeat_thread(heartbeat):
+                value = run_trial(task, trial, heartbeat=heartbeat)
         except optuna.TrialPruned:
             study.tell(trial, state=TrialState.PRUNED)
         except Exception:
