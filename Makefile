@@ -35,6 +35,9 @@ test: env  ## the whole test suite, end-to-end tests included
 test-fast: env  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow"
 
+check: env  ## notebooks, params.yaml and dvc.yaml agree; stage inputs tracked by git; the stage kernel starts
+	$(BIN)/imbalance-lab check
+
 lab: env  ## JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
 

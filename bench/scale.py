@@ -294,11 +294,15 @@ def profile_changes(meta: dict, raw_name: str) -> dict:
     return changes
 
 
-def run_size(n_rows: int, work: Path, *, seed: int, timeout: float, stages: list[str]) -> dict:
+def run_size(n_rows: int, work: Path, *, seed: int, timeout: float, stages: list[str], code: Path | None = None) -> dict:
     project = work / f"rows_{n_rows}"
     if project.exists():
         shutil.rmtree(project)
     copy_project(project)
+    if code is not None:  # another version of the code (e.g. `git archive <commit> src notebooks`)
+        for part in ("src", "notebooks"):
+            shutil.rmtree(project / part)
+            shutil.copytree(code / part, project / part, ignore=shutil.ignore_patterns("__pycache__"))
     raw = project / "data" / "raw"
     for f in raw.iterdir():  # the default data set is not used
         f.unlink() if f.is_file() else shutil.rmtree(f)
@@ -364,18 +368,22 @@ def main() -> None:
     parser.add_argument("--stages", nargs="+", default=None, help="run only these stages (in dvc.yaml order)")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per stage before it is killed")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements to this file")
+    parser.add_argument("--code", type=Path, default=None,
+                        help="run this version of src/ and notebooks/ instead of the working tree's, e.g. a directory "
+                             "filled by `git archive <commit> src notebooks | tar -x -C DIR` (to compare versions)")
     args = parser.parse_args()
 
     order = stages_in_order()
     stages = [s for s in order if args.stages is None or s in args.stages]
     work = args.workdir or Path(tempfile.mkdtemp(prefix="imbalance-lab-scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"profile {PROFILE.relative_to(ROOT)}; {os.cpu_count()} CPUs; stages: {', '.join(stages)}")
+    print(f"profile {PROFILE.relative_to(ROOT)}; {os.cpu_count()} CPUs; stages: {', '.join(stages)}"
+          + (f"; code from {args.code}" if args.code else ""))
     all_results = []
     try:
         for rows in args.rows:
             load = os.getloadavg()[0]
-            res = run_size(int(rows), work, seed=args.seed, timeout=args.timeout, stages=stages)
+            res = run_size(int(rows), work, seed=args.seed, timeout=args.timeout, stages=stages, code=args.code)
             res["load_start"] = load
             all_results.append(res)
             if any(r["returncode"] != 0 for r in res["stages"]):

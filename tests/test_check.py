@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 
 import pytest
 import yaml
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-from imbalance_lab.check import check_project, parameters_cell, stage_src_files
-from tests.helpers import ROOT, copy_project
+from imbalance_lab.check import check_kernel, check_project, literal_paths, parameters_cell, path_notes, stage_src_files
+from tests.helpers import BIN, ROOT, copy_project
 
 
 def test_project_is_consistent():
@@ -33,7 +35,7 @@ def test_check_reports_a_wrong_notebook_default(tmp_path):
     cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
     cell["source"] = "".join(cell["source"]).replace("test_size = 0.2", "test_size = 0.3")
     nb_path.write_text(json.dumps(nb))
-    problems = check_project(root)
+    problems = check_project(root, kernel=False)
     assert any("test_size" in p and "0.3" in p and "0.2" in p for p in problems), problems
 
 
@@ -44,7 +46,7 @@ def test_check_reports_missing_src_dependency_and_extra_param(tmp_path):
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["prepare"]["new_key"] = 1
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    problems = check_project(root)
+    problems = check_project(root, kernel=False)
     assert any("evaluation.py" in p and "cross_validate" in p for p in problems), problems
     assert any("lacks 'new_key'" in p for p in problems), problems
 
@@ -56,7 +58,7 @@ def test_check_reports_outputs_in_source_notebook(tmp_path):
     code = next(c for c in nb["cells"] if c["cell_type"] == "code")
     code["execution_count"] = 3
     nb_path.write_text(json.dumps(nb))
-    assert any("committed with outputs" in p for p in check_project(root))
+    assert any("committed with outputs" in p for p in check_project(root, kernel=False))
 
 
 def test_stage_src_files_follow_imports_transitively():
@@ -91,10 +93,10 @@ def test_lock_pins_every_dependency_with_hashes():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = project["dependencies"] + [d for ds in project["optional-dependencies"].values() for d in ds]
     lock = (ROOT / "requirements.lock").read_text()
-    pinned = {m.group(1).lower(): m.group(2) for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^ ;\\\n]+)", lock, re.M)}
+    pinned = {canonicalize_name(m.group(1)): m.group(2) for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^ ;\\\n]+)", lock, re.M)}
     for req in declared:
         r = Requirement(req)
-        name = r.name.lower()
+        name = canonicalize_name(r.name)
         assert name in pinned, f"{name} is not pinned in requirements.lock; run make lock"
         assert r.specifier.contains(pinned[name]), f"{name}=={pinned[name]} does not satisfy {r.specifier}"
     blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", lock.split("\n", 2)[2])
@@ -109,25 +111,165 @@ def test_readme_starts_with_the_two_commands():
     assert text.index("make repro") < text.index("\n## ")
 
 
-def test_ci_runs_make_test():
-    assert "make test" in (ROOT / ".ci" / "run").read_text()
+def test_ci_runs_the_check_then_make_test():
+    commands = [ln.split("#")[0].strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert "make check" in commands and commands[-1] == "exec make test"
+    assert "imbalance-lab check" in (ROOT / "Makefile").read_text()
 
 
 def test_check_requires_persisted_outputs(tmp_path):
     root = copy_project(tmp_path)
     dvc = (root / "dvc.yaml").read_text()
     (root / "dvc.yaml").write_text(dvc.replace("      - ${paths.train_path}:\n          persist: true\n", "      - ${paths.train_path}\n", 1))
-    assert any("train_path" in p and "persist" in p for p in check_project(root))
+    assert any("train_path" in p and "persist" in p for p in check_project(root, kernel=False))
 
 
-def test_check_command_exit_status(tmp_path, monkeypatch):
-    from imbalance_lab.cli import main
+# --- inputs tracked by git (what a queued experiment sees) --------------------------------------
 
+
+def test_check_reports_stage_inputs_git_does_not_track(tmp_path):
+    root = copy_project(tmp_path, git=True)
+    (root / "data" / "raw" / "extra_rows.csv").write_text("a,b\n1,2\n")
+    (root / "src" / "imbalance_lab" / "helper.py").write_text("X = 1\n")
+    dvc = (root / "dvc.yaml").read_text()
+    (root / "dvc.yaml").write_text(dvc.replace("      - src/imbalance_lab/data.py\n",
+                                               "      - src/imbalance_lab/data.py\n      - src/imbalance_lab/helper.py\n", 1))
+    (root / ".gitignore").write_text((root / ".gitignore").read_text() + "*.secret\n")
+    (root / "data" / "raw" / "key.secret").write_text("x")
+    notes: list[str] = []
+    problems = check_project(root, kernel=False, notes=notes)
+    untracked = [p for p in problems if "not tracked by git" in p]
+    raw = next(p for p in untracked if p.startswith("data/raw:"))
+    assert "data/raw/extra_rows.csv" in raw and "git add data/raw/extra_rows.csv" in raw and "'prepare'" in raw
+    assert "git add -f data/raw/key.secret" in raw, raw
+    assert any(p.startswith("src/imbalance_lab/helper.py:") and "git add src/imbalance_lab/helper.py" in p for p in untracked), untracked
+    # outputs of stages are DVC's business, not git's: never reported
+    assert not any(p.startswith(("data/prepared", "models/")) for p in problems), problems
+    assert not [n for n in notes if "git" in n]
+
+
+def test_check_skips_the_git_check_outside_a_repository_with_a_note(tmp_path):
     root = copy_project(tmp_path)
-    monkeypatch.chdir(root)
-    assert main(["check"]) == 0
+    (root / "data" / "raw" / "extra_rows.csv").write_text("a,b\n1,2\n")
+    notes: list[str] = []
+    assert check_project(root, kernel=False, notes=notes) == []
+    notes = [n for n in notes if "git" in n]
+    assert len(notes) == 1 and "not in a git repository" in notes[0] and "skipped" in notes[0]
+
+
+def test_check_counts_files_of_dvc_add_as_outputs(tmp_path):
+    root = copy_project(tmp_path, git=True)
+    (root / "data" / "external").mkdir()
+    (root / "data" / "external" / "big.csv").write_text("a\n1\n")
+    (root / "data" / "external.dvc").write_text("outs:\n- md5: 0\n  path: external\n")
+    dvc = (root / "dvc.yaml").read_text()
+    (root / "dvc.yaml").write_text(dvc.replace("      - ${paths.raw_dir}\n", "      - ${paths.raw_dir}\n      - data/external\n", 1))
+    assert not [p for p in check_project(root, kernel=False) if "git" in p]
+
+
+# --- literal paths in notebooks -------------------------------------------------------------------
+
+
+def test_check_reports_paths_written_literally_in_a_notebook(tmp_path):
+    root = copy_project(tmp_path)
     nb_path = root / "notebooks" / "02_cross_validate.ipynb"
     nb = json.loads(nb_path.read_text())
-    next(c for c in nb["cells"] if c["cell_type"] == "code")["execution_count"] = 1
+    nb["cells"].append({"cell_type": "code", "execution_count": None, "id": "planted", "metadata": {}, "outputs": [],
+                        "source": "extra = pd.read_parquet('data/prepared/train.parquet')\n"
+                                  "fig.savefig(f'plots/cross_validate/{name}.png')\n"})
     nb_path.write_text(json.dumps(nb))
-    assert main(["check"]) == 1
+    problems = [p for p in check_project(root, kernel=False) if "literally" in p]
+    assert len(problems) == 2, problems
+    assert all(p.startswith("notebooks/02_cross_validate.ipynb: cell ") and "pass paths as parameters" in p for p in problems)
+    assert any("'data/prepared/train.parquet'" in p for p in problems)
+    assert any("'plots/cross_validate/'" in p for p in problems)
+
+
+def test_literal_paths_ignore_parameters_and_paths_built_from_parameters():
+    dvc = {"vars": [{"paths": {"train_path": "data/prepared/train.parquet", "plots_dir": "plots/x"}}], "stages": {}}
+    nb = {"cells": [
+        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "train_path = 'data/prepared/train.parquet'\n"},
+        {"cell_type": "code", "metadata": {}, "source": "%matplotlib inline\nf = f'{plots_dir}/scores.png'\n"
+                                                      "s = 'ratio 1/2'; t = 'data'; u = Markdown('see the data/ folder')\n"},
+        {"cell_type": "markdown", "metadata": {}, "source": "Reads data/prepared/train.parquet"},
+        {"cell_type": "code", "metadata": {}, "source": "cfg = yaml.safe_load(open('params.yaml'))\n"},
+    ]}
+    assert literal_paths(nb, dvc) == [(4, "params.yaml")]
+
+
+# --- the stage kernel -----------------------------------------------------------------------------
+
+
+def test_kernel_check_passes_here_and_in_a_copy_of_the_project(tmp_path):
+    assert check_kernel(ROOT) == []
+    # a copy of the project (what a queued experiment runs in): its kernel imports the copy's src,
+    # not the installed package (this checkout's src), even with a module of the same name in the
+    # project directory (the kernel's cwd)
+    root = copy_project(tmp_path)
+    (root / "imbalance_lab.py").write_text("raise ImportError('planted shadow module')\n")
+    assert check_kernel(root) == []
+
+
+def test_kernel_check_flags_a_package_imported_from_elsewhere(tmp_path, monkeypatch):
+    from imbalance_lab import runner
+
+    root = copy_project(tmp_path / "proj")
+    other = tmp_path / "other"
+    (other / "imbalance_lab").mkdir(parents=True)
+    (other / "imbalance_lab" / "__init__.py").write_text("")
+    real = runner.kernel_environment
+    monkeypatch.setattr(runner, "kernel_environment",
+                        lambda r, environ=None: {**real(r, environ), "PYTHONPATH": str(other)})
+    problems = check_kernel(root)
+    assert len(problems) == 1 and "not from this project's src/imbalance_lab" in problems[0], problems
+    assert str(other / "imbalance_lab") in problems[0]
+
+
+def test_kernel_check_reports_a_failing_import(tmp_path):
+    root = copy_project(tmp_path)
+    init = root / "src" / "imbalance_lab" / "__init__.py"
+    init.write_text("raise ImportError('planted broken package')\n" + init.read_text())
+    problems = check_kernel(root)
+    assert len(problems) == 1 and "import imbalance_lab` failed" in problems[0] and "planted broken package" in problems[0]
+
+
+def test_kernel_check_reports_a_kernel_that_cannot_start(tmp_path):
+    root = copy_project(tmp_path)
+    (root / "ipykernel_launcher.py").write_text("raise SystemExit('planted: no kernel today')\n")
+    problems = check_kernel(root, timeout=30)
+    assert len(problems) == 1 and "cannot start the stage kernel" in problems[0], problems
+    assert "planted: no kernel today" in problems[0]
+
+
+def test_kernel_check_times_out(tmp_path):
+    problems = check_kernel(ROOT, timeout=0.05)
+    assert len(problems) == 1 and "within 0.05 s" in problems[0], problems
+
+
+# --- the command ------------------------------------------------------------------------------------
+
+
+def test_check_command_prints_one_line_per_problem_and_a_summary(tmp_path, monkeypatch, capsys):
+    from imbalance_lab.cli import main
+
+    root = copy_project(tmp_path, git=True)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert main(["check", "--no-kernel"]) == 0
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "ok: notebooks, params.yaml and dvc.yaml agree; stage inputs are tracked by git"]
+    (root / "data" / "raw" / "new.csv").write_text("a\n1\n")
+    dvc = (root / "dvc.yaml").read_text()
+    (root / "dvc.yaml").write_text(dvc.replace("      - ${paths.train_path}:\n          persist: true\n", "      - ${paths.train_path}\n", 1))
+    assert main(["check", "--no-kernel"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(ln.startswith("problem: ") for ln in lines[:2]), lines
+    assert lines[-1] == "error: 2 problem(s) found"
+
+
+def test_check_notes_when_path_does_not_lead_to_this_environment(monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    notes = path_notes()
+    assert any(n.startswith("`imbalance-lab` is not on PATH") and "activate" in n for n in notes), notes
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}/usr/bin:/bin")
+    assert path_notes() == []

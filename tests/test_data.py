@@ -573,3 +573,22 @@ def test_split_xy_categoricals_become_object_with_nan():
     assert isinstance(missing, float) and np.isnan(missing)
     assert X["num"].dtype == np.float64
     assert y.tolist() == [1, 0, 0] * 8 and np.issubdtype(y.dtype, np.integer)
+
+
+# --- per-value mapping -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series([" a", None, "b ", " a", np.nan, "c"], dtype=object),
+    pd.Series(pd.Categorical(["x ", None, "y", "x "])),
+    pd.Series([1.0, np.nan, 2.5, 1.0]),
+    pd.Series([1, 1.0, True, "1", None, " 1 "], dtype=object),  # mixed types: 1, 1.0 and True stay apart
+])
+def test_map_distinct_equals_a_per_row_map(values):
+    from imbalance_lab.data import _map_distinct, _norm_label, _strip_text
+
+    for func in (_strip_text, _norm_label):
+        expected = [None if pd.isna(v) else func(v) for v in values]
+        got = _map_distinct(values, func)
+        assert got.index.equals(values.index)
+        assert got.tolist() == expected

@@ -20,6 +20,8 @@ from sklearn.metrics import (
     recall_score,
     roc_auc_score,
 )
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from imbalance_lab import evaluation as ev
 from imbalance_lab.data import iter_splits, make_folds
@@ -766,3 +768,311 @@ def test_scores_at_threshold_per_fold():
     got = ev.scores_at_threshold(oof, threshold=0.5).set_index("fold")
     assert got.loc[0, "precision"] == pytest.approx(0.5) and got.loc[0, "recall"] == pytest.approx(1.0)
     assert got.loc[1, "precision"] == pytest.approx(1.0) and got.loc[1, "recall"] == pytest.approx(0.5)
+
+
+# --------------------------------------------------------------------------------------------
+# Large-data optimisations: shared preprocessing, kept models, learning curve, permutation
+# importance. Each must give exactly the numbers of the straightforward computation.
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_caches(monkeypatch):
+    """Empty preprocessing and model caches for this test only (they are process-wide)."""
+    from collections import OrderedDict
+
+    monkeypatch.setattr(ev, "_PREPROCESS_CACHE", OrderedDict())
+    monkeypatch.setattr(ev, "_MODEL_CACHE", OrderedDict())
+    return ev
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    """120 rows: numeric columns (one with NaN), a text column with NaN; one repeat of 3 folds."""
+    X, y, schema = make_dataset(n=120, seed=4)
+    folds = make_folds(y, n_splits=3, n_repeats=1, seed=2)
+    return X, y, schema, folds
+
+
+def _plain_fit_predict(estimator, X, y, train, val):
+    """The straightforward path: not ``ev._fit_predict`` itself, so no cache is used."""
+    return ev._fit_predict(estimator, X, y, train, val)
+
+
+def _shared_pipelines(schema):
+    from imblearn.over_sampling import RandomOverSampler
+
+    return {
+        # dummy and hist_gradient_boosting share the ordinal preprocessing
+        "dummy": make_pipeline("dummy", schema, seed=0),
+        "hgb": make_pipeline("hist_gradient_boosting", schema, seed=0, params={"max_iter": 5}),
+        # the three below share the one-hot + scaling preprocessing; "lr_again" is "lr" under
+        # another name (the kept-model path), "over" adds a sampler after the shared step
+        "lr": make_pipeline("logistic_regression", schema, seed=0),
+        "lr_again": make_pipeline("logistic_regression", schema, seed=0),
+        "over": make_pipeline("logistic_regression", schema, seed=0, sampler=RandomOverSampler(random_state=0)),
+    }
+
+
+def test_cross_validate_models_shared_caches_match_plain_fits(small_data, fresh_caches):
+    X, y, schema, folds = small_data
+    pipes = _shared_pipelines(schema)
+    res = ev.cross_validate_models(pipes, X, y, folds)
+
+    # the fast paths really ran: one preprocessing per (preprocessing, fold), one kept model
+    # per distinct (pipeline, fold) -- lr and lr_again share theirs
+    assert len(ev._PREPROCESS_CACHE) == 2 * 3
+    assert len(ev._MODEL_CACHE) == 4 * 3
+    for name, pipe in pipes.items():
+        for r, k, train, val in iter_splits(folds):
+            with threadpool_limits(limits=1):  # as in cross-validation (and fast on a busy machine)
+                expected = clone(pipe).fit(X.iloc[train], y[train]).predict_proba(X.iloc[val])[:, 1]
+            mine = res.oof[(res.oof["model"] == name) & (res.oof["repeat"] == r) & (res.oof["fold"] == k)]
+            assert np.array_equal(mine["row"].to_numpy(), val)
+            assert np.array_equal(mine["y_score"].to_numpy(), expected), (name, r, k)
+        plain = ev.cross_validate(pipe, X, y, folds, fit_predict=_plain_fit_predict)
+        pd.testing.assert_frame_equal(res.scores[res.scores["model"] == name].drop(columns="model").reset_index(drop=True),
+                                      plain.scores, check_exact=True)
+        pd.testing.assert_frame_equal(res.oof[res.oof["model"] == name].drop(columns="model").reset_index(drop=True),
+                                      plain.oof, check_exact=True)
+    t = res.timings
+    assert list(t.columns) == ["model", "repeat", "fold", "fit_seconds", "predict_seconds"]
+    assert len(t) == len(pipes) * 3 and (t["fit_seconds"] > 0).all() and (t["predict_seconds"] > 0).all()
+    # the duplicate was not refitted: it reports the measured fit of the first
+    assert np.array_equal(t.loc[t["model"] == "lr_again", "fit_seconds"].to_numpy(),
+                          t.loc[t["model"] == "lr", "fit_seconds"].to_numpy())
+
+
+def test_cross_validate_models_second_call_hits_the_caches(small_data, fresh_caches):
+    X, y, schema, folds = small_data
+    pipes = {n: p for n, p in _shared_pipelines(schema).items() if n in ("dummy", "lr", "lr_again")}
+    first = ev.cross_validate_models(pipes, X, y, folds)
+    kept = dict(ev._MODEL_CACHE)
+    second = ev.cross_validate_models(pipes, X, y, folds)
+    assert dict(ev._MODEL_CACHE).keys() == kept.keys()  # nothing refitted
+    pd.testing.assert_frame_equal(second.scores, first.scores, check_exact=True)
+    pd.testing.assert_frame_equal(second.oof, first.oof, check_exact=True)
+    # a kept model reports the fit time measured when it was fitted
+    pd.testing.assert_series_equal(second.timings["fit_seconds"], first.timings["fit_seconds"], check_exact=True)
+    # the same frame again through cross_validate (one pipeline, same caches)
+    single = ev.cross_validate(pipes["lr"], X, y, folds)
+    pd.testing.assert_frame_equal(single.oof, first.oof[first.oof["model"] == "lr"].drop(columns="model")
+                                  .reset_index(drop=True), check_exact=True)
+
+
+def test_cross_validate_models_concurrent_workers_match_sequential(small_data, fresh_caches):
+    # threads instead of processes (fast to start); scheduling with jobs dispatched ahead of
+    # their results (the duplicate waits for its first) is the same as with processes. Processes
+    # are covered by test_cross_validate_deterministic_and_parallel.
+    import joblib
+
+    X, y, schema, folds = small_data
+    pipes = {n: p for n, p in _shared_pipelines(schema).items() if n in ("dummy", "lr", "lr_again")}
+    with joblib.parallel_config(backend="threading"):
+        parallel = ev.cross_validate_models(pipes, X, y, folds, n_jobs=2)
+    ev._PREPROCESS_CACHE.clear()
+    ev._MODEL_CACHE.clear()
+    sequential = ev.cross_validate_models(pipes, X, y, folds, n_jobs=1)
+    pd.testing.assert_frame_equal(parallel.scores, sequential.scores, check_exact=True)
+    pd.testing.assert_frame_equal(parallel.oof, sequential.oof, check_exact=True)
+
+
+def test_cross_validate_models_kept_model_evicted_while_its_job_runs(small_data, fresh_caches, monkeypatch):
+    import joblib
+
+    X, y, schema, folds = small_data
+    pipes = {"dummy": make_pipeline("dummy", schema, seed=0), "lr": make_pipeline("logistic_regression", schema, seed=0)}
+    monkeypatch.setattr(ev, "MODEL_CACHE_SIZE", 1)  # stands for: more new fits than the cache holds
+    with joblib.parallel_config(backend="threading"):
+        first = ev.cross_validate_models(pipes, X, y, folds, n_jobs=2)  # keeps lr's last fold only
+        # lr fold 2 is dispatched as a cache hit before lr folds 0 and 1, kept on collection, evict it
+        again = ev.cross_validate_models({"lr": pipes["lr"], "dummy": pipes["dummy"]}, X, y, folds, n_jobs=2)
+    pd.testing.assert_frame_equal(again.oof.sort_values(["model", "fold", "row"]).reset_index(drop=True),
+                                  first.oof.sort_values(["model", "fold", "row"]).reset_index(drop=True))
+
+
+def test_cross_validate_object_column_of_numbers_like_plain_fits(fresh_caches):
+    rng = np.random.default_rng(0)
+    n = 60
+    y = (rng.random(n) < 0.3).astype(int)
+    X = pd.DataFrame({"num": rng.normal(size=n), "code": pd.Series(rng.choice([1, 2, 3], size=n), dtype=object)})
+    schema = {"numeric": ["num"], "categorical": {"code": ["1", "2", "3"]}, "features": ["num", "code"]}
+    folds = make_folds(y, n_splits=3, n_repeats=1, seed=0)
+    pipe = make_pipeline("logistic_regression", schema, seed=0)
+    plain = ev.cross_validate(pipe, X, y, folds, fit_predict=_plain_fit_predict)
+    shared = ev.cross_validate(pipe, X, y, folds)
+    pd.testing.assert_frame_equal(shared.oof, plain.oof, check_exact=True)
+
+
+def _sklearn_curve(pipe, X, y, folds, sizes, metric):
+    from sklearn.model_selection import learning_curve as sk_learning_curve
+
+    splits = [(tr, va) for r, _, tr, va in iter_splits(folds) if r == 0]
+    scoring = ev.CURVE_METRICS[metric]
+    sizes_abs, train, val = sk_learning_curve(pipe, X, y, cv=splits, train_sizes=sizes, scoring=scoring, shuffle=False)
+    if scoring.startswith("neg_"):
+        train, val = -train, -val
+    return sizes_abs, train, val
+
+
+import sklearn.model_selection  # noqa: E402  (patched below: evaluation imports it when called)
+
+
+def _no_sklearn_curve(*args, **kwargs):
+    raise AssertionError("the shared-preprocessing path of learning_curve was not taken")
+
+
+@pytest.mark.parametrize("metric", ["average_precision", "brier"])
+def test_learning_curve_equals_sklearn(small_data, fresh_caches, monkeypatch, metric):
+    X, y, schema, _ = small_data
+    folds = make_folds(y, n_splits=3, n_repeats=2, seed=2)  # the curve uses the first repeat only
+    pipe = make_pipeline("logistic_regression", schema, seed=0)
+    expected = _sklearn_curve(pipe, X, y, folds, [0.5, 0.75, 1.0], metric)
+    assert np.isfinite(expected[1]).all() and np.isfinite(expected[2]).all()
+    monkeypatch.setattr(sklearn.model_selection, "learning_curve", _no_sklearn_curve)
+    got = ev.learning_curve(pipe, X, y, folds, sizes=[0.5, 0.75, 1.0], metric=metric)
+    for g, e in zip(got, expected):
+        assert np.array_equal(g, e)
+
+
+def test_learning_curve_reuses_the_cross_validation_fit(small_data, fresh_caches, monkeypatch):
+    X, y, schema, folds = small_data
+    pipe = make_pipeline("logistic_regression", schema, seed=0)
+    expected = _sklearn_curve(pipe, X, y, folds, [0.5, 1.0], "average_precision")
+    ev.cross_validate(pipe, X, y, folds)  # keeps the full-size fits and their preprocessing
+    kept = set(ev._MODEL_CACHE)
+    monkeypatch.setattr(sklearn.model_selection, "learning_curve", _no_sklearn_curve)
+    got = ev.learning_curve(pipe, X, y, folds, sizes=[0.5, 1.0])
+    assert set(ev._MODEL_CACHE) == kept  # the full-size points were not refitted
+    for g, e in zip(got, expected):
+        assert np.array_equal(g, e)
+
+
+def _negatives_first(n=90):
+    """The training folds start with negatives only: a small learning-curve size has one class."""
+    X, y, schema = make_dataset(n=n, seed=2)
+    order = np.argsort(y, kind="stable")
+    return X.iloc[order].reset_index(drop=True), y[order], schema
+
+
+def test_learning_curve_failed_fit_scores_nan_like_sklearn(fresh_caches):
+    from sklearn.exceptions import FitFailedWarning
+
+    X, y, schema = _negatives_first()
+    folds = make_folds(y, n_splits=3, n_repeats=1, seed=1)
+    pipe = make_pipeline("logistic_regression", schema, seed=0)  # cannot fit a single class
+    with pytest.warns(FitFailedWarning):
+        expected = _sklearn_curve(pipe, X, y, folds, [0.2, 1.0], "average_precision")
+    with pytest.warns(FitFailedWarning):
+        got = ev.learning_curve(pipe, X, y, folds, sizes=[0.2, 1.0])
+    assert np.isnan(expected[1][0]).all() and np.isfinite(expected[1][1]).all()
+    for g, e in zip(got, expected):
+        assert np.array_equal(g, e, equal_nan=True)
+
+
+def test_learning_curve_failed_scoring_scores_nan_like_sklearn(fresh_caches):
+    X, y, schema = _negatives_first()
+    folds = make_folds(y, n_splits=3, n_repeats=1, seed=1)
+    pipe = make_pipeline("dummy", schema, seed=0)  # fits one class, then cannot be scored
+    with pytest.warns(UserWarning):
+        expected = _sklearn_curve(pipe, X, y, folds, [0.2, 1.0], "average_precision")
+    assert np.isnan(expected[1][0]).all()
+    got = ev.learning_curve(pipe, X, y, folds, sizes=[0.2, 1.0])
+    for g, e in zip(got, expected):
+        assert np.array_equal(g, e, equal_nan=True)
+
+
+def _importance_data():
+    """Numeric with missing values, a numeric column missing in every fit row (the imputer drops
+    it, its indicator stays), text with NaN/None, a rare (infrequent) and an unseen category, a
+    pandas ``str`` column and a column the pipeline does not use."""
+    rng = np.random.default_rng(5)
+    n = 160
+    y = (rng.random(n) < 0.25).astype(int)
+    y[:4] = [0, 1, 0, 1]
+    num = rng.normal(size=n) + y
+    num[rng.random(n) < 0.15] = np.nan
+    late = rng.normal(size=n) - 0.5 * y
+    late[:100] = np.nan
+    cat = np.where(y == 1, rng.choice(["a", "b", "c"], size=n, p=[0.6, 0.2, 0.2]),
+                   rng.choice(["a", "b", "c"], size=n, p=[0.2, 0.4, 0.4])).astype(object)
+    cat[rng.random(n) < 0.1] = None
+    cat[rng.random(n) < 0.05] = np.nan
+    cat[[5, 17, 40]] = "rare"
+    cat[130] = "unseen"
+    X = pd.DataFrame({"num": num, "late": late, "cat": pd.Series(cat, dtype=object), "unused": rng.normal(size=n),
+                      "txt": pd.Series(rng.choice(["p", "q"], size=n), dtype="str")})
+    schema = {"numeric": ["num", "late"], "categorical": {"cat": ["a", "b", "c"], "txt": ["p", "q"]},
+              "features": ["num", "late", "cat", "txt"]}
+    return X, y, schema
+
+
+@pytest.fixture
+def sklearn_importance(monkeypatch):
+    """scikit-learn's permutation_importance, and a list of the calls evaluation makes to it."""
+    import sklearn.inspection
+
+    original = sklearn.inspection.permutation_importance
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sklearn.inspection, "permutation_importance", spy)
+    return original, calls
+
+
+def _assert_same_importances(got, expected):
+    for key in ("importances", "importances_mean", "importances_std"):
+        assert got[key].shape == expected[key].shape
+        np.testing.assert_allclose(got[key], expected[key], rtol=0, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Skipping features without any observed values")
+@pytest.mark.parametrize("model, sampler", [("logistic_regression", False), ("logistic_regression", True),
+                                            ("xgboost", False)])
+@pytest.mark.parametrize("scoring, seed", [("average_precision", 0), ("neg_log_loss", 3)])
+def test_permutation_importance_fast_path_equals_sklearn(sklearn_importance, model, sampler, scoring, seed):
+    from imblearn.over_sampling import RandomOverSampler
+
+    original, calls = sklearn_importance
+    X, y, schema = _importance_data()
+    pipe = make_pipeline(model, schema, seed=0, sampler=RandomOverSampler(random_state=0) if sampler else None,
+                         params={"n_estimators": 10} if model == "xgboost" else None)
+    pipe.fit(X.iloc[:100], y[:100])
+    X_test, y_test = X.iloc[100:], y[100:]
+    got = ev.permutation_importance(pipe, X_test, y_test, scoring=scoring, n_repeats=3, random_state=seed)
+    assert not calls, "the fast path was not taken"
+    expected = original(pipe, X_test, y_test, scoring=scoring, n_repeats=3, random_state=seed)
+    _assert_same_importances(got, expected)
+    assert np.all(got["importances"][list(X.columns).index("unused")] == 0)
+    assert np.any(got["importances"] != 0)
+
+
+class _MixingScaler(StandardScaler):
+    """A scaler whose outputs mix input columns (the fast path must notice and not assume)."""
+
+    def transform(self, X, copy=None):
+        Xt = super().transform(X, copy=copy)
+        return Xt + 0.5 * Xt[:, ::-1]
+
+
+@pytest.mark.filterwarnings("ignore:Skipping features without any observed values")
+@pytest.mark.parametrize("replacement", ["pca", "mixing_scaler"])
+def test_permutation_importance_falls_back_to_sklearn(sklearn_importance, replacement):
+    from sklearn.decomposition import PCA
+
+    original, calls = sklearn_importance
+    X, y, schema = _importance_data()
+    pipe = make_pipeline("logistic_regression", schema, seed=0)
+    # pca: a step the fast path does not know; mixing_scaler: a known class that mixes columns
+    # anyway, caught by the check on a sample
+    pipe.set_params(preprocess__numeric__scale=PCA(n_components=3, random_state=0) if replacement == "pca"
+                    else _MixingScaler())
+    pipe.fit(X.iloc[:100], y[:100])
+    X_test, y_test = X.iloc[100:], y[100:]
+    got = ev.permutation_importance(pipe, X_test, y_test, n_repeats=3, random_state=0)
+    assert len(calls) == 1, "scikit-learn's function was not used"
+    expected = original(pipe, X_test, y_test, scoring="average_precision", n_repeats=3, random_state=0)
+    _assert_same_importances(got, expected)

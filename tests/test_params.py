@@ -221,6 +221,15 @@ def test_out_of_range_names_the_key(valid, qualified, value):
     assert f"'{qualified}'" in error(valid)
 
 
+def test_override_must_be_one_of_the_strategies(valid):
+    valid["imbalance"]["strategies"] = ["none", "smote"]
+    valid["imbalance"]["override"] = "smote"
+    assert P.validate_params(valid)["imbalance"]["override"] == "smote"
+    valid["imbalance"]["override"] = "adasyn"  # a known strategy, but not compared
+    msg = error(valid)
+    assert "'imbalance.override'" in msg and "'adasyn'" in msg and "imbalance.strategies" in msg and "set override to null" in msg
+
+
 def test_out_of_range_message_gives_the_bounds(valid):
     valid["prepare"]["test_size"] = 0.95
     msg = error(valid)

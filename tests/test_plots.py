@@ -278,3 +278,146 @@ def test_cost_performance_and_learning_curve():
     np.testing.assert_allclose(ax.lines[0].get_ydata(), train.mean(axis=1))
     np.testing.assert_allclose(ax.lines[1].get_ydata(), val.mean(axis=1))
     assert ax.get_title() == "Learning curve: lr"
+
+
+# --------------------------------------------------------------------------------------------
+# Large-data shortcuts: the same tables, curves and files as the straightforward computation
+# --------------------------------------------------------------------------------------------
+
+
+def _crosstab_shares(values: pd.Series, y) -> pd.DataFrame:
+    """The documented reference: crosstab of the values as text, missing values left out."""
+    y = np.asarray(y)
+    present = values.notna().to_numpy()
+    table = pd.crosstab(values[present].astype(str).to_numpy(), y[present], normalize="columns")
+    return table.reindex(columns=[0, 1], fill_value=0.0)
+
+
+SHARE_Y = np.array([0, 0, 0, 1, 1, 0, 1, 0, 0, 1])
+SHARE_VALUES = {
+    # "only0" is seen in class 0 only, "c" in class 1 only; None and NaN are missing
+    "object": pd.Series(["a", "b", None, "c", "a", np.nan, "a", "b", "only0", "c"], dtype=object),
+    "str": pd.Series(["a", "b", None, "c", "a", "b", "a", "b", "b", "c"], dtype="str"),
+    "category": pd.Series(pd.Categorical(["a", "b", None, "c", "a", "b", "a", "b", "b", "c"],
+                                         categories=["a", "b", "c", "never_seen"])),
+    "float": pd.Series([1.0, 2.0, np.nan, 3.0, 1.0, 2.0, 1.0, 2.0, 2.5, 3.0]),
+    "int": pd.Series([1, 2, 10, 3, 1, 2, 1, 2, 2, 3]),  # "10" sorts before "2" as text
+    "bool": pd.Series([True, False, True, True, False, False, True, False, True, True]),
+    "nullable": pd.Series([1, 2, None, 3, 1, 2, 1, 2, 2, 3], dtype="Int64"),
+    "text_order": pd.Series(["b", "B", "a ", "a", "10", "9", "b", "é", "Z", "_"], dtype=object),
+    "class_1_all_missing": pd.Series(["a", "a", "b", None, np.nan, "b", None, "a", "a", np.nan], dtype=object),
+}
+
+
+@pytest.mark.parametrize("kind", list(SHARE_VALUES))
+def test_class_shares_match_crosstab(kind):
+    values = SHARE_VALUES[kind]
+    got = plots.class_shares(values, SHARE_Y)
+    expected = _crosstab_shares(values, SHARE_Y)
+    assert list(got.columns) == [0, 1]
+    assert list(got.index) == list(expected.index)
+    assert np.array_equal(got.to_numpy(), expected.to_numpy())
+    assert "nan" not in got.index and "None" not in got.index
+
+
+def test_class_shares_hand_made_and_one_class():
+    values = pd.Series(["a", "b", np.nan, "a", "c", None], dtype=object)
+    y = np.array([0, 1, 1, 0, 1, 0])
+    got = plots.class_shares(values, y)
+    # class 0: a, a (None left out); class 1: b, c (NaN left out)
+    assert list(got.index) == ["a", "b", "c"]
+    assert got.to_dict("list") == {0: [1.0, 0.0, 0.0], 1: [0.0, 0.5, 0.5]}
+    only_negatives = plots.class_shares(values, np.zeros(6, dtype=int))
+    assert only_negatives.to_dict("list") == {0: [0.5, 0.25, 0.25], 1: [0.0, 0.0, 0.0]}
+    empty = plots.class_shares(pd.Series([np.nan, None], dtype=object), np.array([0, 1]))
+    assert empty.shape == (0, 2) and list(empty.columns) == [0, 1]
+
+
+def test_class_shares_mixed_numbers_in_an_object_column():
+    values = pd.Series([1, "1", 1.0, "x", 2, np.nan, "x", 1, "1", 2], dtype=object)
+    got = plots.class_shares(values, SHARE_Y)
+    expected = _crosstab_shares(values, SHARE_Y)
+    assert list(got.index) == list(expected.index)  # ['1', '1.0', '2', 'x']
+    assert np.array_equal(got.to_numpy(), expected.to_numpy())
+
+
+def _staircase(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n distinct scores with alternating labels: every ROC point is a corner (none dropped)."""
+    return np.arange(n) % 2, np.arange(n) / n
+
+
+def test_curves_up_to_the_limit_are_kept_whole():
+    limit = plots.MAX_CURVE_POINTS
+    y, s = _staircase(limit)  # exactly `limit` thresholds
+    for got, expected in zip(plots._pr_points(y, s), precision_recall_curve(y, s)):
+        assert len(expected) >= limit and np.array_equal(got, expected)
+    y, s = _staircase(limit - 1)  # `limit` ROC points with the (0, 0) start
+    expected = roc_curve(y, s, drop_intermediate=True)
+    assert len(expected[0]) == limit
+    for got, exp in zip(plots._roc_points(y, s), expected):
+        assert np.array_equal(got, exp)
+    # small curves: the plain scikit-learn curves (the PR curve without dropping points)
+    rng = np.random.default_rng(1)
+    y, s = (rng.random(300) < 0.2).astype(int), rng.random(300).round(2)
+    for got, exp in zip(plots._pr_points(y, s), precision_recall_curve(y, s)):
+        assert np.array_equal(got, exp)
+    for got, exp in zip(plots._roc_points(y, s), roc_curve(y, s, drop_intermediate=True)):
+        assert np.array_equal(got, exp)
+
+
+def _assert_points_of(full: tuple[np.ndarray, ...], thinned: tuple[np.ndarray, ...], thresholds: np.ndarray) -> None:
+    """Every thinned point (matched by threshold) is a point of the full curve, in order."""
+    order = np.argsort(full[-1])
+    where = order[np.searchsorted(full[-1], thresholds, sorter=order)]
+    assert np.array_equal(full[-1][where], thresholds)
+    for f, t in zip(full[:-1], thinned[:-1]):
+        assert np.array_equal(f[where], t[: len(where)])
+
+
+@pytest.mark.parametrize("extra", [1, 7, 3000])
+def test_large_curves_are_thinned_keeping_both_ends(extra):
+    limit = plots.MAX_CURVE_POINTS
+    rng = np.random.default_rng(extra)
+    n = limit + extra
+    y = (rng.random(n) < 0.3).astype(int)
+    y[:2] = [0, 1]
+    s = rng.random(n)  # distinct scores: a threshold per row
+    p, r, t = plots._pr_points(y, s)
+    P, R, T = precision_recall_curve(y, s)
+    assert len(T) > limit and 2 <= len(t) <= limit and len(p) == len(r) == len(t) + 1
+    assert np.all(np.diff(t) > 0)
+    assert (p[0], r[0], t[0]) == (P[0], R[0], T[0]) and t[-1] == T[-1]  # lowest and highest threshold
+    assert (p[-1], r[-1]) == (1.0, 0.0)  # the end point without a threshold
+    _assert_points_of((P[:-1], R[:-1], T), (p, r, t), t)
+
+    fpr, tpr, rt = plots._roc_points(y, s)
+    F, Tp, RT = roc_curve(y, s, drop_intermediate=True)
+    assert len(fpr) == len(tpr) == len(rt) <= limit
+    if len(RT) > limit:
+        assert len(rt) == limit
+    assert (fpr[0], tpr[0], rt[0]) == (F[0], Tp[0], RT[0]) and np.isinf(rt[0])
+    assert (fpr[-1], tpr[-1], rt[-1]) == (F[-1], Tp[-1], RT[-1]) and (fpr[-1], tpr[-1]) == (1.0, 1.0)
+    _assert_points_of((F[1:], Tp[1:], RT[1:]), (fpr[1:], tpr[1:], rt[1:]), rt[1:])
+
+    pr = plots.curve_data("precision_recall", y, s)["precision_recall"]
+    assert len(pr) == len(t) and pr[0]["threshold"] == t[0] and pr[-1]["threshold"] == t[-1]
+    roc = plots.curve_data("roc", y, s)["roc"]
+    assert len(roc) == len(rt) <= limit and roc[0]["threshold"] == 1.0 and (roc[-1]["fpr"], roc[-1]["tpr"]) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("y_true, y_pred", [
+    (np.array([0, 1, 1, 0, 1]), np.array([0, 1, 0, 0, 1])),
+    ([1, 0, 0], [True, False, True]),
+    (np.array([0.0, 1.0, 1.0]), np.array([1.0, 1.0, 0.0])),
+    (pd.Series([1, 0, 1], index=[7, 3, 5]), pd.Series([0, 0, 1], index=[2, 1, 0], dtype="int8")),
+    (np.array([], dtype=int), np.array([], dtype=int)),
+])
+def test_write_confusion_writes_the_bytes_of_write_json(tmp_path, y_true, y_pred):
+    from imbalance_lab.files import write_json
+
+    rows = [{"actual": str(int(a)), "predicted": str(int(p))} for a, p in zip(y_true, y_pred)]
+    expected = write_json(tmp_path / "expected.json", rows).read_bytes()
+    got = plots.write_confusion(tmp_path / "sub" / "confusion.json", y_true, y_pred)
+    assert got == tmp_path / "sub" / "confusion.json"
+    assert got.read_bytes() == expected
+    assert json.loads(expected) == rows

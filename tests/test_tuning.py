@@ -131,3 +131,146 @@ def test_trials_table_keeps_durations_apart(task, tmp_path):
     table = tuning.trials_table(study)
     assert list(table["number"]) == [0, 1] and "C" in table and "duration_seconds" in table
     assert not [c for c in table.columns if "datetime" in c]
+
+
+# --------------------------------------------------------------------------------------------
+# Folds fitted in rounds, preprocessing prepared once: the same numbers as one fold at a time
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_folds, n_jobs, expected", [
+    (3, 1, [([0], 1), ([1], 1), ([2], 1)]),
+    (3, 2, [([0, 1], 1), ([2], 2)]),
+    (3, 3, [([0, 1, 2], 1)]),
+    (5, 1, [([0], 1), ([1], 1), ([2], 1), ([3], 1), ([4], 1)]),
+    (5, 2, [([0, 1], 1), ([2, 3], 1), ([4], 2)]),
+    (5, 3, [([0, 1, 2], 1), ([3, 4], 1)]),
+    (3, 8, [([0, 1, 2], 2)]),
+    (1, 4, [([0], 4)]),
+])
+def test_fold_rounds(n_folds, n_jobs, expected):
+    rounds = tuning.fold_rounds(n_folds, n_jobs)
+    assert rounds == expected
+    assert [step for steps, _ in rounds for step in steps] == list(range(n_folds))  # every fold once, in order
+    assert all(1 <= len(steps) <= n_jobs and threads * len(steps) <= n_jobs for steps, threads in rounds)
+
+
+MISSING_SCHEMA = {"target": "y", "numeric": ["a", "b", "c"], "categorical": {"g": ["x", "y", "z"]},
+                  "features": ["a", "b", "c", "g"]}
+
+#: Fixed hyperparameters (what a trial suggests), small and fast.
+TRIAL_PARAMS = {
+    "logistic_regression": {"C": 0.5},
+    "xgboost": {"learning_rate": 0.3, "max_depth": 3, "min_child_weight": 1.0, "subsample": 0.8,
+                "colsample_bytree": 0.7, "reg_lambda": 1.0, "reg_alpha": 0.01, "gamma": 0.1},
+    "hist_gradient_boosting": {"learning_rate": 0.3, "max_leaf_nodes": 8, "min_samples_leaf": 10,
+                               "l2_regularization": 1.0, "max_features": 0.8},
+}
+
+
+def _missing_data(n: int = 240, n_splits: int = 4):
+    """Numeric and text columns with missing values; ``n_splits`` folds of one repeat."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n),
+                       "g": rng.choice(["x", "y", "z"], size=n).astype(object)})
+    df.loc[rng.random(n) < 0.1, "b"] = np.nan
+    df.loc[rng.random(n) < 0.1, "g"] = np.nan
+    logit = -1.5 + 2.0 * df["a"] - 1.0 * df["b"].fillna(0) + (df["g"] == "x") * 0.8
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return df, y, make_folds(y, n_splits=n_splits, n_repeats=1, seed=1)
+
+
+@pytest.mark.parametrize("model", ["logistic_regression", "xgboost", "hist_gradient_boosting"])
+def test_prepared_fold_predicts_like_fit_predict_fold(model):
+    from threadpoolctl import threadpool_limits
+
+    X, y, folds = _missing_data()
+    params = TRIAL_PARAMS[model]
+    with threadpool_limits(limits=1):
+        for _, _, train, val in list(tuning.iter_splits(folds))[:2]:
+            expected, expected_trees = tuning.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
+            fold = tuning.prepare_fold(model, MISSING_SCHEMA, X, y, train, val, seed=5)
+            got, trees = tuning.fit_predict_prepared(model, params, fold, seed=5)
+            assert np.array_equal(got, expected)
+            assert trees == expected_trees
+            assert len(fold.val) == len(val)
+            if model == "xgboost":  # early stopping on a stratified part of the training fold
+                assert fold.fit.dtype == np.float32 and fold.stop.dtype == np.float32
+                assert len(fold.fit) + len(fold.stop) == len(train)
+                assert trees is not None and 1 <= trees < 2000
+            else:
+                assert fold.stop is None and len(fold.fit) == len(train)
+
+
+def _run_trials(task: tuning.TuneTask, param_sets: list[dict], pruner=None) -> list:
+    """Run enqueued trials with ``run_trial`` in an in-memory study; the finished trials."""
+    study = optuna.create_study(direction="minimize", pruner=pruner or optuna.pruners.NopPruner())
+    for params in param_sets:
+        study.enqueue_trial(params)
+        trial = study.ask()
+        try:
+            value = tuning.run_trial(task, trial)
+        except optuna.TrialPruned:
+            study.tell(trial, state=TrialState.PRUNED)
+        else:
+            study.tell(trial, value)
+    return study.trials
+
+
+@pytest.mark.parametrize("model, n_jobs", [("logistic_regression", 2), ("logistic_regression", 3), ("xgboost", 2)])
+def test_run_trial_in_rounds_reports_like_one_fold_at_a_time(model, n_jobs):
+    X, y, folds = _missing_data()
+    splits = list(tuning.iter_splits(folds))
+    second = dict(TRIAL_PARAMS[model], **({"C": 5.0} if model == "logistic_regression" else {"max_depth": 2}))
+    param_sets = [TRIAL_PARAMS[model], second]  # the second trial uses the folds the first prepared
+
+    def task(jobs):
+        return tuning.TuneTask(model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss",
+                               seed=5, n_jobs=jobs)
+
+    sequential, rounds = _run_trials(task(1), param_sets), _run_trials(task(n_jobs), param_sets)
+    for params, one, many in zip(param_sets, sequential, rounds):
+        assert one.state == many.state == TrialState.COMPLETE
+        assert many.intermediate_values == one.intermediate_values
+        assert many.value == one.value
+        assert many.user_attrs.get("n_trees") == one.user_attrs.get("n_trees")
+        # the straightforward reference: fit_predict_fold on each fold, running mean reported
+        scores, trees = [], []
+        for _, _, train, val in splits:
+            proba, n_trees = tuning.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
+            scores.append(tuning.score_predictions(y[val], proba, threshold=0.5, top_k_fraction=0.1)["log_loss"])
+            trees += [n_trees] if n_trees is not None else []
+        assert many.intermediate_values == {k: float(np.mean(scores[: k + 1])) for k in range(len(splits))}
+        assert many.value == float(np.mean(scores))
+        if trees:
+            assert many.user_attrs["n_trees"] == int(round(float(np.mean(trees))))
+
+
+class _PruneAfterFirstReport(optuna.pruners.BasePruner):
+    def prune(self, study, trial):
+        return len(trial.intermediate_values) >= 1
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_run_trial_pruned_in_a_round_reports_only_up_to_the_pruning(n_jobs):
+    X, y, folds = _missing_data()
+    task = tuning.TuneTask(model="logistic_regression", schema=MISSING_SCHEMA, X=X, y=y, folds=folds,
+                           metric="log_loss", seed=5, n_jobs=n_jobs)
+    (trial,) = _run_trials(task, [TRIAL_PARAMS["logistic_regression"]], pruner=_PruneAfterFirstReport())
+    assert trial.state == TrialState.PRUNED
+    assert list(trial.intermediate_values) == [0]  # fold 1 of the same round is not reported
+    assert {step for _, _, step in task.prepared} == ({0} if n_jobs == 1 else {0, 1})  # no further round was started
+
+
+def test_trials_seconds_sums_the_finished_trials_of_every_run():
+    import datetime
+
+    study = optuna.create_study(direction="maximize")
+    start = datetime.datetime(2026, 1, 1, 12, 0, 0)
+    for seconds, state in [(2.5, TrialState.COMPLETE), (1.0, TrialState.PRUNED), (4.0, TrialState.FAIL)]:
+        study.add_trial(optuna.trial.FrozenTrial(
+            number=0, trial_id=0, state=state, value=0.5 if state == TrialState.COMPLETE else None,
+            datetime_start=start, datetime_complete=start + datetime.timedelta(seconds=seconds), params={},
+            distributions={}, user_attrs={}, system_attrs={}, intermediate_values={}))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL]
+    assert tuning.trials_seconds(study) == pytest.approx(3.5)  # the failed trial does not count

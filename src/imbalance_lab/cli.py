@@ -35,13 +35,21 @@ def _cmd_tune_worker(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from .check import check_project
 
-    problems = check_project(".")
+    notes: list[str] = []
+    problems = check_project(".", kernel=not args.no_kernel, notes=notes, kernel_timeout=args.kernel_timeout)
+    for n in notes:
+        print(f"note: {n}", file=sys.stderr)
     for p in problems:
         print(f"problem: {p}", file=sys.stderr)
     if problems:
         print(f"error: {len(problems)} problem(s) found", file=sys.stderr)
         return 1
-    print("ok: notebooks, params.yaml and dvc.yaml agree", file=sys.stderr)
+    done = ["notebooks, params.yaml and dvc.yaml agree"]
+    if not any("git" in n for n in notes):
+        done.append("stage inputs are tracked by git")
+    if not args.no_kernel:
+        done.append("the stage kernel starts and imports this project's package")
+    print(f"ok: {'; '.join(done)}", file=sys.stderr)
     return 0
 
 
@@ -62,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--dvc-file", default="dvc.yaml")
     worker.set_defaults(func=_cmd_tune_worker)
 
-    check = sub.add_parser("check", help="check that notebooks, params.yaml and dvc.yaml agree")
+    check = sub.add_parser("check", help="check that notebooks, params.yaml and dvc.yaml agree, stage inputs are "
+                           "tracked by git and the stage kernel starts")
+    check.add_argument("--no-kernel", action="store_true", help="skip starting the stage kernel (a few seconds)")
+    check.add_argument("--kernel-timeout", type=float, default=60.0, metavar="SECONDS",
+                       help="time allowed for the kernel to start and import imbalance_lab (default 60)")
     check.set_defaults(func=_cmd_check)
 
     from .scoring import add_commands

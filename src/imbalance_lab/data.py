@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -244,6 +244,21 @@ def read_sources(sources: list[dict[str, Any]], *, base_dir: str | Path = ".") -
 # --------------------------------------------------------------------------------------------
 
 
+def _map_distinct(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """``values.map(func)`` with missing values kept missing, calling ``func`` once per distinct
+    value instead of once per row (a million-row column has a few dozen distinct values)."""
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True).startswith("mixed"):
+        # values of several types: factorize would take 1, 1.0 and True for one value
+        return pd.Series([None if pd.isna(v) else func(v) for v in values], index=values.index, dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.asarray([func(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)  # code -1 (missing) -> None
+
+
+def _strip_text(value: Any) -> str:
+    return str(value).strip()
+
+
 def _norm_label(value: Any) -> str:
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value)).lower()
@@ -264,7 +279,7 @@ def encode_target(values: pd.Series, *, positive_label: Any, source: str, target
 
     Raises a :class:`DataError` when the label never occurs or there are not exactly two classes.
     """
-    labels = values.map(_norm_label)
+    labels = _map_distinct(values, _norm_label)
     classes = sorted(labels.unique())
     positive = _norm_label(positive_label)
     if len(classes) == 1:  # before the label check: the fix is more rows, not another label
@@ -331,7 +346,7 @@ def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None
     bad = parsed.isna()
     share = 1.0 - bad.mean()
     if share == 1.0:
-        return pd.to_numeric(s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v).strip()), errors="coerce")
+        return pd.to_numeric(_map_distinct(s, _strip_text), errors="coerce")
     if share >= NUMERIC_SHARE:
         row = bad.idxmax()
         raise DataError(
@@ -447,7 +462,7 @@ def validate_and_clean(
             numeric.append(col)
             out[col] = values
         else:
-            text = s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v).strip())
+            text = _map_distinct(s, _strip_text)
             n_unique = text.nunique(dropna=True)
             if n_unique <= 1 and not text.isna().any():
                 constant.append(col)

@@ -244,7 +244,8 @@ def _shared_preprocessing(estimator: Any) -> Any | None:
 
 def _frame_for_workers(X: pd.DataFrame) -> pd.DataFrame:
     """``X`` with its text columns as pandas categoricals (same values, cheap to pickle)."""
-    text = [c for c in X.columns if X[c].dtype == object or isinstance(X[c].dtype, pd.StringDtype)]
+    text = [c for c in X.columns if isinstance(X[c].dtype, pd.StringDtype)
+            or (X[c].dtype == object and pd.api.types.infer_dtype(X[c], skipna=True) == "string")]
     if not text:
         return X
     out = X.copy(deep=False)
@@ -391,9 +392,11 @@ def _run_folds(pipelines: Sequence[tuple[str, Any]], X: pd.DataFrame, y: np.ndar
             return delayed(fit_predict)(est, X, y, train, val)
         cached = shared.model(model_keys[i, j])
         if cached is not None:
+            reused[i, j] = cached  # kept here: the cache may drop it before the result comes back
             return delayed(_predict_prefitted)(cached[0], prefitted[i, j][0], shared.X, val)
         return delayed(_fit_predict_prefitted)(est, prefitted[i, j][0], shared.X, y, train, val)
 
+    reused: dict[tuple[int, int], tuple[Any, float]] = {}
     # the first of several equal pipelines (same fit on the same rows) runs; the others wait for it
     first: dict[tuple[str, str, str], tuple[int, int]] = {}
     now, later = [], []
@@ -412,7 +415,7 @@ def _run_folds(pipelines: Sequence[tuple[str, Any]], X: pd.DataFrame, y: np.ndar
             if steps[i] is None:
                 results[i, j] = res
             elif len(res) == 2:  # predicted with a kept model: its fit is the measured one
-                fitted, fit_s = shared.model(model_keys[i, j])
+                fit_s = reused[i, j][1]
                 results[i, j] = (res[0], fit_s, res[1])
             else:
                 proba, fit_s, pred_s, blob = res
@@ -687,8 +690,10 @@ def cheapest_as_good(comparison: pd.DataFrame, timings: pd.DataFrame, *, best: s
 
 
 def _learning_point(estimator: Any, rest: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray,
-                    test: np.ndarray, scoring: str) -> tuple[float, float]:
-    """Training and test score of ``estimator`` fitted on ``train`` (``rest``: already fitted)."""
+                    test: np.ndarray, scoring: str) -> tuple[float, float, str | None]:
+    """Training and test score of ``estimator`` fitted on ``train`` (``rest``: already fitted),
+    and the failure of the fit if it failed. As in scikit-learn's ``learning_curve``, a failed fit
+    scores NaN, and so does a failed scoring (with a warning)."""
     from sklearn.metrics import check_scoring
 
     with threadpool_limits(limits=1):
@@ -699,7 +704,16 @@ def _learning_point(estimator: Any, rest: Any, preprocess: Any, X: pd.DataFrame,
             except Exception as exc:  # as scikit-learn's learning_curve: a failed fit scores NaN
                 return np.nan, np.nan, f"{type(exc).__name__}: {exc}"
         scorer = check_scoring(rest, scoring=scoring)
-        return scorer(rest, Xt, y[train]), scorer(rest, preprocess.transform(X.iloc[test]), y[test]), None
+
+        def score(Xs: Any, ys: np.ndarray) -> float:
+            try:
+                return scorer(rest, Xs, ys)
+            except Exception as exc:  # scikit-learn's _score with error_score=nan
+                warnings.warn(f"Scoring failed. The score on this train-test partition for these parameters will be "
+                              f"set to nan. Details: {type(exc).__name__}: {exc}", UserWarning)
+                return np.nan
+
+        return score(Xt, y[train]), score(preprocess.transform(X.iloc[test]), y[test]), None
 
 
 def learning_curve(

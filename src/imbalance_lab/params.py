@@ -90,10 +90,6 @@ def _sources_check(value: list) -> str | None:
     return None
 
 
-def _label(value: Any) -> str | None:
-    return None
-
-
 def _model_params_check(value: dict) -> str | None:
     problem = _list_of(str, MODEL_NAMES)(list(value))
     if problem:
@@ -128,7 +124,7 @@ SPEC: dict[str, Any] = {
     "prepare": {
         "sources": Key((list,), _sources_check),
         "target": Key((str,)),
-        "positive_label": Key((str, int, float, bool), _label),
+        "positive_label": Key((str, int, float, bool)),
         "categorical": Key((list,), _list_of(str)),
         "drop_columns": Key((list,), _list_of(str)),
         "hash_columns": Key((list,), _list_of(str)),
@@ -265,7 +261,17 @@ def validate_params(params: dict[str, Any], *, sections: list[str] | None = None
                 v = [float(x) for x in v]
             normalised[key] = float(v) if float in key_spec.types and int not in key_spec.types and isinstance(v, int) and not isinstance(v, bool) else v
         out[section] = normalised
+        _check_section(section, normalised)
     return out
+
+
+def _check_section(section: str, values: dict[str, Any]) -> None:
+    """Checks that involve several keys of one section."""
+    if section == "imbalance" and values["override"] is not None and values["override"] not in values["strategies"]:
+        raise ParamsError(
+            f"params.yaml: 'imbalance.override' is {values['override']!r}, which is not in 'imbalance.strategies' "
+            f"({', '.join(values['strategies'])}); add it to the strategies or set override to null"
+        )
 
 
 def load_params(path: str | Path = PARAMS_FILE, *, sections: list[str] | None = None) -> dict[str, Any]:

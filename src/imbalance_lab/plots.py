@@ -113,6 +113,11 @@ def class_shares(values: pd.Series, y: np.ndarray) -> pd.DataFrame:
     categorical columns of a million rows.
     """
     y = np.asarray(y).astype(int)
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True).startswith("mixed"):
+        # values of several types: factorize would take 1, 1.0 and True for one value
+        present = values.notna().to_numpy()
+        return (pd.crosstab(values[present].astype(str).to_numpy(), y[present], normalize="columns")
+                .reindex(columns=[0, 1], fill_value=0.0).rename_axis(index=None, columns=None))
     codes, uniques = pd.factorize(values, sort=False)
     texts = pd.Index(np.asarray(uniques, dtype=object)).astype(str)
     labels, names = pd.factorize(np.asarray(texts, dtype=object), sort=True)  # values spelled alike are one row

@@ -39,7 +39,7 @@ def feature_profile(df: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
             sd = np.nanstd(v)
             sep = float(abs(pos_mean - neg_mean) / sd) if sd > 0 else 0.0
             kind = "numeric"
-            distinct = _distinct(v)
+            distinct = _distinct(v) if pd.api.types.is_float_dtype(s) else int(s.nunique())
         rows.append({
             "feature": col, "kind": kind, "missing_share": float(s.isna().mean()), "distinct": distinct,
             "mean_positive": pos_mean, "mean_negative": neg_mean, "separation": sep,

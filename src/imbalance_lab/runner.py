@@ -230,6 +230,20 @@ def _kernel_manager_class() -> type:
     return InterpreterKernelManager
 
 
+def kernel_environment(root: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment variables a stage kernel in ``root`` runs with (a copy of ``environ``,
+    default ``os.environ``).
+
+    The kernel must run this project's code: in a queued DVC experiment the project is a
+    temporary copy, while the installed (editable) package points at the original checkout, so
+    ``root/src`` goes first on ``PYTHONPATH``.
+    """
+    env = dict(os.environ if environ is None else environ)
+    if (Path(root) / "src" / "imbalance_lab").is_dir():
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(root) / "src"), env.get("PYTHONPATH")]))
+    return env
+
+
 def import_papermill() -> Any:
     """Import papermill without ``rfc3987_syntax``.
 
@@ -270,10 +284,7 @@ def run_stage(stage: str, *, root: str | Path = ".", params_file: str = "params.
     pm = import_papermill()
     import nbformat
 
-    # The kernel must run this project's code: in a queued DVC experiment the project is a
-    # temporary copy, while the installed (editable) package points at the original checkout.
-    if (root / "src" / "imbalance_lab").is_dir():
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root / "src"), os.environ.get("PYTHONPATH")]))
+    os.environ.update(kernel_environment(root))
 
     FAILED_DIR.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=FAILED_DIR, prefix=f"{stage}.", suffix=".ipynb")

@@ -277,41 +277,39 @@ def open_storage(*, journal_path: str | Path, storage_env: str) -> Storage:
 
 
 @contextlib.contextmanager
-def _schema_lock(url: str, dialect: str) -> Iterator[None]:
-    """Processes that open a new PostgreSQL storage at once race to create Optuna's tables:
-    serialise that with an advisory lock (other databases: retries only)."""
-    if dialect != "postgresql":
-        yield
-        return
+def _advisory_lock(url: str, key: int) -> Iterator[None]:
+    """Hold the PostgreSQL session-level advisory lock ``key`` on a connection of its own."""
     import sqlalchemy
 
     engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
     try:
-        with engine.connect() as conn:
-            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
-            try:
-                yield
-            finally:
-                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEMA_LOCK_KEY})
-    finally:
-        engine.dispose()
-
-
-@contextlib.contextmanager
-def creation_lock(storage: Storage, name: str) -> Iterator[None]:
-    """Serialise trial creation among all processes of a study."""
-    if storage.kind == "postgresql":
-        import sqlalchemy
-
-        key = int(hashlib.sha256(name.encode()).hexdigest()[:15], 16)
-        engine = sqlalchemy.create_engine(storage.lock_key, poolclass=sqlalchemy.pool.NullPool)
         with engine.connect() as conn:
             conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
             try:
                 yield
             finally:
                 conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    finally:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str, dialect: str) -> Iterator[None]:
+    """Processes that open a new PostgreSQL storage at once race to create Optuna's tables:
+    serialise that with an advisory lock (other databases: retries only)."""
+    if dialect != "postgresql":
+        yield
+        return
+    with _advisory_lock(url, SCHEMA_LOCK_KEY):
+        yield
+
+
+@contextlib.contextmanager
+def creation_lock(storage: Storage, name: str) -> Iterator[None]:
+    """Serialise trial creation among all processes of a study."""
+    if storage.kind == "postgresql":
+        with _advisory_lock(storage.lock_key, int(hashlib.sha256(name.encode()).hexdigest()[:15], 16)):
+            yield
         return
     if storage.kind == "sqlite":
         lock_path = sqlalchemy_path(storage.lock_key) + ".create-lock"
@@ -375,8 +373,9 @@ class TuneTask:
     n_jobs: int = 1
     #: The preprocessed folds, filled by the first trial and reused by the others (see
     #: :func:`prepare_fold`): preprocessing does not depend on the hyperparameters, and on large
-    #: data it costs as much as a model fit.
-    prepared: dict[int, PreparedFold] = field(default_factory=dict, repr=False, compare=False)
+    #: data it costs as much as a model fit. Keyed by (model, seed, fold): a task copied with
+    #: ``dataclasses.replace`` shares the dict but never another model's folds.
+    prepared: dict[tuple[str, int, int], PreparedFold] = field(default_factory=dict, repr=False, compare=False)
 
 
 def fold_rounds(n_folds: int, n_jobs: int) -> list[tuple[list[int], int]]:
@@ -413,13 +412,14 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     scores, trees = [], []
     for steps, threads in fold_rounds(len(splits), task.n_jobs):
         for step in steps:  # preprocessing: once per fold for the whole study
-            if step not in task.prepared:
+            if (task.model, task.seed, step) not in task.prepared:
                 _, _, train, val = splits[step]
                 with threadpool_limits(limits=task.n_jobs):
-                    task.prepared[step] = prepare_fold(task.model, task.schema, task.X, task.y, train, val, seed=task.seed)
+                    task.prepared[task.model, task.seed, step] = prepare_fold(task.model, task.schema, task.X, task.y, train, val, seed=task.seed)
 
         def fit(step: int, threads: int = threads) -> tuple[np.ndarray, int | None]:
-            return fit_predict_prepared(task.model, params, task.prepared[step], seed=task.seed, n_jobs=threads)
+            return fit_predict_prepared(task.model, params, task.prepared[task.model, task.seed, step], seed=task.seed,
+                                        n_jobs=threads)
 
         with threadpool_limits(limits=threads):
             if len(steps) == 1:
@@ -475,6 +475,15 @@ def counts(study: optuna.Study) -> dict[str, int]:
     """Trials per state (complete, pruned, running, fail, waiting)."""
     states = [t.state for t in study.get_trials(deepcopy=False)]
     return {s.name.lower(): sum(1 for x in states if x == s) for s in TrialState}
+
+
+def trials_seconds(study: optuna.Study) -> float:
+    """Seconds spent in the study's finished trials (complete or pruned), summed over every run
+    and worker that contributed: what the study cost, where a resumed run's own wall time only
+    counts the trials it added."""
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    return float(sum((t.datetime_complete - t.datetime_start).total_seconds() for t in finished
+                     if t.datetime_start is not None and t.datetime_complete is not None))
 
 
 def fail_stale(study: optuna.Study, storage: Storage, *, assume_dead: bool = False) -> int:
