@@ -1,16 +1,22 @@
 """Optuna (TPE + median pruning, the tune stage's objective) against scikit-learn's
-RandomizedSearchCV over the same XGBoost search space and the same stored folds.
+RandomizedSearchCV over the same XGBoost search space, the same model and the same stored folds.
 
-Both sides run one after the other in this process, on the prepared default data
-(data/prepared/, from `dvc repro prepare`), each fit with the same number of threads. Prints, for
-each side, the best mean average precision and the time it needed; then the time Optuna needed
-to reach the random search's best score, and the ratio (target: Optuna in at most one third of
-the random search's time).
+Both sides evaluate exactly the tune stage's objective: the mean average precision over the
+stored folds of XGBoost with early stopping on an inner split of each training fold
+(:func:`imbalance_lab.tuning.fit_fold`). For the random search that model is wrapped as a
+scikit-learn estimator (:class:`EarlyStoppedXGBoost`), so a hyperparameter set scores the same
+on both sides (``tests/bench/test_tune_efficiency.py`` checks it). Both use the machine's cores
+the same way: ``--cores`` fits at a time, one thread each (the random search with
+``n_jobs=cores``, Optuna fitting a trial's folds in rounds of ``cores``, as the tune stage does).
 
-Random search has no early stopping, so its space fixes the number of trees (300, the registry
-default); Optuna's trials stop adding trees on an inner split, as in the tune stage.
+The random search runs first, with ``--candidates`` candidates; then Optuna runs until its best
+value reaches the random search's best, or until it has used as much time as the whole random
+search. Prints, for each side, the best value and the time it needed to reach the random
+search's best, and their ratio (target: Optuna in at most one third of the random search's time).
+Everything printed is measured in this one run, on the prepared default data (``dvc repro
+prepare``); run it on a quiet machine.
 
-Usage: python bench/tune_efficiency.py [--candidates 100] [--optuna-trials 100]
+Usage: python bench/tune_efficiency.py [--candidates 100] [--cores 2] [--seed 42]
 """
 
 from __future__ import annotations
@@ -18,41 +24,106 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
 from scipy.stats import loguniform, randint, uniform
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import RandomizedSearchCV
-from threadpoolctl import threadpool_limits
 
 from imbalance_lab import data, files, tuning
-from imbalance_lab.models import make_pipeline
-from imbalance_lab.runner import pipeline_paths
 
-SPACE = {  # the same ranges as tuning.suggest_params("xgboost")
-    "model__learning_rate": loguniform(0.01, 0.3),
-    "model__max_depth": randint(2, 9),
-    "model__min_child_weight": loguniform(0.5, 20.0),
-    "model__subsample": uniform(0.5, 0.5),
-    "model__colsample_bytree": uniform(0.3, 0.7),
-    "model__reg_lambda": loguniform(1e-3, 10.0),
-    "model__reg_alpha": loguniform(1e-3, 10.0),
-    "model__gamma": uniform(0.0, 5.0),
+SPACE = {  # the same distributions as tuning.suggest_params("xgboost")
+    "learning_rate": loguniform(0.01, 0.3),
+    "max_depth": randint(2, 9),
+    "min_child_weight": loguniform(0.5, 20.0),
+    "subsample": uniform(0.5, 0.5),
+    "colsample_bytree": uniform(0.3, 0.7),
+    "reg_lambda": loguniform(1e-3, 10.0),
+    "reg_alpha": loguniform(1e-3, 10.0),
+    "gamma": uniform(0.0, 5.0),
 }
+
+
+class EarlyStoppedXGBoost(ClassifierMixin, BaseEstimator):
+    """The tune stage's trial model as a scikit-learn estimator: ``fit`` does what a trial does
+    on a training fold (:func:`imbalance_lab.tuning.fit_fold`: preprocessing, early stopping on
+    an inner split), with one thread."""
+
+    def __init__(self, *, schema: dict[str, Any] | None = None, seed: int = 0, learning_rate: float = 0.1,
+                 max_depth: int = 6, min_child_weight: float = 1.0, subsample: float = 1.0,
+                 colsample_bytree: float = 1.0, reg_lambda: float = 1.0, reg_alpha: float = 0.0,
+                 gamma: float = 0.0) -> None:
+        self.schema = schema
+        self.seed = seed
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_child_weight = min_child_weight
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.reg_alpha = reg_alpha
+        self.gamma = gamma
+
+    def fit(self, X: pd.DataFrame, y: Any) -> "EarlyStoppedXGBoost":
+        y = np.asarray(y)
+        params = {name: getattr(self, name) for name in SPACE}
+        self.pipeline_, self.n_trees_ = tuning.fit_fold("xgboost", params, self.schema, X, y, np.arange(len(y)),
+                                                        seed=self.seed, n_jobs=1)
+        self.classes_ = self.pipeline_.classes_
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.pipeline_.predict_proba(X)
+
+
+def random_search(X: pd.DataFrame, y: np.ndarray, splits: list, schema: dict[str, Any], *, candidates: int,
+                  cores: int, seed: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """Run the random search. Returns each candidate's mean score (in candidate order), the
+    total seconds, and each candidate's summed fit and score seconds."""
+    search = RandomizedSearchCV(EarlyStoppedXGBoost(schema=schema, seed=seed), SPACE, n_iter=candidates,
+                                scoring="average_precision", cv=splits, n_jobs=cores, random_state=seed, refit=False)
+    t0 = time.perf_counter()
+    search.fit(X, y)
+    seconds = time.perf_counter() - t0
+    res = search.cv_results_
+    return np.asarray(res["mean_test_score"], dtype=float), seconds, np.asarray(
+        (res["mean_fit_time"] + res["mean_score_time"]) * len(splits), dtype=float)
+
+
+def optuna_search(task: tuning.TuneTask, *, target: float, budget_seconds: float, seed: int,
+                  n_folds: int) -> tuple[optuna.Study, float | None, float]:
+    """TPE + median pruning (the tune stage's sampler and pruner) one trial at a time, until the
+    best value reaches ``target`` or ``budget_seconds`` have passed. Returns the study, the
+    seconds at which it reached the target (None if it did not) and the seconds it ran."""
+    study = optuna.create_study(direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True),
+                                pruner=tuning.make_pruner("median", n_folds=n_folds))
+    storage = tuning.Storage(study._storage, "memory", "", "memory")
+    t0 = time.perf_counter()
+    reached_at = None
+    while time.perf_counter() - t0 < budget_seconds:
+        tuning.work(study, storage, task, n_trials=len(study.trials) + 1, progress=False)
+        if any(t.state.name == "COMPLETE" for t in study.trials) and study.best_value >= target:
+            reached_at = time.perf_counter() - t0
+            break
+    return study, reached_at, time.perf_counter() - t0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=100)
-    parser.add_argument("--optuna-trials", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cores", type=int, default=2, help="fits at a time, one thread each (both sides)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     import yaml
+
+    from imbalance_lab.runner import pipeline_paths
 
     paths = pipeline_paths(yaml.safe_load(open("dvc.yaml")))
     train = pd.read_parquet(paths["train_path"])
@@ -61,48 +132,30 @@ def main() -> None:
     X, y = data.split_xy(train, schema)
     splits = [(tr, va) for _, _, tr, va in data.iter_splits(folds)]
 
-    # --- random search ---------------------------------------------------------------------
-    search = RandomizedSearchCV(make_pipeline("xgboost", schema, seed=args.seed, n_jobs=args.threads), SPACE,
-                                n_iter=args.candidates, scoring="average_precision", cv=splits, n_jobs=1,
-                                random_state=args.seed, refit=False)
-    t0 = time.perf_counter()
-    with threadpool_limits(limits=args.threads):
-        search.fit(X, y)
-    random_seconds = time.perf_counter() - t0
-    res = search.cv_results_
-    per_candidate = (res["mean_fit_time"] + res["mean_score_time"]) * len(splits)
+    scores, random_seconds, per_candidate = random_search(X, y, splits, schema, candidates=args.candidates,
+                                                          cores=args.cores, seed=args.seed)
+    # when each candidate finished: its share of the summed fit and score times, on the measured clock
     elapsed = np.cumsum(per_candidate) * random_seconds / per_candidate.sum()
-    best_so_far = np.maximum.accumulate(res["mean_test_score"])
+    best_so_far = np.maximum.accumulate(scores)
     random_best = float(best_so_far[-1])
-    random_reach = float(elapsed[int(np.argmax(best_so_far >= random_best))])
+    best_index = int(np.argmax(best_so_far >= random_best))
+    random_reach = float(elapsed[best_index])
+    print(f"random search: {args.candidates} candidates x {len(splits)} folds, {args.cores} fits at a time: "
+          f"best mean AP {random_best:.4f} (candidate {best_index + 1}), reached after {random_reach:.1f} s "
+          f"of {random_seconds:.1f} s", flush=True)
 
-    # --- Optuna ------------------------------------------------------------------------------
     task = tuning.TuneTask(model="xgboost", schema=schema, X=X, y=y, folds=folds, metric="average_precision",
-                           seed=args.seed, n_jobs=args.threads)
-    study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=args.seed, n_startup_trials=10, multivariate=True),
-                                pruner=tuning.make_pruner("median", n_folds=len(splits)))
-    storage = tuning.Storage(study._storage, "memory", "", "memory")
-    reached_at = None
-    t0 = time.perf_counter()
-    for _ in range(args.optuna_trials):
-        tuning.work(study, storage, task, n_trials=len(study.trials) + 1, progress=False)
-        best = study.best_value if any(t.state.name == "COMPLETE" for t in study.trials) else -np.inf
-        if reached_at is None and best >= random_best:
-            reached_at = time.perf_counter() - t0
-    optuna_seconds = time.perf_counter() - t0
-    states = pd.Series([t.state.name for t in study.trials]).value_counts().to_dict()
-
-    print(f"random search: {args.candidates} candidates x {len(splits)} folds, best AP {random_best:.4f}, "
-          f"{random_seconds:.0f} s in all, best reached after {random_reach:.0f} s")
-    print(f"optuna TPE + median pruning: {len(study.trials)} trials ({states}), best AP {study.best_value:.4f}, "
-          f"{optuna_seconds:.0f} s in all")
+                           seed=args.seed, n_jobs=args.cores)
+    study, reached_at, optuna_seconds = optuna_search(task, target=random_best, budget_seconds=random_seconds,
+                                                      seed=args.seed, n_folds=len(splits))
+    states = pd.Series([t.state.name.lower() for t in study.trials]).value_counts().to_dict()
+    print(f"optuna TPE + median pruning: {len(study.trials)} trials {states}, best mean AP {study.best_value:.4f}, "
+          f"{optuna_seconds:.1f} s")
     if reached_at is None:
-        print("optuna did not reach the random search's best score within its trials")
+        print(f"optuna did not reach {random_best:.4f} within the random search's whole time ({random_seconds:.1f} s)")
     else:
-        print(f"optuna reached the random search's best ({random_best:.4f}) after {reached_at:.0f} s")
-        print(f"ratio optuna / random search time to that score: {reached_at / random_reach:.3f} "
-              f"(against the random search's whole run: {reached_at / random_seconds:.3f})")
+        print(f"optuna reached {random_best:.4f} after {reached_at:.1f} s (trial {len(study.trials)})")
+        print(f"ratio of the times to reach it, optuna / random search: {reached_at / random_reach:.3f} (target <= 0.333)")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
-from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
@@ -70,7 +69,7 @@ def suggest_params(trial: optuna.Trial, model: str) -> dict[str, Any]:
     """Sample one hyperparameter set of ``model`` from its search space.
 
     XGBoost and histogram gradient boosting get a large number of trees and stop early on an
-    inner split (see :func:`fit_predict_fold`); the number of trees is not searched.
+    inner split (see :func:`fit_fold`); the number of trees is not searched.
     """
     if model == "xgboost":
         return {
@@ -96,37 +95,52 @@ def suggest_params(trial: optuna.Trial, model: str) -> dict[str, Any]:
     raise TuneError(f"tune.model '{model}' cannot be tuned; use one of {', '.join(TUNABLE)}")
 
 
-def fit_predict_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
-                     train: np.ndarray, val: np.ndarray, *, seed: int, n_jobs: int = 1) -> tuple[np.ndarray, int | None]:
-    """Fit one trial's pipeline on a training fold and predict its validation fold.
+def fit_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
+             train: np.ndarray, *, seed: int, n_jobs: int = 1) -> tuple[Any, int | None]:
+    """Fit one trial's pipeline on a training fold, as a trial does.
 
     Boosting models hold out a stratified ``EARLY_STOPPING_SHARE`` of the training fold and stop
     adding trees when its log loss has not improved for ``EARLY_STOPPING_ROUNDS`` rounds.
 
     Returns
     -------
-    (proba, n_trees)
-        Validation probabilities and the number of trees used (None for other models).
+    (pipeline, n_trees)
+        The fitted pipeline (preprocessing and model) and the number of trees used (None for
+        other models).
     """
     with threadpool_limits(limits=n_jobs):
         if model == "xgboost":
             pipe = make_pipeline(model, schema, seed=seed, n_jobs=n_jobs,
                                  params={**params, "n_estimators": 2000, "early_stopping_rounds": EARLY_STOPPING_ROUNDS})
             fit_idx, stop_idx = train_test_split(train, test_size=EARLY_STOPPING_SHARE, stratify=y[train], random_state=seed)
-            pre = clone(pipe.named_steps["preprocess"]).fit(X.iloc[fit_idx], y[fit_idx])
+            pre = pipe.named_steps["preprocess"].fit(X.iloc[fit_idx], y[fit_idx])
             est = pipe.named_steps["model"]
             est.fit(pre.transform(X.iloc[fit_idx]), y[fit_idx],
                     eval_set=[(pre.transform(X.iloc[stop_idx]), y[stop_idx])], verbose=False)
-            return est.predict_proba(pre.transform(X.iloc[val]))[:, 1], int(est.best_iteration) + 1
+            return pipe, int(est.best_iteration) + 1
         if model == "hist_gradient_boosting":
             pipe = make_pipeline(model, schema, seed=seed, params={
                 **params, "max_iter": 1000, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
                 "n_iter_no_change": EARLY_STOPPING_ROUNDS, "scoring": "loss"})
             pipe.fit(X.iloc[train], y[train])
-            return pipe.predict_proba(X.iloc[val])[:, 1], int(pipe.named_steps["model"].n_iter_)
+            return pipe, int(pipe.named_steps["model"].n_iter_)
         pipe = make_pipeline(model, schema, seed=seed, params=params)
         pipe.fit(X.iloc[train], y[train])
-        return pipe.predict_proba(X.iloc[val])[:, 1], None
+        return pipe, None
+
+
+def fit_predict_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
+                     train: np.ndarray, val: np.ndarray, *, seed: int, n_jobs: int = 1) -> tuple[np.ndarray, int | None]:
+    """Fit one trial's pipeline on a training fold (:func:`fit_fold`) and predict its validation fold.
+
+    Returns
+    -------
+    (proba, n_trees)
+        Validation probabilities and the number of trees used (None for other models).
+    """
+    pipe, n_trees = fit_fold(model, params, schema, X, y, train, seed=seed, n_jobs=n_jobs)
+    with threadpool_limits(limits=n_jobs):
+        return pipe.predict_proba(X.iloc[val])[:, 1], n_trees
 
 
 @dataclass
@@ -135,7 +149,7 @@ class PreparedFold:
 
     ``fit``/``y_fit`` is what the model is fitted on (for XGBoost, the training fold without the
     early-stopping rows ``stop``/``y_stop``), ``val`` the validation fold; all are the outputs of
-    the model family's preprocessing fitted on ``fit`` exactly as :func:`fit_predict_fold` does.
+    the model family's preprocessing fitted on ``fit`` exactly as :func:`fit_fold` does.
     """
 
     fit: np.ndarray
@@ -153,7 +167,7 @@ def prepare_fold(model: str, schema: dict[str, Any], X: pd.DataFrame, y: np.ndar
                  val: np.ndarray, *, seed: int) -> PreparedFold:
     """Fit the preprocessing of ``model`` on a training fold and transform the fold's parts.
 
-    The same rows, split and preprocessing as :func:`fit_predict_fold`. XGBoost's parts are kept
+    The same rows, split and preprocessing as :func:`fit_fold`. XGBoost's parts are kept
     as float32: XGBoost converts its input to float32 anyway (the same rounding), so the fitted
     trees and the predictions are identical, at half the memory.
     """

@@ -1,0 +1,74 @@
+"""bench/tune_efficiency.py compares like with like: the random search scores a hyperparameter set
+exactly as a tune trial does, and samples the tune stage's search space."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+from sklearn.model_selection import cross_val_score
+
+from imbalance_lab import tuning
+from imbalance_lab.data import make_folds
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+_spec = importlib.util.spec_from_file_location("tune_efficiency", Path(__file__).parents[2] / "bench" / "tune_efficiency.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+SCHEMA = {"target": "y", "numeric": ["a", "b", "c"], "categorical": {"g": ["x", "y", "z"]},
+          "features": ["a", "b", "c", "g"], "id_columns": [], "dropped_columns": []}
+
+
+def _data(n: int = 300):
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n),
+                       "g": rng.choice(["x", "y", "z"], size=n).astype(object)})
+    df.loc[rng.random(n) < 0.1, "b"] = np.nan
+    logit = -2.0 + 1.5 * df["a"] - 1.0 * df["b"].fillna(0) + (df["g"] == "x") * 0.8
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return df, y, make_folds(y, n_splits=3, n_repeats=1, seed=2)
+
+
+def test_space_is_the_tune_stage_space():
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    tuning.suggest_params(trial, "xgboost")
+    assert set(bench.SPACE) == set(trial.distributions)
+    for name, dist in trial.distributions.items():
+        frozen = bench.SPACE[name]
+        if isinstance(dist, IntDistribution):  # scipy's randint(a, b) draws a..b-1
+            assert tuple(frozen.support()) == (dist.low, dist.high)
+            assert not dist.log and frozen.dist.name == "randint"
+        else:
+            assert isinstance(dist, FloatDistribution)
+            assert np.allclose(frozen.support(), (dist.low, dist.high))
+            assert dist.log == (frozen.dist.name == "loguniform")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_search_candidate_scores_like_a_tune_trial(seed):
+    X, y, folds = _data()
+    splits = [(tr, va) for _, _, tr, va in tuning.iter_splits(folds)]
+    params = {name: dist.rvs(random_state=seed + i) for i, (name, dist) in enumerate(bench.SPACE.items())}
+    params["max_depth"] = int(params["max_depth"])
+    model = bench.EarlyStoppedXGBoost(schema=SCHEMA, seed=3, **params)
+    sklearn_scores = cross_val_score(model, X, y, cv=splits, scoring="average_precision")
+
+    task = tuning.TuneTask(model="xgboost", schema=SCHEMA, X=X, y=y, folds=folds, metric="average_precision", seed=3)
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+    study.enqueue_trial(params)
+    trial = study.ask()
+    value = tuning.run_trial(task, trial)
+    study.tell(trial, value)
+    assert study.trials[0].state == TrialState.COMPLETE
+    assert value == pytest.approx(float(np.mean(sklearn_scores)), abs=1e-12)
+    # the fold-by-fold values too (the trial reports running means)
+    running = np.cumsum(sklearn_scores) / np.arange(1, len(splits) + 1)
+    assert list(study.trials[0].intermediate_values.values()) == pytest.approx(list(running), abs=1e-12)
