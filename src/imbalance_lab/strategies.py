@@ -647,6 +647,61 @@ def ratio_grid(natural_ratio: float, *, n: int = 5) -> list[float]:
     return [float(v) for v in grid]
 
 
+def ratio_sweep(
+    strategy: str,
+    model: str,
+    schema: dict[str, Any],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: pd.DataFrame,
+    *,
+    grid: Sequence[float],
+    seed: int,
+    model_params: dict[str, Any] | None = None,
+    sampling_strategy: float | str = "auto",
+    k_neighbors: int = 5,
+    compared: pd.DataFrame | None = None,
+    n_jobs: int = 1,
+) -> pd.DataFrame:
+    """Fold scores of a resampling strategy at each ``sampling_strategy`` ratio of ``grid``.
+
+    A ratio equal to the one the strategy comparison used (``sampling_strategy``; "auto"
+    balances the two classes, i.e. 1.0) is not fitted again: its rows are taken from
+    ``compared`` (the comparison's fold scores, with a ``model`` column), which hold exactly what
+    refitting would give (same pipeline, same folds, same seed). On large data that saves one
+    resampled fit per fold.
+
+    Parameters
+    ----------
+    strategy, model, schema, seed, model_params, k_neighbors
+        As for :func:`make_strategy_pipeline`.
+    X, y, folds
+        The training rows and the stored folds.
+    grid : sequence of float
+        The ratios (see :func:`ratio_grid`).
+    sampling_strategy : float or str
+        What the comparison used.
+    compared : DataFrame, optional
+        The comparison's fold scores (``cross_validate_models(...).scores``).
+    n_jobs : int
+        Folds fitted in parallel.
+
+    Returns
+    -------
+    DataFrame
+        The fold scores, ``model`` holding the ratio as ``f"{ratio:.3f}"``, in grid order.
+    """
+    used = 1.0 if sampling_strategy == "auto" else (float(sampling_strategy) if isinstance(sampling_strategy, Real) else None)
+    known = compared[compared["model"] == strategy] if compared is not None else pd.DataFrame()
+    label = {r: f"{r:.3f}" for r in grid}
+    to_fit = {label[r]: make_strategy_pipeline(strategy, model, schema, seed=seed, model_params=model_params,
+                                               sampling_strategy=r, k_neighbors=k_neighbors)
+              for r in grid if not (len(known) and used is not None and abs(r - used) < 1e-12)}
+    fitted = evaluation.cross_validate_models(to_fit, X, y, folds, n_jobs=n_jobs).scores if to_fit else None
+    parts = [fitted[fitted["model"] == label[r]] if label[r] in to_fit else known.assign(model=label[r]) for r in grid]
+    return pd.concat(parts, ignore_index=True)
+
+
 def choose_strategy(comparison_table: pd.DataFrame, summary: pd.DataFrame, *, metric: str, alpha: float) -> str:
     """The simplest strategy that is not significantly worse than the best.
 
