@@ -658,7 +658,7 @@ def cross_validate_models(
     for name in pipelines:
         log.info("cross-validating %s", name)
     results = _run_folds(list(pipelines.items()), X, y, splits, n_jobs=n_jobs, fit_predict=_fit_predict,
-                         desc=", ".join(pipelines))
+                         desc=f"{len(pipelines)} pipelines x {len(splits)} folds")
     parts = {name: _assemble(splits, res, y, threshold_objective=threshold_objective, top_k_fraction=top_k_fraction)
              for name, res in zip(pipelines, results)}
 
