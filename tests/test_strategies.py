@@ -499,11 +499,11 @@ def test_verdict_sentences_name_every_strategy_and_the_level():
     assert "not distinguishable" in text and "`class_weight`" in text and "alpha=0.05" in text
 
 
-@pytest.mark.parametrize("strategy", ["random_under", "smote"])
+@pytest.mark.parametrize("strategy", SAMPLERS)
 def test_ratio_sweep_takes_the_comparisons_ratio_from_its_scores(data, strategy, monkeypatch):
     X, y, schema, folds = data
     grid = st.ratio_grid(float(y.sum() / (len(y) - y.sum())), n=2)
-    kwargs = dict(grid=grid, seed=1, sampling_strategy="auto", k_neighbors=3)
+    kwargs = dict(grid=grid, seed=1, k_neighbors=3)
     compared = ev.cross_validate_models(
         {name: st.make_strategy_pipeline(name, "logistic_regression", schema, seed=1, k_neighbors=3)
          for name in ("none", strategy)}, X, y, folds).scores
@@ -511,12 +511,23 @@ def test_ratio_sweep_takes_the_comparisons_ratio_from_its_scores(data, strategy,
     fitted_names = []
     real = ev.cross_validate_models
     monkeypatch.setattr(ev, "cross_validate_models", lambda pipes, *a, **k: fitted_names.extend(pipes) or real(pipes, *a, **k))
-    reused = st.ratio_sweep(strategy, "logistic_regression", schema, X, y, folds, compared=compared, **kwargs)
-    assert fitted_names == [f"{grid[0]:.3f}"]  # 1.0 (= auto) was not fitted again ...
-    assert list(reused["model"].unique()) == [f"{r:.3f}" for r in grid]
-    pd.testing.assert_frame_equal(reused, refitted)  # ... and its scores are what a refit gives
-    # a comparison at another ratio than 1.0 is not reused for the 1.0 point
-    fitted_names.clear()
-    st.ratio_sweep(strategy, "logistic_regression", schema, X, y, folds, compared=compared,
-                   **{**kwargs, "sampling_strategy": 0.5})
-    assert fitted_names == [f"{r:.3f}" for r in grid]
+    for used in ("auto", 1.0):  # the comparison's setting, as a name or as the ratio
+        fitted_names.clear()
+        reused = st.ratio_sweep(strategy, "logistic_regression", schema, X, y, folds, compared=compared,
+                                sampling_strategy=used, **kwargs)
+        assert fitted_names == [f"{grid[0]:.6g}"]  # 1.0 was not fitted again ...
+        assert list(reused["model"].unique()) == [f"{r:.6g}" for r in grid]
+        pd.testing.assert_frame_equal(reused, refitted)  # ... and its scores are what a refit gives
+    # a comparison at another ratio, or one without this strategy, is not reused
+    for other in ({"sampling_strategy": 0.5, "compared": compared},
+                  {"sampling_strategy": "auto", "compared": compared[compared["model"] == "none"]}):
+        fitted_names.clear()
+        st.ratio_sweep(strategy, "logistic_regression", schema, X, y, folds, **other, **kwargs)
+        assert fitted_names == [f"{r:.6g}" for r in grid]
+
+
+@pytest.mark.parametrize("strategy", ["none", "class_weight", "threshold_moving", "balanced_random_forest"])
+def test_ratio_sweep_refuses_strategies_that_do_not_resample(data, strategy):
+    X, y, schema, folds = data
+    with pytest.raises(st.StrategyError, match=f"{strategy!r} is not a resampling strategy"):
+        st.ratio_sweep(strategy, "logistic_regression", schema, X, y, folds, grid=[0.5, 1.0], seed=1)

@@ -689,11 +689,22 @@ def ratio_sweep(
     Returns
     -------
     DataFrame
-        The fold scores, ``model`` holding the ratio as ``f"{ratio:.3f}"``, in grid order.
+        The fold scores, ``model`` holding the ratio as ``f"{ratio:.6g}"``, in grid order.
+
+    Raises
+    ------
+    StrategyError
+        ``strategy`` is not a resampling strategy (the others ignore ``sampling_strategy``).
     """
+    if strategy not in STRATEGIES or STRATEGIES[strategy].kind != "resampling":
+        raise StrategyError(f"ratio_sweep: {strategy!r} is not a resampling strategy; sweep one of "
+                            f"{', '.join(n for n, s in STRATEGIES.items() if s.kind == 'resampling')}")
+    # "auto" balances the two classes (1.0); other names are refitted, never assumed equal to a ratio
     used = 1.0 if sampling_strategy == "auto" else (float(sampling_strategy) if isinstance(sampling_strategy, Real) else None)
     known = compared[compared["model"] == strategy] if compared is not None else pd.DataFrame()
-    label = {r: f"{r:.3f}" for r in grid}
+    label = {r: f"{r:.6g}" for r in grid}
+    if len(set(label.values())) < len(grid):
+        raise ValueError(f"ratio_sweep: the grid has ratios equal to 6 significant digits: {list(grid)}")
     to_fit = {label[r]: make_strategy_pipeline(strategy, model, schema, seed=seed, model_params=model_params,
                                                sampling_strategy=r, k_neighbors=k_neighbors)
               for r in grid if not (len(known) and used is not None and abs(r - used) < 1e-12)}

@@ -27,14 +27,14 @@ SCHEMA = {"target": "y", "numeric": ["a", "b", "c"], "categorical": {"g": ["x", 
           "features": ["a", "b", "c", "g"], "id_columns": [], "dropped_columns": []}
 
 
-def _data(n: int = 300):
+def _data(n: int = 300, n_splits: int = 3):
     rng = np.random.default_rng(7)
     df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n),
                        "g": rng.choice(["x", "y", "z"], size=n).astype(object)})
     df.loc[rng.random(n) < 0.1, "b"] = np.nan
     logit = -2.0 + 1.5 * df["a"] - 1.0 * df["b"].fillna(0) + (df["g"] == "x") * 0.8
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    return df, y, make_folds(y, n_splits=3, n_repeats=1, seed=2)
+    return df, y, make_folds(y, n_splits=n_splits, n_repeats=1, seed=2)
 
 
 def test_space_is_the_tune_stage_space():
@@ -72,3 +72,24 @@ def test_random_search_candidate_scores_like_a_tune_trial(seed):
     # the fold-by-fold values too (the trial reports running means)
     running = np.cumsum(sklearn_scores) / np.arange(1, len(splits) + 1)
     assert list(study.trials[0].intermediate_values.values()) == pytest.approx(list(running), abs=1e-12)
+
+
+def test_random_search_scores_its_candidates_like_the_tune_stage():
+    """What the bench runs: RandomizedSearchCV over SPACE (numpy integers and all), against
+    trials of the same parameters run by the tune stage's code with two fits at a time."""
+    X, y, folds = _data(n=240, n_splits=4)
+    splits = [(tr, va) for _, _, tr, va in tuning.iter_splits(folds)]
+    found, seconds = bench.random_search(X, y, splits, SCHEMA, candidates=2, cores=1, seed=4)
+    assert len(found) == 2 and seconds > 0
+    assert (found["done_seconds"] > 0).all() and (found["done_seconds"] <= seconds).all()
+    assert found["done_seconds"].is_monotonic_increasing  # one worker: candidates end in order
+
+    task = tuning.TuneTask(model="xgboost", schema=SCHEMA, X=X, y=y, folds=folds, metric="average_precision",
+                           seed=4, n_jobs=2)
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+    for params in found["params"]:
+        study.enqueue_trial(dict(params))
+        trial = study.ask()
+        study.tell(trial, tuning.run_trial(task, trial))
+    assert [t.params for t in study.trials] == [dict(p) for p in found["params"]]
+    assert [t.value for t in study.trials] == pytest.approx(list(found["mean_score"]), abs=1e-12)
