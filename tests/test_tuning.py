@@ -274,3 +274,25 @@ def test_trials_seconds_sums_the_finished_trials_of_every_run():
             distributions={}, user_attrs={}, system_attrs={}, intermediate_values={}))
     assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL]
     assert tuning.trials_seconds(study) == pytest.approx(3.5)  # the failed trial does not count
+
+
+@pytest.mark.parametrize("model", ["xgboost", "hist_gradient_boosting"])
+def test_max_trees_caps_what_early_stopping_may_grow(model):
+    X, y, folds = _missing_data()
+    _, _, train, val = next(tuning.iter_splits(folds))
+    params = dict(TRIAL_PARAMS[model], learning_rate=0.01)  # a slow learner: early stopping lets it grow long
+    _, free = tuning.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
+    _, capped = tuning.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5, max_trees=4)
+    assert free > 4 and capped <= 4
+    # the stage's path (folds preprocessed once, fitted in rounds) honours it too
+    task = tuning.TuneTask(model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss", seed=5,
+                           n_jobs=2, max_trees=4)
+    (trial,) = _run_trials(task, [params])
+    assert trial.state == TrialState.COMPLETE and trial.user_attrs["n_trees"] <= 4
+
+
+def test_max_trees_is_part_of_the_study_name():
+    base = {"model": "xgboost", "metric": "average_precision", "n_trials": 40, "timeout": None, "pruner": "median",
+            "max_trees": 2000, "storage_env": "X", "n_jobs": 1}
+    name = tuning.study_name(model="xgboost", tune_params=base, seed=1, data_fingerprint="d")
+    assert name != tuning.study_name(model="xgboost", tune_params={**base, "max_trees": 300}, seed=1, data_fingerprint="d")

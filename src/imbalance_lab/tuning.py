@@ -54,6 +54,8 @@ GRACE_SECONDS = 60
 #: Share of a training fold held out for early stopping (boosting models).
 EARLY_STOPPING_SHARE = 0.15
 EARLY_STOPPING_ROUNDS = 30
+#: The default most trees a boosting fit may grow before early stopping ends it (``tune.max_trees``).
+MAX_TREES = 2000
 #: PostgreSQL advisory lock key serialising the creation of Optuna's tables.
 SCHEMA_LOCK_KEY = 0x1B_A1A7CE
 
@@ -68,8 +70,8 @@ SCHEMA_LOCK_KEY = 0x1B_A1A7CE
 def suggest_params(trial: optuna.Trial, model: str) -> dict[str, Any]:
     """Sample one hyperparameter set of ``model`` from its search space.
 
-    XGBoost and histogram gradient boosting get a large number of trees and stop early on an
-    inner split (see :func:`fit_fold`); the number of trees is not searched.
+    XGBoost and histogram gradient boosting may grow up to ``max_trees`` trees and stop early on
+    an inner split (see :func:`fit_fold`); the number of trees is not searched.
     """
     if model == "xgboost":
         return {
@@ -96,11 +98,12 @@ def suggest_params(trial: optuna.Trial, model: str) -> dict[str, Any]:
 
 
 def fit_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
-             train: np.ndarray, *, seed: int, n_jobs: int = 1) -> tuple[Any, int | None]:
+             train: np.ndarray, *, seed: int, n_jobs: int = 1, max_trees: int = MAX_TREES) -> tuple[Any, int | None]:
     """Fit one trial's pipeline on a training fold, as a trial does.
 
     Boosting models hold out a stratified ``EARLY_STOPPING_SHARE`` of the training fold and stop
-    adding trees when its log loss has not improved for ``EARLY_STOPPING_ROUNDS`` rounds.
+    adding trees when its log loss has not improved for ``EARLY_STOPPING_ROUNDS`` rounds, or at
+    ``max_trees`` trees.
 
     Returns
     -------
@@ -111,7 +114,7 @@ def fit_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.D
     with threadpool_limits(limits=n_jobs):
         if model == "xgboost":
             pipe = make_pipeline(model, schema, seed=seed, n_jobs=n_jobs,
-                                 params={**params, "n_estimators": 2000, "early_stopping_rounds": EARLY_STOPPING_ROUNDS})
+                                 params={**params, "n_estimators": max_trees, "early_stopping_rounds": EARLY_STOPPING_ROUNDS})
             fit_idx, stop_idx = train_test_split(train, test_size=EARLY_STOPPING_SHARE, stratify=y[train], random_state=seed)
             pre = pipe.named_steps["preprocess"].fit(X.iloc[fit_idx], y[fit_idx])
             est = pipe.named_steps["model"]
@@ -120,7 +123,7 @@ def fit_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.D
             return pipe, int(est.best_iteration) + 1
         if model == "hist_gradient_boosting":
             pipe = make_pipeline(model, schema, seed=seed, params={
-                **params, "max_iter": 1000, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
+                **params, "max_iter": max_trees, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
                 "n_iter_no_change": EARLY_STOPPING_ROUNDS, "scoring": "loss"})
             pipe.fit(X.iloc[train], y[train])
             return pipe, int(pipe.named_steps["model"].n_iter_)
@@ -130,7 +133,8 @@ def fit_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.D
 
 
 def fit_predict_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
-                     train: np.ndarray, val: np.ndarray, *, seed: int, n_jobs: int = 1) -> tuple[np.ndarray, int | None]:
+                     train: np.ndarray, val: np.ndarray, *, seed: int, n_jobs: int = 1,
+                     max_trees: int = MAX_TREES) -> tuple[np.ndarray, int | None]:
     """Fit one trial's pipeline on a training fold (:func:`fit_fold`) and predict its validation fold.
 
     Returns
@@ -138,7 +142,7 @@ def fit_predict_fold(model: str, params: dict[str, Any], schema: dict[str, Any],
     (proba, n_trees)
         Validation probabilities and the number of trees used (None for other models).
     """
-    pipe, n_trees = fit_fold(model, params, schema, X, y, train, seed=seed, n_jobs=n_jobs)
+    pipe, n_trees = fit_fold(model, params, schema, X, y, train, seed=seed, n_jobs=n_jobs, max_trees=max_trees)
     with threadpool_limits(limits=n_jobs):
         return pipe.predict_proba(X.iloc[val])[:, 1], n_trees
 
@@ -183,19 +187,19 @@ def prepare_fold(model: str, schema: dict[str, Any], X: pd.DataFrame, y: np.ndar
 
 
 def fit_predict_prepared(model: str, params: dict[str, Any], fold: PreparedFold, *, seed: int,
-                         n_jobs: int = 1) -> tuple[np.ndarray, int | None]:
+                         n_jobs: int = 1, max_trees: int = MAX_TREES) -> tuple[np.ndarray, int | None]:
     """:func:`fit_predict_fold` on an already preprocessed fold (same estimator, same result).
 
     Thread limits are the caller's business (they are process-wide).
     """
     if model == "xgboost":
         est = make_estimator(model, seed=seed, n_jobs=n_jobs,
-                             params={**params, "n_estimators": 2000, "early_stopping_rounds": EARLY_STOPPING_ROUNDS})
+                             params={**params, "n_estimators": max_trees, "early_stopping_rounds": EARLY_STOPPING_ROUNDS})
         est.fit(fold.fit, fold.y_fit, eval_set=[(fold.stop, fold.y_stop)], verbose=False)
         return est.predict_proba(fold.val)[:, 1], int(est.best_iteration) + 1
     if model == "hist_gradient_boosting":
         est = make_estimator(model, seed=seed, params={
-            **params, "max_iter": 1000, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
+            **params, "max_iter": max_trees, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
             "n_iter_no_change": EARLY_STOPPING_ROUNDS, "scoring": "loss"})
         est.fit(fold.fit, fold.y_fit)
         return est.predict_proba(fold.val)[:, 1], int(est.n_iter_)
@@ -385,6 +389,7 @@ class TuneTask:
     metric: str
     seed: int
     n_jobs: int = 1
+    max_trees: int = MAX_TREES
     #: The preprocessed folds, filled by the first trial and reused by the others (see
     #: :func:`prepare_fold`): preprocessing does not depend on the hyperparameters, and on large
     #: data it costs as much as a model fit. Keyed by (model, seed, fold): a task copied with
@@ -433,7 +438,7 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
 
         def fit(step: int, threads: int = threads) -> tuple[np.ndarray, int | None]:
             return fit_predict_prepared(task.model, params, task.prepared[task.model, task.seed, step], seed=task.seed,
-                                        n_jobs=threads)
+                                        n_jobs=threads, max_trees=task.max_trees)
 
         with threadpool_limits(limits=threads):
             if len(steps) == 1:
@@ -614,7 +619,8 @@ def setup_study(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: 
     storage = open_storage(journal_path=journal_path, storage_env=tune["storage_env"])
     study = load_study(storage, name=name, seed=seed, pruner=tune["pruner"], n_folds=folds.shape[1] * (int(folds.iloc[:, 0].max()) + 1),
                        metric=tune["metric"])
-    task = TuneTask(model=tune["model"], schema=schema, X=X, y=y, folds=folds, metric=tune["metric"], seed=seed, n_jobs=tune["n_jobs"])
+    task = TuneTask(model=tune["model"], schema=schema, X=X, y=y, folds=folds, metric=tune["metric"], seed=seed, n_jobs=tune["n_jobs"],
+                    max_trees=tune["max_trees"])
     return study, storage, task
 
 
