@@ -89,6 +89,31 @@ def test_kernel_is_this_interpreter():
     assert km.kernel_spec.argv[1:3] == ["-m", "ipykernel_launcher"]
 
 
+def test_kernel_stderr_goes_to_the_log_file(tmp_path):
+    """The kernel process's own stderr (not cell output) is appended to the stage's log file."""
+    import asyncio
+
+    log_file = tmp_path / "logs" / "stage.log"
+    log_file.parent.mkdir()
+    log_file.write_bytes(b"earlier run\n")
+
+    async def write_to_process_stderr() -> None:
+        km = runner._kernel_manager_class(log_file)(kernel_name="python3")
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            await kc.execute_interactive("import os; os.write(2, b'from the kernel process\\n')", timeout=60)
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    asyncio.run(write_to_process_stderr())
+    text = log_file.read_text()
+    assert text.startswith("earlier run\n") and "from the kernel process" in text
+
+
 @pytest.fixture(scope="module")
 def small_project(tmp_path_factory):
     root = copy_project(tmp_path_factory.mktemp("proj"))

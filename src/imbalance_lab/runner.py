@@ -46,6 +46,9 @@ PATH_REF = re.compile(r"\$\{paths\.([A-Za-z0-9_]+)\}")
 PROGRESS_LINE = re.compile(r"\d+%\|.*\|\s*\d+/\d+|\|\s*\d+/\d+ \[")
 FAILED_DIR = Path(".imbalance-lab") / "failed"
 BACKUP_DIR = Path(".imbalance-lab") / "backup"
+#: The kernel process's own stderr (its log outside the cells: start-up, shutdown), one file per
+#: stage. Cell output reaches the runner through the kernel's messages, not this stream.
+KERNEL_LOG_DIR = Path(".imbalance-lab") / "logs"
 #: Outputs written in place and never set aside: the Optuna study must survive a killed run.
 KEPT_IN_PLACE = frozenset({"study_journal_path"})
 
@@ -209,12 +212,23 @@ def render_html(nb: Any) -> bytes:
     return body.encode()
 
 
-def _kernel_manager_class() -> type:
+def _kernel_manager_class(stderr_path: Path | None = None) -> type:
+    """A kernel manager that starts this very interpreter as the kernel; with ``stderr_path``, the
+    kernel process's stderr is appended to that file instead of the terminal. (At shutdown
+    ipykernel can print tracebacks from its closing sockets, e.g. ``ZMQError: Socket operation on
+    non-socket``; they would break the one-line error of a failed stage.)"""
     from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import AsyncKernelManager
 
     class InterpreterKernelManager(AsyncKernelManager):
         """Starts an IPython kernel with this very interpreter, ignoring installed kernelspecs."""
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if stderr_path is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            stderr_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(stderr_path, "ab") as fh:  # the kernel process keeps its own copy of the descriptor
+                return await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": fh})
 
         @property
         def kernel_spec(self) -> KernelSpec:
@@ -308,7 +322,7 @@ def _execute(pm: Any, nbformat: Any, stage: str, notebook: Path, report: Path, h
             tmp,
             parameters=parameters,
             kernel_name="python3",
-            kernel_manager_class=_kernel_manager_class(),
+            kernel_manager_class=_kernel_manager_class(root / KERNEL_LOG_DIR / f"{stage}.log"),
             progress_bar=False,
             log_output=True,
             request_save_on_cell_execute=False,
