@@ -163,6 +163,51 @@ def test_run_stage_input_error_is_one_line_and_writes_nothing(small_project, mon
     assert not (small_project / ".imbalance-lab" / "backup" / "prepare").exists()
 
 
+def test_a_kernel_that_dies_gives_one_line_and_keeps_the_outputs(small_project, monkeypatch):
+    """A kernel killed mid-stage (as the out-of-memory killer does) is reported in one line with how it
+    ended and where its log is; the stage's earlier outputs are put back."""
+    monkeypatch.chdir(small_project)
+    monkeypatch.setenv("PYTHONPATH", "")
+    nb_path = small_project / "notebooks" / "01_prepare.ipynb"
+    source = nb_path.read_text()
+    reports = {p: p.read_bytes() for p in (small_project / "reports").glob("*")}
+    prepared = {p: p.read_bytes() for p in (small_project / "data" / "prepared").glob("*")}
+    assert len(prepared) == 4
+    nb = json.loads(source)
+    nb["cells"].insert(len(nb["cells"]) - 1, {
+        "cell_type": "code", "execution_count": None, "id": "kill-kernel", "metadata": {}, "outputs": [],
+        "source": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"})
+    try:
+        nb_path.write_text(json.dumps(nb))
+        with pytest.raises(runner.StageError) as err:
+            runner.run_stage("prepare", root=small_project)
+    finally:
+        nb_path.write_text(source)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "kernel died (killed by SIGKILL)" in msg and "memory" in msg and "n_jobs" in msg
+    assert ".imbalance-lab/logs/prepare.log" in msg and ".imbalance-lab/failed/prepare.ipynb" in msg
+    assert (small_project / ".imbalance-lab" / "failed" / "prepare.ipynb").exists()
+    assert {p: p.read_bytes() for p in (small_project / "reports").glob("*")} == reports
+    assert {p: p.read_bytes() for p in (small_project / "data" / "prepared").glob("*")} == prepared
+    assert not (small_project / ".imbalance-lab" / "backup" / "prepare").exists()
+
+
+def test_kernel_exit_describes_how_the_process_ended():
+    class Ended:
+        def __init__(self, code):
+            self.code = code
+
+        def poll(self):
+            return self.code
+
+    assert runner.kernel_exit([]) == "exit status unknown"
+    assert runner.kernel_exit([Ended(0), Ended(-9)]) == "killed by SIGKILL"
+    assert runner.kernel_exit([Ended(-6)]) == "killed by SIGABRT"
+    assert runner.kernel_exit([Ended(3)]) == "exit code 3"
+    assert "still running" in runner.kernel_exit([Ended(None)])
+
+
 def test_outputs_set_aside_by_a_killed_run_are_restored_first(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "plots" / "x"

@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -221,14 +222,23 @@ def _kernel_manager_class(stderr_path: Path | None = None) -> type:
     from jupyter_client.manager import AsyncKernelManager
 
     class InterpreterKernelManager(AsyncKernelManager):
-        """Starts an IPython kernel with this very interpreter, ignoring installed kernelspecs."""
+        """Starts an IPython kernel with this very interpreter, ignoring installed kernelspecs.
+
+        ``processes`` holds the started kernel processes (``subprocess.Popen``), so that the exit
+        status of a kernel that died can be reported after the manager has let go of it."""
+
+        processes: list[Any] = []
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             if stderr_path is None:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-            stderr_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(stderr_path, "ab") as fh:  # the kernel process keeps its own copy of the descriptor
-                return await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": fh})
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            else:
+                stderr_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(stderr_path, "ab") as fh:  # the kernel process keeps its own copy of the descriptor
+                    await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": fh})
+            process = getattr(self.provisioner, "process", None)
+            if process is not None:
+                type(self).processes.append(process)
 
         @property
         def kernel_spec(self) -> KernelSpec:
@@ -242,6 +252,27 @@ def _kernel_manager_class(stderr_path: Path | None = None) -> type:
             return self._kernel_spec
 
     return InterpreterKernelManager
+
+
+def kernel_exit(processes: list[Any]) -> str:
+    """Describe how the last started kernel process ended, e.g. ``killed by SIGKILL``.
+
+    Parameters
+    ----------
+    processes : list of subprocess.Popen
+        The kernel processes a kernel manager started, last one last.
+    """
+    if not processes:
+        return "exit status unknown"
+    code = processes[-1].poll()
+    if code is None:
+        return "its process is still running but stopped answering"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def kernel_environment(root: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -316,13 +347,17 @@ def run_stage(stage: str, *, root: str | Path = ".", params_file: str = "params.
 
 def _execute(pm: Any, nbformat: Any, stage: str, notebook: Path, report: Path, html: Path, tmp: str,
              parameters: dict[str, Any], root: Path) -> Path:
+    from nbclient.exceptions import DeadKernelError
+
+    kernel_log = KERNEL_LOG_DIR / f"{stage}.log"
+    manager = _kernel_manager_class(root / kernel_log)
     try:
         pm.execute_notebook(
             str(notebook),
             tmp,
             parameters=parameters,
             kernel_name="python3",
-            kernel_manager_class=_kernel_manager_class(root / KERNEL_LOG_DIR / f"{stage}.log"),
+            kernel_manager_class=manager,
             progress_bar=False,
             log_output=True,
             request_save_on_cell_execute=False,
@@ -336,6 +371,14 @@ def _execute(pm: Any, nbformat: Any, stage: str, notebook: Path, report: Path, h
         raise StageError(
             f"stage '{stage}' failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''} "
             f"(the executed notebook is in {failed})"
+        ) from None
+    except DeadKernelError:
+        failed = FAILED_DIR / f"{stage}.ipynb"
+        os.replace(tmp, failed)
+        raise StageError(
+            f"stage '{stage}' failed: its notebook kernel died ({kernel_exit(manager.processes)}); running out of "
+            f"memory is the usual cause: lower the stage's n_jobs or the data size (bench/large_profile.yaml is a "
+            f"profile for millions of rows); the kernel's log is {kernel_log}, the notebook so far {failed}"
         ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
