@@ -192,6 +192,29 @@ def test_drift_command_exit_status_drifted(tmp_path, model_dir):
     assert figure.exists()
 
 
+def test_drift_threshold_defaults_to_the_models_evaluate_psi_threshold(tmp_path, train):
+    """Without --psi-threshold the threshold the model was trained with (evaluate.psi_threshold) is used;
+    the option overrides it; a model saved without one falls back to 0.2."""
+    X, y = train
+    pipeline = fit("logistic_regression", X, y)
+    strict = save(tmp_path / "strict", pipeline, X, params={"model": "test", "seed": 0, "psi_threshold": 1e-4})
+    lenient = save(tmp_path / "lenient", pipeline, X, params={"model": "test", "seed": 0, "psi_threshold": 50.0})
+    plain = save(tmp_path / "plain", pipeline, X)
+    src = tmp_path / "new.csv"
+    stable().to_csv(src, index=False)
+    report = tmp_path / "drift.json"
+    assert run_cli(["drift", "--model", str(strict), "--input", str(src), "--report", str(report)]) == DRIFT_EXIT
+    assert json.loads(report.read_text())["psi_threshold"] == 1e-4
+    assert run_cli(["drift", "--model", str(strict), "--input", str(src), "--report", str(report),
+                    "--psi-threshold", "0.2"]) == 0
+    src_shifted = tmp_path / "shifted.csv"
+    shifted().to_csv(src_shifted, index=False)
+    assert run_cli(["drift", "--model", str(lenient), "--input", str(src_shifted), "--report", str(report)]) == 0
+    assert json.loads(report.read_text())["psi_threshold"] == 50.0
+    assert run_cli(["drift", "--model", str(plain), "--input", str(src), "--report", str(report)]) == 0
+    assert json.loads(report.read_text())["psi_threshold"] == 0.2
+
+
 def test_drift_command_errors(tmp_path, model_dir, capsys):
     src = tmp_path / "new.csv"
     stable().drop(columns=["cat"]).to_csv(src, index=False)

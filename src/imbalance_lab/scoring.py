@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 #: Exit status of ``imbalance-lab drift`` when at least one feature drifted.
 DRIFT_EXIT = 3
 DEFAULT_CHUNKSIZE = 100_000
+#: PSI above which a feature drifts, for a model saved without `evaluate.psi_threshold`.
+DEFAULT_PSI_THRESHOLD = 0.2
 #: Environment variable holding the salt of ``prepare.hash_columns`` (params.yaml's default
 #: ``prepare.hash_salt_env``); ``predict --salt-env`` names another.
 DEFAULT_SALT_ENV = "IMBALANCE_LAB_SALT"
@@ -525,7 +527,7 @@ def drift_file(
     *,
     report_path: str | Path | None = None,
     figure_path: str | Path | None = None,
-    psi_threshold: float = 0.2,
+    psi_threshold: float | None = None,
     p_threshold: float = 0.01,
     chunksize: int = DEFAULT_CHUNKSIZE,
 ) -> tuple[pd.DataFrame, bool]:
@@ -541,7 +543,10 @@ def drift_file(
         Where to write the JSON report (thresholds, rows, drifted features, the table).
     figure_path : str or Path, optional
         Where to write the PSI bar chart (PNG).
-    psi_threshold, p_threshold : float
+    psi_threshold : float, optional
+        A feature drifts when its PSI exceeds this. Default: the threshold the model was trained
+        with (``evaluate.psi_threshold``, kept in the model's params), else 0.2.
+    p_threshold : float
         See :func:`imbalance_lab.drift.drift_table`.
     chunksize : int
         Rows read at a time.
@@ -553,10 +558,12 @@ def drift_file(
     """
     from .drift import DriftAccumulator, drift_figure
 
-    if not psi_threshold > 0:
-        raise ScoringError(f"--psi-threshold must be positive, got {psi_threshold}")
     input_path = Path(input_path)
     model = load_model(model_dir)
+    if psi_threshold is None:
+        psi_threshold = float((model.meta.get("params") or {}).get("psi_threshold", DEFAULT_PSI_THRESHOLD))
+    if not psi_threshold > 0:
+        raise ScoringError(f"--psi-threshold must be positive, got {psi_threshold}")
     try:
         acc = DriftAccumulator(model.reference)
     except ValueError as exc:
@@ -624,16 +631,17 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_drift(args: argparse.Namespace) -> int:
     table, drifted = drift_file(args.model, args.input, report_path=args.report, figure_path=args.figure,
                                 psi_threshold=args.psi_threshold)
+    threshold = table.attrs["psi_threshold"]
     for row in table.itertuples(index=False):
         if row.drifted:
             log.warning("drift: %s (%s) PSI %.3f > %g, %s p=%.2g", row.feature, row.kind, row.psi,
-                        args.psi_threshold, row.test, row.p_value)
+                        threshold, row.test, row.p_value)
     if drifted:
         log.warning("drift: %d of %d feature(s) drifted (exit status %d)", int(table["drifted"].sum()), len(table),
                     DRIFT_EXIT)
         return DRIFT_EXIT
     log.info("drift: no feature drifted (largest PSI %.3f, threshold %g)",
-             float(table["psi"].max()) if len(table) else 0.0, args.psi_threshold)
+             float(table["psi"].max()) if len(table) else 0.0, threshold)
     return 0
 
 
@@ -668,6 +676,6 @@ def add_commands(subparsers: Any) -> None:
     drift.add_argument("--input", required=True, metavar="FILE", help="*.csv or *.parquet")
     drift.add_argument("--report", metavar="FILE", help="write a JSON report here")
     drift.add_argument("--figure", metavar="FILE", help="write a PNG of the PSI per feature here")
-    drift.add_argument("--psi-threshold", type=_positive_float, default=0.2, metavar="X",
-                       help="a feature drifts when its PSI exceeds this (default 0.2)")
+    drift.add_argument("--psi-threshold", type=_positive_float, default=None, metavar="X",
+                       help="a feature drifts when its PSI exceeds this (default: the model's evaluate.psi_threshold)")
     drift.set_defaults(func=_cmd_drift)
