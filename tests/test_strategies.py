@@ -486,6 +486,22 @@ def test_primary_scores_use_half_except_for_threshold_moving():
     assert "threshold" not in got and got.loc["none", "average_precision"] == 0.3
 
 
+def test_every_selectable_metric_is_summarised(data):
+    """Each imbalance.metric params accepts is a summary column the stage can rank and choose by."""
+    from imbalance_lab.params import IMBALANCE_METRICS
+
+    X, y, schema, folds = data
+    cv = ev.cross_validate_models(
+        {name: st.make_strategy_pipeline(name, "logistic_regression", schema, seed=1)
+         for name in ("none", "random_over", "threshold_moving")}, X, y, folds)
+    scores = st.primary_scores(cv.scores, ev.scores_at_threshold(cv.oof, threshold=0.5))
+    summary = ev.summarize(scores, metrics=list(st.SUMMARY_METRICS), ratio=ev.fold_size_ratio(folds))
+    assert set(IMBALANCE_METRICS) <= set(st.SUMMARY_METRICS)
+    for metric in IMBALANCE_METRICS:
+        assert summary[f"{metric}_mean"].notna().all(), metric
+        assert ev.best_model(summary, metric=metric) in summary.index
+
+
 def test_verdict_sentences_name_every_strategy_and_the_level():
     import pandas as pd
 
@@ -504,10 +520,16 @@ def test_ratio_sweep_takes_the_comparisons_ratio_from_its_scores(data, strategy,
     X, y, schema, folds = data
     grid = st.ratio_grid(float(y.sum() / (len(y) - y.sum())), n=2)
     kwargs = dict(grid=grid, seed=1, k_neighbors=3)
-    compared = ev.cross_validate_models(
+    cv = ev.cross_validate_models(
         {name: st.make_strategy_pipeline(name, "logistic_regression", schema, seed=1, k_neighbors=3)
-         for name in ("none", strategy)}, X, y, folds).scores
+         for name in ("none", strategy)}, X, y, folds)
+    compared = st.primary_scores(cv.scores, ev.scores_at_threshold(cv.oof, threshold=0.5))
     refitted = st.ratio_sweep(strategy, "logistic_regression", schema, X, y, folds, **kwargs)
+    # threshold metrics are judged at 0.5, as in the comparison (not at the F1-tuned threshold)
+    at_one = refitted[refitted["model"] == "1"].drop(columns="model").reset_index(drop=True)
+    judged = compared[compared["model"] == strategy].drop(columns="model").reset_index(drop=True)
+    pd.testing.assert_frame_equal(at_one, judged)
+    assert (at_one["f1"] == at_one["f1_at_half"]).all() and not (at_one["f1"] == at_one["f1_tuned"]).all()
     fitted_names = []
     real = ev.cross_validate_models
     monkeypatch.setattr(ev, "cross_validate_models", lambda pipes, *a, **k: fitted_names.extend(pipes) or real(pipes, *a, **k))

@@ -118,6 +118,8 @@ STRATEGY_NAMES = (
     "smote_enn", "balanced_random_forest", "easy_ensemble", "threshold_moving",
 )
 THRESHOLD_OBJECTIVES = ("f1", "cost", "recall", "precision")
+#: Metrics the imbalance stage can compare strategies by (all in strategies.SUMMARY_METRICS).
+IMBALANCE_METRICS = ("average_precision", "roc_auc", "brier", "log_loss", "f1", "balanced_accuracy", "geometric_mean", "mcc")
 
 SPEC: dict[str, Any] = {
     "seed": Key((int,), _at_least(0)),
@@ -155,7 +157,7 @@ SPEC: dict[str, Any] = {
     },
     "imbalance": {
         "strategies": Key((list,), lambda v: _list_of(str, STRATEGY_NAMES)(v) or (None if "none" in v else "must include 'none' (the baseline)")),
-        "metric": Key((str,), _one_of("average_precision", "roc_auc", "brier", "log_loss", "f1", "balanced_accuracy", "geometric_mean", "mcc")),
+        "metric": Key((str,), _one_of(*IMBALANCE_METRICS)),
         "sampling_strategy": Key((str, float), lambda v: None if (isinstance(v, str) and v in ("auto", "minority", "not majority", "all")) or (isinstance(v, float) and 0 < v <= 1) else "must be auto, minority, not majority, all or a ratio in (0, 1]"),
         "k_neighbors": Key((int,), _at_least(1)),
         "alpha": Key((float,), _between(0.0, 0.5)),

@@ -663,7 +663,9 @@ def ratio_sweep(
     compared: pd.DataFrame | None = None,
     n_jobs: int = 1,
 ) -> pd.DataFrame:
-    """Fold scores of a resampling strategy at each ``sampling_strategy`` ratio of ``grid``.
+    """Fold scores of a resampling strategy at each ``sampling_strategy`` ratio of ``grid``, as
+    the strategy comparison judges them (:func:`primary_scores`: threshold metrics at 0.5), so
+    that the sweep's points and the comparison's baseline are on the same footing.
 
     A ratio equal to the one the strategy comparison used (``sampling_strategy``; "auto"
     balances the two classes, i.e. 1.0) is not fitted again: its rows are taken from
@@ -682,7 +684,8 @@ def ratio_sweep(
     sampling_strategy : float or str
         What the comparison used.
     compared : DataFrame, optional
-        The comparison's fold scores (``cross_validate_models(...).scores``).
+        The comparison's fold scores as judged (:func:`primary_scores` of its
+        ``cross_validate_models`` result).
     n_jobs : int
         Folds fitted in parallel.
 
@@ -708,7 +711,10 @@ def ratio_sweep(
     to_fit = {label[r]: make_strategy_pipeline(strategy, model, schema, seed=seed, model_params=model_params,
                                                sampling_strategy=r, k_neighbors=k_neighbors)
               for r in grid if not (len(known) and used is not None and abs(r - used) < 1e-12)}
-    fitted = evaluation.cross_validate_models(to_fit, X, y, folds, n_jobs=n_jobs).scores if to_fit else None
+    fitted = None
+    if to_fit:
+        cv = evaluation.cross_validate_models(to_fit, X, y, folds, n_jobs=n_jobs)
+        fitted = primary_scores(cv.scores, evaluation.scores_at_threshold(cv.oof, threshold=0.5))
     parts = [fitted[fitted["model"] == label[r]] if label[r] in to_fit else known.assign(model=label[r]) for r in grid]
     return pd.concat(parts, ignore_index=True)
 
@@ -766,6 +772,9 @@ def choose_strategy(comparison_table: pd.DataFrame, summary: pd.DataFrame, *, me
 # --------------------------------------------------------------------------------------------
 
 THRESHOLD_METRICS = ("precision", "recall", "f1", "balanced_accuracy", "mcc", "geometric_mean")
+#: The columns of :func:`primary_scores` the imbalance stage summarises and can select by.
+SUMMARY_METRICS = ("average_precision", "roc_auc", "brier", "log_loss", "balanced_accuracy", "geometric_mean", "mcc",
+                   "precision", "recall", "f1", "f1_at_half", "f1_tuned")
 
 
 def primary_scores(tuned: pd.DataFrame, at_half: pd.DataFrame) -> pd.DataFrame:
