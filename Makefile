@@ -36,7 +36,7 @@ test-fast: env  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow"
 
 check: env  ## notebooks, params.yaml and dvc.yaml agree; stage inputs tracked by git; the stage kernel starts
-	$(BIN)/imbalance-lab check
+	$(BIN)/imbalance-lab check $(CHECK_FLAGS)
 
 lab: env  ## JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/

@@ -13,11 +13,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from imbalance_lab.check import check_kernel, check_project, literal_paths, parameters_cell, path_notes, stage_src_files
-from tests.helpers import BIN, ROOT, copy_project
+from tests.helpers import BIN, ROOT, copy_project, run, update_params
 
 
 def test_project_is_consistent():
-    assert check_project(ROOT) == []
+    assert check_project(ROOT, strict=True) == []
 
 
 @pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
@@ -35,8 +35,24 @@ def test_check_reports_a_wrong_notebook_default(tmp_path):
     cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
     cell["source"] = "".join(cell["source"]).replace("test_size = 0.2", "test_size = 0.3")
     nb_path.write_text(json.dumps(nb))
-    problems = check_project(root, kernel=False)
+    problems = check_project(root, kernel=False, strict=True)
     assert any("test_size" in p and "0.3" in p and "0.2" in p for p in problems), problems
+    # not strict (a user's edited params.yaml): a note, not a problem
+    notes: list[str] = []
+    assert not [p for p in check_project(root, kernel=False, notes=notes) if "test_size" in p]
+    assert any("test_size" in n and "0.3" in n and "0.2" in n and "params.yaml" in n for n in notes), notes
+
+
+def test_check_command_accepts_edited_params_unless_strict(tmp_path):
+    """After `dvc exp run -S` or an edit of params.yaml, check passes with a note; --strict fails."""
+    root = copy_project(tmp_path)
+    update_params(root, {"cross_validate": {"top_k_fraction": 0.05}})
+    loose = run([str(BIN / "imbalance-lab"), "check", "--no-kernel"], root, check=False)
+    assert loose.returncode == 0, loose.stderr
+    assert "note:" in loose.stderr and "top_k_fraction" in loose.stderr
+    strict = run([str(BIN / "imbalance-lab"), "check", "--no-kernel", "--strict"], root, check=False)
+    assert strict.returncode == 1
+    assert "problem:" in strict.stderr and "top_k_fraction" in strict.stderr and "0.05" in strict.stderr
 
 
 def test_check_reports_missing_src_dependency_and_extra_param(tmp_path):

@@ -154,8 +154,15 @@ def literal_paths(notebook: dict[str, Any], dvc: dict[str, Any]) -> list[tuple[i
     return found
 
 
-def check_stage(stage: str, *, root: Path, params: dict[str, Any], dvc: dict[str, Any]) -> list[str]:
-    """Problems with one stage (empty when it is consistent)."""
+def check_stage(stage: str, *, root: Path, params: dict[str, Any], dvc: dict[str, Any], strict: bool = False,
+                notes: list[str] | None = None) -> list[str]:
+    """Problems with one stage (empty when it is consistent).
+
+    A parameters-cell default that differs from params.yaml's value is a problem with ``strict``
+    (the committed project keeps them equal, so that a notebook run by itself in JupyterLab
+    computes what the pipeline does); otherwise it goes to ``notes``: editing params.yaml, or
+    ``dvc exp run -S``, is how experiments are made.
+    """
     problems = []
     spec = dvc["stages"][stage]
     info = read_stage(stage, dvc_file=root / "dvc.yaml")
@@ -173,7 +180,12 @@ def check_stage(stage: str, *, root: Path, params: dict[str, Any], dvc: dict[str
         problems.append(f"{where}: parameters cell has '{name}', which is not seed, a key of params.yaml '{stage}' or a path of the stage in dvc.yaml; remove it")
     for name in sorted(set(declared) & set(expected)):
         if declared[name] != expected[name]:
-            problems.append(f"{where}: default of '{name}' is {declared[name]!r} but params.yaml has {expected[name]!r}; make them equal")
+            if strict:
+                problems.append(f"{where}: default of '{name}' is {declared[name]!r} but params.yaml has "
+                                f"{expected[name]!r}; make them equal")
+            elif notes is not None:
+                notes.append(f"{where}: default of '{name}' is {declared[name]!r}, params.yaml has {expected[name]!r}: "
+                             "the pipeline runs with params.yaml's value; the notebook run by itself uses its default")
     listed = spec.get("params", [])
     if sorted(map(str, listed)) != sorted(["seed", stage]):
         problems.append(f"dvc.yaml: stage '{stage}' params should be exactly [seed, {stage}], found {listed}")
@@ -425,7 +437,7 @@ def path_notes() -> list[str]:
 
 
 def check_project(root: str | Path = ".", *, kernel: bool = True, git: bool = True, notes: list[str] | None = None,
-                  kernel_timeout: float = KERNEL_TIMEOUT) -> list[str]:
+                  kernel_timeout: float = KERNEL_TIMEOUT, strict: bool = False) -> list[str]:
     """All consistency problems of the project (empty when everything agrees).
 
     Parameters
@@ -441,6 +453,8 @@ def check_project(root: str | Path = ".", *, kernel: bool = True, git: bool = Tr
         this environment's ``imbalance-lab`` and ``dvc`` (the shell's state, not the project's).
     kernel_timeout : float
         Seconds allowed for the kernel check.
+    strict : bool
+        Notebook parameter defaults must equal params.yaml's values (see :func:`check_stage`).
     """
     root = Path(root)
     params = yaml.safe_load((root / "params.yaml").read_text())
@@ -450,7 +464,7 @@ def check_project(root: str | Path = ".", *, kernel: bool = True, git: bool = Tr
     for key in sorted(set(PATH_REF.findall(text)) - set(pipeline_paths(dvc))):
         problems.append(f"dvc.yaml: ${{paths.{key}}} is not declared in vars.paths; add it")
     for stage in dvc.get("stages", {}):
-        problems.extend(check_stage(stage, root=root, params=params, dvc=dvc))
+        problems.extend(check_stage(stage, root=root, params=params, dvc=dvc, strict=strict, notes=notes))
     if notes is not None:
         notes.extend(path_notes())
     if git:

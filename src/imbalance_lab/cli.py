@@ -36,7 +36,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .check import check_project
 
     notes: list[str] = []
-    problems = check_project(".", kernel=not args.no_kernel, notes=notes, kernel_timeout=args.kernel_timeout)
+    problems = check_project(".", kernel=not args.no_kernel, notes=notes, kernel_timeout=args.kernel_timeout,
+                             strict=args.strict)
     for n in notes:
         print(f"note: {n}", file=sys.stderr)
     for p in problems:
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check that notebooks, params.yaml and dvc.yaml agree, stage inputs are "
                            "tracked by git and the stage kernel starts")
     check.add_argument("--no-kernel", action="store_true", help="skip starting the stage kernel (a few seconds)")
+    check.add_argument("--strict", action="store_true",
+                       help="notebook parameter defaults that differ from params.yaml are problems, not notes (CI)")
     check.add_argument("--kernel-timeout", type=float, default=60.0, metavar="SECONDS",
                        help="time allowed for the kernel to start and import imbalance_lab (default 60)")
     check.set_defaults(func=_cmd_check)
