@@ -163,6 +163,23 @@ def test_run_stage_input_error_is_one_line_and_writes_nothing(small_project, mon
     assert not (small_project / ".imbalance-lab" / "backup" / "prepare").exists()
 
 
+def test_run_stage_validates_every_section_before_any_work(small_project, monkeypatch):
+    """A wrong key in a later stage's section stops the first stage, before its notebook runs."""
+    monkeypatch.chdir(small_project)
+    monkeypatch.setenv("PYTHONPATH", "")
+    params = (small_project / "params.yaml").read_text()
+    failed = small_project / ".imbalance-lab" / "failed" / "prepare.ipynb"
+    failed.unlink(missing_ok=True)
+    try:
+        update_params(small_project, {"evaluate": {"n_boostrap": 100}})
+        with pytest.raises(ImbalanceLabError, match="n_boostrap") as err:
+            runner.run_stage("prepare", root=small_project)
+    finally:
+        (small_project / "params.yaml").write_text(params)
+    assert "\n" not in str(err.value) and "n_bootstrap" in str(err.value)  # names the key and suggests the right one
+    assert not failed.exists(), "the notebook must not have started"
+
+
 def test_a_kernel_that_dies_gives_one_line_and_keeps_the_outputs(small_project, monkeypatch):
     """A kernel killed mid-stage (as the out-of-memory killer does) is reported in one line with how it
     ended and where its log is; the stage's earlier outputs are put back."""

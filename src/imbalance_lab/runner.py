@@ -319,7 +319,7 @@ def run_stage(stage: str, *, root: str | Path = ".", params_file: str = "params.
     """
     root = Path(root).resolve()
     os.chdir(root)
-    params = load_params(params_file, sections=[stage])
+    params = load_params(params_file)  # every section: a typo in a later stage's params stops the first stage run
     info = read_stage(stage, dvc_file=dvc_file)
     parameters = notebook_parameters(params, stage=stage, paths=info["paths"])
     notebook, report, html = (Path(info[k]) for k in ("notebook", "report", "html"))
