@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from imbalance_lab import evaluation as ev
 from imbalance_lab.data import iter_splits, make_folds
+from imbalance_lab.errors import ImbalanceLabError
 from imbalance_lab.models import make_pipeline
 
 # --------------------------------------------------------------------------------------------
@@ -257,6 +258,9 @@ def test_choose_threshold_bad_arguments():
     with pytest.raises(ValueError, match="no threshold"):
         # the top score is a negative: precision never reaches 1
         ev.choose_threshold([0, 1, 1], [0.9, 0.5, 0.4], objective="precision", target=1.0)
+    with pytest.raises(ImbalanceLabError) as err:  # a user error: the stage reports it in one line
+        ev.choose_threshold([0, 1, 1], [0.9, 0.5, 0.4], objective="precision", target=1.0)
+    assert "evaluate.target" in str(err.value) and "0.6667" in str(err.value)
 
 
 # --------------------------------------------------------------------------------------------

@@ -166,6 +166,21 @@ def test_unknown_model_raises_key_error():
         make_pipeline("svm", SCHEMA, seed=0)
 
 
+@pytest.mark.parametrize("name, params, named, hint", [
+    ("logistic_regression", {"c": 0.5}, "'c'", "'c' -> 'C'"),
+    ("xgboost", {"n_estimator": 50}, "'n_estimator'", "'n_estimator' -> 'n_estimators'"),  # XGBoost itself only warns at fit
+    ("random_forest", {"n_estimators": 10, "zzz": 1}, "'zzz'", None),
+])
+def test_unknown_hyperparameter_is_a_params_error_naming_it(name, params, named, hint):
+    from imbalance_lab.errors import ParamsError
+
+    with pytest.raises(ParamsError) as err:
+        make_estimator(name, seed=0, params=params)
+    msg = str(err.value)
+    assert msg.startswith(f"cross_validate.model_params.{name}:") and named in msg and "\n" not in msg
+    assert (hint in msg) if hint else "did you mean" not in msg
+
+
 def test_registry_entries():
     assert set(MODELS) == {"dummy", "logistic_regression", "random_forest", "hist_gradient_boosting", "xgboost"}
     for spec in MODELS.values():

@@ -214,6 +214,12 @@ def test_wrong_type_names_the_key(valid, qualified, value):
         ("cross_validate.learning_curve_sizes", [0.5, True]),
         ("cross_validate.learning_curve_sizes", [0.5, "1"]),
         ("cross_validate.n_jobs", 0),
+        ("imbalance.sampling_strategy", "minority"),  # with two classes: same as auto, or nothing for an under-sampler
+        ("imbalance.sampling_strategy", "not majority"),
+        ("imbalance.sampling_strategy", 0.0),
+        ("imbalance.sampling_strategy", 1.5),
+        ("evaluate.target", 0.0),
+        ("evaluate.target", 1.01),
     ],
 )
 def test_out_of_range_names_the_key(valid, qualified, value):

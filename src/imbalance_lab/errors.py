@@ -32,3 +32,8 @@ class StrategyError(ImbalanceLabError):
 
 class TuneError(ImbalanceLabError):
     """A tuning problem the user can fix (storage, params)."""
+
+
+class ThresholdError(ImbalanceLabError, ValueError):
+    """A decision-threshold objective that the predictions cannot meet (e.g. a precision target
+    no threshold reaches). Also a ValueError, as :func:`evaluation.choose_threshold` documents."""

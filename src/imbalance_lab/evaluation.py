@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from .data import iter_splits
+from .errors import ThresholdError
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,9 @@ def choose_threshold(
         precision = tp / (tp + fp)
         reached = np.flatnonzero(precision >= target - 1e-12)
         if reached.size == 0:
-            raise ValueError(f"no threshold reaches precision {target}; lower the target")
+            raise ThresholdError(f"no threshold reaches precision {target} on the out-of-fold predictions (the highest "
+                                 f"is {np.nanmax(precision):.4g}); lower evaluate.target or use another "
+                                 "evaluate.threshold_objective")
         return float(thresholds[reached[-1]])
     raise ValueError(f"unknown threshold objective {objective!r}")
 

@@ -7,6 +7,7 @@ model) is fitted on the training fold only.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -16,6 +17,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
+from .errors import ParamsError
 from .features import make_preprocessor
 
 
@@ -86,7 +88,18 @@ def make_estimator(name: str, *, seed: int, n_jobs: int = 1, params: dict[str, A
     """Build the bare estimator of a registered family with optional hyperparameter overrides."""
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(MODELS)}")
-    return MODELS[name].factory(seed=seed, n_jobs=n_jobs, **(params or {}))
+    params = params or {}
+    default = MODELS[name].factory(seed=seed, n_jobs=n_jobs)
+    known = list(default.get_params())
+    unknown = sorted(set(params) - set(known))
+    if unknown:  # XGBoost would take any name and only warn at fit time; scikit-learn raises a TypeError
+        lower = {k.lower(): k for k in known}
+        hints = [f"'{u}' -> '{lower[m[0]]}'" for u in unknown if (m := difflib.get_close_matches(u.lower(), list(lower), n=1))]
+        raise ParamsError(
+            f"cross_validate.model_params.{name}: {type(default).__name__} has no parameter "
+            f"{', '.join(map(repr, unknown))}; remove or rename it" + (f" (did you mean {', '.join(hints)}?)" if hints else "")
+        )
+    return MODELS[name].factory(seed=seed, n_jobs=n_jobs, **params)
 
 
 def make_pipeline(

@@ -158,7 +158,8 @@ SPEC: dict[str, Any] = {
     "imbalance": {
         "strategies": Key((list,), lambda v: _list_of(str, STRATEGY_NAMES)(v) or (None if "none" in v else "must include 'none' (the baseline)")),
         "metric": Key((str,), _one_of(*IMBALANCE_METRICS)),
-        "sampling_strategy": Key((str, float), lambda v: None if (isinstance(v, str) and v in ("auto", "minority", "not majority", "all")) or (isinstance(v, float) and 0 < v <= 1) else "must be auto, minority, not majority, all or a ratio in (0, 1]"),
+        # two classes: imbalanced-learn's other names either mean "auto" or nothing for one kind of sampler
+        "sampling_strategy": Key((str, float), lambda v: None if v == "auto" or (isinstance(v, float) and 0 < v <= 1) else "must be auto (balance the classes) or a minority/majority ratio in (0, 1]"),
         "k_neighbors": Key((int,), _at_least(1)),
         "alpha": Key((float,), _between(0.0, 0.5)),
         "ratio_sweep_points": Key((int,), _at_least(2)),
@@ -169,7 +170,7 @@ SPEC: dict[str, Any] = {
         "threshold_objective": Key((str,), _one_of(*THRESHOLD_OBJECTIVES)),
         "cost_fp": Key((float,), lambda v: None if v > 0 else "must be positive"),
         "cost_fn": Key((float,), lambda v: None if v > 0 else "must be positive"),
-        "target": Key((float,), _between(0.0, 1.0, inclusive=True)),
+        "target": Key((float,), lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
         "top_k": Key((float, int), lambda v: None if v > 0 else "must be a fraction in (0, 1) or a count of rows"),
         "n_bootstrap": Key((int,), _at_least(100)),
         "permutation_repeats": Key((int,), _at_least(1)),

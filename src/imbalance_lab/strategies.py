@@ -63,8 +63,10 @@ SIMPLICITY = (
     "borderline_smote", "adasyn", "smote_tomek", "smote_enn", "balanced_random_forest", "easy_ensemble",
 )
 
-#: String values of ``sampling_strategy`` that imbalanced-learn accepts.
-SAMPLING_STRATEGY_NAMES = ("auto", "minority", "not minority", "not majority", "all")
+#: String values of ``sampling_strategy`` accepted: "auto" balances the two classes. With two
+#: classes imbalanced-learn's other names ("minority", "not majority", ...) either mean the same or
+#: make one kind of sampler do nothing (an under-sampler told to resample the minority).
+SAMPLING_STRATEGY_NAMES = ("auto",)
 
 #: Trees of the balanced random forest and members of EasyEnsemble.
 BRF_N_ESTIMATORS = 300
@@ -422,8 +424,8 @@ def make_strategy_pipeline(
     model_params : dict, optional
         Hyperparameter overrides of the model (ignored by the ensembles).
     sampling_strategy : float or str
-        Minority/majority ratio after resampling (float in (0, 1]) or an imbalanced-learn name
-        ("auto": balance the classes). Used by the resampling and ensemble strategies. For
+        Minority/majority ratio after resampling (float in (0, 1]) or "auto" (balance the
+        classes). Used by the resampling and ensemble strategies. For
         ``balanced_random_forest``, "auto" means "all" (every tree on a balanced bootstrap of both
         classes, as imbalanced-learn recommends for the original algorithm).
     k_neighbors : int
