@@ -222,7 +222,10 @@ def study_name(*, model: str, tune_params: dict[str, Any], seed: int, data_finge
     """A name that changes with anything that changes what the trials compute.
 
     ``timeout`` and the storage settings are left out: they change when the study stops or where
-    it lives, not the trials.
+    it lives, not the trials. ``n_trials`` stays in on purpose: a seeded sampler started again on
+    a 40-trial study draws differently from one that has run 40 trials, so adding 20 trials to
+    an old study would not give the 60-trial study that the same params give from scratch.
+    ``n_jobs`` stays in because a fit's floating-point sums may depend on its thread count.
     """
     relevant = {k: v for k, v in tune_params.items() if k not in ("timeout", "storage_env")}
     blob = json.dumps({"params": relevant, "seed": seed, "data": data_fingerprint}, sort_keys=True)
