@@ -97,13 +97,53 @@ def suggest_params(trial: optuna.Trial, model: str) -> dict[str, Any]:
     raise TuneError(f"tune.model '{model}' cannot be tuned; use one of {', '.join(TUNABLE)}")
 
 
+def trial_model_params(model: str, params: dict[str, Any], *, max_trees: int = MAX_TREES) -> dict[str, Any]:
+    """The estimator parameters of a trial: its hyperparameters plus, for the boosting models,
+    early stopping after at most ``max_trees`` trees (XGBoost stops on the split given by
+    :func:`early_stopping_split`, histogram gradient boosting on its own ``validation_fraction``)."""
+    if model == "xgboost":
+        return {**params, "n_estimators": max_trees, "early_stopping_rounds": EARLY_STOPPING_ROUNDS}
+    if model == "hist_gradient_boosting":
+        return {**params, "max_iter": max_trees, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
+                "n_iter_no_change": EARLY_STOPPING_ROUNDS, "scoring": "loss"}
+    return dict(params)
+
+
+def early_stopping_split(train: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """XGBoost's rows to fit on and rows to stop on: a stratified ``EARLY_STOPPING_SHARE`` of the
+    training fold is held out."""
+    fit_idx, stop_idx = train_test_split(train, test_size=EARLY_STOPPING_SHARE, stratify=y[train], random_state=seed)
+    return fit_idx, stop_idx
+
+
+def _preprocess_training(model: str, pre: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, *, seed: int,
+                         dtype: Any = None) -> tuple[Any, np.ndarray, tuple[Any, np.ndarray] | None]:
+    """Fit a trial's preprocessing ``pre`` on a training fold: the model's input, its labels and,
+    for XGBoost, the early-stopping rows ``(X_stop, y_stop)`` (preprocessing fitted without them)."""
+    cast = (lambda a: np.asarray(a, dtype=dtype)) if dtype is not None else (lambda a: a)  # noqa: E731
+    if model == "xgboost":
+        fit_idx, stop_idx = early_stopping_split(train, y, seed=seed)
+        pre.fit(X.iloc[fit_idx], y[fit_idx])
+        return cast(pre.transform(X.iloc[fit_idx])), y[fit_idx], (cast(pre.transform(X.iloc[stop_idx])), y[stop_idx])
+    return cast(pre.fit_transform(X.iloc[train], y[train])), y[train], None  # what Pipeline.fit gives the model
+
+
+def _fit_estimator(model: str, est: Any, X_fit: Any, y_fit: np.ndarray, stop: tuple[Any, np.ndarray] | None) -> int | None:
+    """Fit a trial's (preprocessed-input) estimator; the number of trees it kept, if a boosting model."""
+    if model == "xgboost":
+        est.fit(X_fit, y_fit, eval_set=[stop], verbose=False)
+        return int(est.best_iteration) + 1
+    est.fit(X_fit, y_fit)
+    return int(est.n_iter_) if model == "hist_gradient_boosting" else None
+
+
 def fit_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
              train: np.ndarray, *, seed: int, n_jobs: int = 1, max_trees: int = MAX_TREES) -> tuple[Any, int | None]:
     """Fit one trial's pipeline on a training fold, as a trial does.
 
     Boosting models hold out a stratified ``EARLY_STOPPING_SHARE`` of the training fold and stop
     adding trees when its log loss has not improved for ``EARLY_STOPPING_ROUNDS`` rounds, or at
-    ``max_trees`` trees.
+    ``max_trees`` trees (:func:`trial_model_params`).
 
     Returns
     -------
@@ -112,24 +152,10 @@ def fit_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.D
         other models).
     """
     with threadpool_limits(limits=n_jobs):
-        if model == "xgboost":
-            pipe = make_pipeline(model, schema, seed=seed, n_jobs=n_jobs,
-                                 params={**params, "n_estimators": max_trees, "early_stopping_rounds": EARLY_STOPPING_ROUNDS})
-            fit_idx, stop_idx = train_test_split(train, test_size=EARLY_STOPPING_SHARE, stratify=y[train], random_state=seed)
-            pre = pipe.named_steps["preprocess"].fit(X.iloc[fit_idx], y[fit_idx])
-            est = pipe.named_steps["model"]
-            est.fit(pre.transform(X.iloc[fit_idx]), y[fit_idx],
-                    eval_set=[(pre.transform(X.iloc[stop_idx]), y[stop_idx])], verbose=False)
-            return pipe, int(est.best_iteration) + 1
-        if model == "hist_gradient_boosting":
-            pipe = make_pipeline(model, schema, seed=seed, params={
-                **params, "max_iter": max_trees, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
-                "n_iter_no_change": EARLY_STOPPING_ROUNDS, "scoring": "loss"})
-            pipe.fit(X.iloc[train], y[train])
-            return pipe, int(pipe.named_steps["model"].n_iter_)
-        pipe = make_pipeline(model, schema, seed=seed, params=params)
-        pipe.fit(X.iloc[train], y[train])
-        return pipe, None
+        pipe = make_pipeline(model, schema, seed=seed, n_jobs=n_jobs if model == "xgboost" else 1,
+                             params=trial_model_params(model, params, max_trees=max_trees))
+        X_fit, y_fit, stop = _preprocess_training(model, pipe.named_steps["preprocess"], X, y, train, seed=seed)
+        return pipe, _fit_estimator(model, pipe.named_steps["model"], X_fit, y_fit, stop)
 
 
 def fit_predict_fold(model: str, params: dict[str, Any], schema: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
@@ -177,13 +203,11 @@ def prepare_fold(model: str, schema: dict[str, Any], X: pd.DataFrame, y: np.ndar
     """
     spec = MODELS[model]
     pre = make_preprocessor(schema, encoding=spec.encoding, scale=spec.scale)
-    if model == "xgboost":
-        fit_idx, stop_idx = train_test_split(train, test_size=EARLY_STOPPING_SHARE, stratify=y[train], random_state=seed)
-        pre.fit(X.iloc[fit_idx], y[fit_idx])
-        as32 = lambda idx: np.asarray(pre.transform(X.iloc[idx]), dtype=np.float32)  # noqa: E731
-        return PreparedFold(fit=as32(fit_idx), y_fit=y[fit_idx], val=as32(val), stop=as32(stop_idx), y_stop=y[stop_idx])
-    fitted = pre.fit_transform(X.iloc[train], y[train])  # what Pipeline.fit gives the model
-    return PreparedFold(fit=fitted, y_fit=y[train], val=pre.transform(X.iloc[val]))
+    dtype = np.float32 if model == "xgboost" else None
+    X_fit, y_fit, stop = _preprocess_training(model, pre, X, y, train, seed=seed, dtype=dtype)
+    X_val = pre.transform(X.iloc[val])
+    return PreparedFold(fit=X_fit, y_fit=y_fit, val=np.asarray(X_val, dtype=dtype) if dtype is not None else X_val,
+                        stop=None if stop is None else stop[0], y_stop=None if stop is None else stop[1])
 
 
 def fit_predict_prepared(model: str, params: dict[str, Any], fold: PreparedFold, *, seed: int,
@@ -192,20 +216,11 @@ def fit_predict_prepared(model: str, params: dict[str, Any], fold: PreparedFold,
 
     Thread limits are the caller's business (they are process-wide).
     """
-    if model == "xgboost":
-        est = make_estimator(model, seed=seed, n_jobs=n_jobs,
-                             params={**params, "n_estimators": max_trees, "early_stopping_rounds": EARLY_STOPPING_ROUNDS})
-        est.fit(fold.fit, fold.y_fit, eval_set=[(fold.stop, fold.y_stop)], verbose=False)
-        return est.predict_proba(fold.val)[:, 1], int(est.best_iteration) + 1
-    if model == "hist_gradient_boosting":
-        est = make_estimator(model, seed=seed, params={
-            **params, "max_iter": max_trees, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
-            "n_iter_no_change": EARLY_STOPPING_ROUNDS, "scoring": "loss"})
-        est.fit(fold.fit, fold.y_fit)
-        return est.predict_proba(fold.val)[:, 1], int(est.n_iter_)
-    est = make_estimator(model, seed=seed, params=params)
-    est.fit(fold.fit, fold.y_fit)
-    return est.predict_proba(fold.val)[:, 1], None
+    est = make_estimator(model, seed=seed, n_jobs=n_jobs if model == "xgboost" else 1,
+                         params=trial_model_params(model, params, max_trees=max_trees))
+    stop = (fold.stop, fold.y_stop) if model == "xgboost" else None
+    n_trees = _fit_estimator(model, est, fold.fit, fold.y_fit, stop)
+    return est.predict_proba(fold.val)[:, 1], n_trees
 
 
 def trees_param(model: str) -> str | None:
