@@ -245,6 +245,60 @@ def test_no_resampled_row_reaches_a_validation_fold(data, strategy):
             assert n_pos_fit > y[train].sum()
 
 
+#: What :class:`LoggingRecorder` instances did, in order: ("fit", X, y) and ("predict", X).
+RECORDED: list[tuple] = []
+
+
+class LoggingRecorder(Recorder):
+    """A Recorder that also logs to :data:`RECORDED`: the stages' path fits a clone of the
+    pipeline's rest in the pool's worker (in this process with ``n_jobs=1``) and keeps no
+    handle on it."""
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        RECORDED.append(("fit", self.fit_X_, self.fit_y_))
+        return self
+
+    def predict_proba(self, X):
+        out = super().predict_proba(X)
+        RECORDED.append(("predict", self.seen_[-1]))
+        return out
+
+
+@pytest.mark.parametrize("strategy", SAMPLERS)
+def test_no_resampled_row_reaches_a_validation_fold_on_the_stages_path(data, strategy, monkeypatch):
+    """The same guarantees through cross_validate_models' default path (preprocessing fitted once per
+    training fold and shared, then sampler and model), which is what the stages run."""
+    from collections import OrderedDict
+
+    monkeypatch.setattr(ev, "_PREPROCESS_CACHE", OrderedDict())
+    monkeypatch.setattr(ev, "_MODEL_CACHE", OrderedDict())
+    X, y, schema, folds = data
+    pipe = st.make_strategy_pipeline(strategy, "logistic_regression", schema, seed=0)
+    pipe.set_params(model=LoggingRecorder())
+    RECORDED.clear()
+    result = ev.cross_validate_models({strategy: pipe}, X, y, folds, n_jobs=1)
+    splits = list(iter_splits(folds))
+    assert [r[0] for r in RECORDED] == ["fit", "predict"] * len(splits)
+    for (_, k, train, val), (_, fit_X, fit_y), (_, seen) in zip(splits, RECORDED[0::2], RECORDED[1::2]):
+        pre = clone(pipe.named_steps["preprocess"]).fit(X.iloc[train], y[train])
+        everywhere = clone(pipe.named_steps["preprocess"]).fit(X, y)  # fitted on all rows: what must not happen
+        # the model predicts exactly the validation rows, preprocessed as fitted on the training rows only
+        np.testing.assert_array_equal(seen, pre.transform(X.iloc[val]))
+        assert not np.allclose(seen, everywhere.transform(X.iloc[val]), equal_nan=True)
+        np.testing.assert_array_equal(result.oof.loc[result.oof["fold"] == k, "row"].to_numpy(), val)
+        original_train = pre.transform(X.iloc[train])
+        if strategy in OVER_SAMPLERS:
+            assert len(fit_y) > len(train) and fit_y.sum() > y[train].sum()
+            np.testing.assert_array_equal(fit_X[: len(train)], original_train)
+            added = fit_X[len(train):]
+            assert not (added[:, None, :] == seen[None, :, :]).all(axis=2).any(), "a validation row was added"
+        elif strategy == "random_under":
+            assert len(fit_y) < len(train) and fit_y.sum() == y[train].sum()
+        else:  # SMOTE then cleaning: more positives than the fold had
+            assert fit_y.sum() > y[train].sum()
+
+
 # --------------------------------------------------------------------------------------------
 # Errors of samplers that cannot run
 # --------------------------------------------------------------------------------------------
