@@ -129,8 +129,8 @@ def test_readme_starts_with_the_two_commands():
 
 def test_ci_runs_the_check_then_make_test():
     commands = [ln.split("#")[0].strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert "make check" in commands and commands[-1] == "exec make test"
-    assert "imbalance-lab check" in (ROOT / "Makefile").read_text()
+    assert "make check CHECK_FLAGS=--strict" in commands and commands[-1] == "exec make test"
+    assert "imbalance-lab check $(CHECK_FLAGS)" in (ROOT / "Makefile").read_text()
 
 
 def test_check_requires_persisted_outputs(tmp_path):
