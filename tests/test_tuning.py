@@ -85,10 +85,56 @@ def test_work_makes_exactly_n_trials_and_resumes(task, tmp_path):
     again = tuning.load_study(tuning.open_storage(journal_path=path, storage_env="UNSET_ENV_FOR_TEST"),
                               name="s", seed=3, pruner="median", n_folds=3, metric="log_loss")
     again.ask()
-    assert tuning.fail_stale(again, storage, assume_dead=True) == 1
+    # work() itself fails the stale trial: the journal has one owner, so waiting for it would never end
     c = tuning.work(again, storage, task, n_trials=7, progress=False)
     assert c["complete"] + c["pruned"] == 7 and c["running"] == 0 and c["fail"] == 1
     assert [(t.number, t.value) for t in again.trials[:4]] == first
+
+
+def test_fail_stale_fails_the_journals_running_trials_only_when_told_they_are_dead(tmp_path):
+    storage = tuning.open_storage(journal_path=tmp_path / "j.journal", storage_env="UNSET_ENV_FOR_TEST")
+    study = tuning.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")
+    study.ask()
+    assert tuning.fail_stale(study, storage) == 0
+    assert tuning.fail_stale(study, storage, assume_dead=True) == 1
+    assert tuning.counts(study)["running"] == 0
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from imbalance_lab import tuning
+storage = tuning.open_storage(journal_path="data/tuning/optuna.journal", storage_env="UNSET_ENV_FOR_TEST")
+study = tuning.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")
+# die the way a SIGKILL during a trial can: inside the journal's append, holding its lock
+os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
+study.ask()
+"""
+
+NEXT_RUN = """
+from imbalance_lab import tuning
+storage = tuning.open_storage(journal_path="data/tuning/optuna.journal", storage_env="UNSET_ENV_FOR_TEST")
+study = tuning.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")
+study.tell(study.ask(), 1.0)
+print(len(study.trials))
+"""
+
+
+def test_a_run_killed_while_writing_the_journal_does_not_block_the_next_run(tmp_path):
+    """SIGKILL while appending to the journal (holding its lock): the next run, with the journal
+    path relative as the stage gives it, proceeds at once. With Optuna's default symlink lock it
+    waited forever."""
+    import signal
+    import subprocess
+    import sys
+
+    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    try:
+        nxt = subprocess.run([sys.executable, "-c", NEXT_RUN], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the next run waited more than 60 s for the journal lock of a killed run") from None
+    assert nxt.returncode == 0, nxt.stderr
+    assert nxt.stdout.split()[-1] == "2"  # the killed run's trial (written before the kill) and this one
 
 
 def test_same_seed_gives_same_best_params(task, tmp_path):

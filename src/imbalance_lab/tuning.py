@@ -277,6 +277,42 @@ class Storage:
     description: str
 
 
+class JournalFlock:
+    """The journal file's write lock: an ``fcntl.flock`` on ``path``, which the operating system
+    releases when its holder dies.
+
+    Optuna's default journal lock is a symlink ``<journal>.lock`` that a SIGKILLed writer leaves
+    behind. Its grace period cannot break it when the journal path is relative (``stat`` follows
+    the link relative to its own directory, fails, and the waiter retries forever): a run killed
+    while appending to the study would make every later run hang. A flock has no stale state.
+    Local file systems only; for several machines use database storage.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._held = threading.local()
+
+    def acquire(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._held.fd = fd
+        return True
+
+    def release(self) -> None:
+        fd = getattr(self._held, "fd", None)
+        if fd is None:
+            raise RuntimeError(f"{self.path}: lock released but not held")
+        self._held.fd = None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
 def open_storage(*, journal_path: str | Path, storage_env: str) -> Storage:
     """The study storage: a database if ``$storage_env`` holds a URL, else the journal file."""
     url = os.environ.get(storage_env, "").strip()
@@ -285,8 +321,8 @@ def open_storage(*, journal_path: str | Path, storage_env: str) -> Storage:
         path.parent.mkdir(parents=True, exist_ok=True)
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-        # not "<path>.lock": that name is the journal backend's own lock file
-        return Storage(JournalStorage(JournalFileBackend(str(path))), "journal", str(path) + ".create-lock", f"journal file {path}")
+        backend = JournalFileBackend(str(path), lock_obj=JournalFlock(str(path) + ".flock"))
+        return Storage(JournalStorage(backend), "journal", str(path) + ".create-lock", f"journal file {path}")
     import sqlalchemy
 
     try:
@@ -545,8 +581,9 @@ def work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int
     A trial is created only under the creation lock and only while fewer than ``n_trials``
     trials are finished or running, so concurrent processes never create more than needed.
     With ``wait``, the process then waits for other processes' running trials to finish (and
-    replaces those of dead processes); without it (a worker), it returns when nothing is left
-    to create.
+    replaces those of dead processes: by heartbeat for a database; with the journal file, which
+    has one owner, every running trial it finds between its own trials); without it (a worker),
+    it returns when nothing is left to create.
 
     Returns
     -------
@@ -564,6 +601,12 @@ def work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int
         if is_db:
             fail_stale(study, storage)
         with creation_lock(storage, study.study_name):
+            if storage.kind == "journal" and wait:
+                # the journal has one owner, the stage: between its own trials, a RUNNING trial is
+                # one a killed run left behind (waiting for it would never end)
+                stale = fail_stale(study, storage, assume_dead=True)
+                if stale:
+                    log.warning("%d trial(s) left running by a killed run marked failed; they are replaced", stale)
             c = counts(study)
             finished = c["complete"] + c["pruned"]
             trial = study.ask() if finished + c["running"] < n_trials else None
