@@ -100,6 +100,18 @@ def test_fail_stale_fails_the_journals_running_trials_only_when_told_they_are_de
     assert tuning.counts(study)["running"] == 0
 
 
+
+def test_resuming_a_study_does_not_write_to_the_journal(tmp_path):
+    path = tmp_path / "j.journal"
+    storage = tuning.open_storage(journal_path=path, storage_env="UNSET_ENV_FOR_TEST")
+    study = tuning.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")
+    study.tell(study.ask(), 0.5)
+    before = path.read_bytes()
+    again = tuning.load_study(tuning.open_storage(journal_path=path, storage_env="UNSET_ENV_FOR_TEST"),
+                              name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")
+    assert [t.value for t in again.trials] == [0.5] and again.direction == study.direction
+    assert path.read_bytes() == before
+
 KILLED_WRITER = """
 import os, signal, sys
 from imbalance_lab import tuning

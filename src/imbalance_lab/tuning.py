@@ -417,13 +417,19 @@ def make_pruner(name: str, *, n_folds: int) -> optuna.pruners.BasePruner:
 
 
 def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: int, metric: str) -> optuna.Study:
-    """Create the study or load it if it exists (resume)."""
+    """Create the study or load it if it exists (resume).
+
+    An existing study is loaded without writing: ``create_study(load_if_exists=True)`` appends a
+    creation record to the journal file on every call, so a resumed, already complete study
+    would change the journal."""
     direction = "minimize" if metric in LOWER_IS_BETTER else "maximize"
-    return optuna.create_study(
-        study_name=name, storage=storage.storage, load_if_exists=True, direction=direction,
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True),
-        pruner=make_pruner(pruner, n_folds=n_folds),
-    )
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
+    pruned_by = make_pruner(pruner, n_folds=n_folds)
+    try:
+        return optuna.load_study(study_name=name, storage=storage.storage, sampler=sampler, pruner=pruned_by)
+    except KeyError:  # not there yet; another process may be creating it at the same moment
+        return optuna.create_study(study_name=name, storage=storage.storage, load_if_exists=True, direction=direction,
+                                   sampler=sampler, pruner=pruned_by)
 
 
 # --------------------------------------------------------------------------------------------
