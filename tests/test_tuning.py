@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import optuna
 import pandas as pd
@@ -100,7 +104,6 @@ def test_fail_stale_fails_the_journals_running_trials_only_when_told_they_are_de
     assert tuning.counts(study)["running"] == 0
 
 
-
 def test_resuming_a_study_does_not_write_to_the_journal(tmp_path):
     path = tmp_path / "j.journal"
     storage = tuning.open_storage(journal_path=path, storage_env="UNSET_ENV_FOR_TEST")
@@ -112,8 +115,9 @@ def test_resuming_a_study_does_not_write_to_the_journal(tmp_path):
     assert [t.value for t in again.trials] == [0.5] and again.direction == study.direction
     assert path.read_bytes() == before
 
+
 KILLED_WRITER = """
-import os, signal, sys
+import os, signal
 from imbalance_lab import tuning
 storage = tuning.open_storage(journal_path="data/tuning/optuna.journal", storage_env="UNSET_ENV_FOR_TEST")
 study = tuning.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")
@@ -135,10 +139,6 @@ def test_a_run_killed_while_writing_the_journal_does_not_block_the_next_run(tmp_
     """SIGKILL while appending to the journal (holding its lock): the next run, with the journal
     path relative as the stage gives it, proceeds at once. With Optuna's default symlink lock it
     waited forever."""
-    import signal
-    import subprocess
-    import sys
-
     killed = subprocess.run([sys.executable, "-c", KILLED_WRITER], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     try:
