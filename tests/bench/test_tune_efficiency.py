@@ -93,3 +93,28 @@ def test_random_search_scores_its_candidates_like_the_tune_stage():
         study.tell(trial, tuning.run_trial(task, trial))
     assert [t.params for t in study.trials] == [dict(p) for p in found["params"]]
     assert [t.value for t in study.trials] == pytest.approx(list(found["mean_score"]), abs=1e-12)
+
+
+def test_compare_runs_both_sides_and_its_figures_agree():
+    df, y, folds = _data()
+    lines: list[str] = []
+    r = bench.compare(df, y, folds, SCHEMA, candidates=3, cores=1, seed=0, echo=lines.append)
+    assert f"best mean AP {r['random_best']:.4f}" in lines[0]
+    assert 0 < r["random_reach"] <= r["random_seconds"]
+    if r["optuna_reach"] is None:  # Optuna ran out of the random search's time
+        assert r["ratio"] is None and r["optuna_best"] < r["random_best"]
+        assert r["optuna_seconds"] >= r["random_seconds"]
+    else:
+        assert r["optuna_best"] >= r["random_best"]
+        assert r["ratio"] == pytest.approx(r["optuna_reach"] / r["random_reach"])
+        assert f"{r['ratio']:.3f}" in lines[-1]
+    assert sum(r["trials"].values()) >= 1
+
+
+def test_summary_counts_a_run_that_never_got_there_as_a_miss():
+    runs = [{"seed": 42, "ratio": 1.4, "random_seconds": 225.0, "random_reach": 145.0},
+            {"seed": 1, "ratio": None, "random_seconds": 200.0, "random_reach": 50.0},
+            {"seed": 2, "ratio": 0.2, "random_seconds": 220.0, "random_reach": 150.0}]
+    line = bench.summary(runs)
+    assert "seed 1: > 4.000" in line  # 200 s of random search, its best after 50 s
+    assert "median 1.400" in line and "met in 1 of 3" in line
