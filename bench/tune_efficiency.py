@@ -1,4 +1,4 @@
-"""Optuna (TPE + median pruning, the tune stage's objective) against scikit-learn's
+"""Optuna (TPE and a pruner, the tune stage's objective) against scikit-learn's
 RandomizedSearchCV over the same XGBoost search space, the same model and the same stored folds.
 
 Both sides evaluate exactly the tune stage's objective: the mean average precision over the
@@ -23,7 +23,12 @@ ratio, their median and in how many runs the target was met. On this data the ra
 much on the seed (the random search's best of 100 noisy candidates is partly luck), so one
 seed's ratio says little; see the README.
 
+Optuna uses ``tune.pruner`` from params.yaml unless ``--pruner`` names others: with several
+(``--pruner wilcoxon median``), Optuna runs once with each, one after the other, against the
+same random search, and the summary has a line per pruner.
+
 Usage: python bench/tune_efficiency.py [--candidates 100] [--cores 2] [--seed 42 [1 2 3 ...]]
+                                       [--pruner wilcoxon|median|hyperband|none [...]]
 """
 
 from __future__ import annotations
@@ -118,14 +123,14 @@ def random_search(X: pd.DataFrame, y: np.ndarray, splits: list, schema: dict[str
                          "done_seconds": done}), seconds
 
 
-def optuna_search(task: tuning.TuneTask, *, target: float, budget_seconds: float, seed: int,
-                  n_folds: int) -> tuple[optuna.Study, float | None, float]:
-    """TPE + median pruning (the tune stage's sampler and pruner) one trial at a time, until the
+def optuna_search(task: tuning.TuneTask, *, target: float, budget_seconds: float, seed: int, n_folds: int,
+                  pruner: str) -> tuple[optuna.Study, float | None, float]:
+    """TPE and ``pruner`` (the tune stage's sampler and pruner) one trial at a time, until the
     best value reaches ``target`` or ``budget_seconds`` have passed. Returns the study, the
     seconds at which it reached the target (None if it did not) and the seconds it ran."""
     study = optuna.create_study(direction="maximize",
                                 sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True),
-                                pruner=tuning.make_pruner("median", n_folds=n_folds))
+                                pruner=tuning.make_pruner(pruner, n_folds=n_folds))
     storage = tuning.Storage(study._storage, "memory", "", "memory")
     t0 = time.perf_counter()
     reached_at = None
@@ -138,11 +143,18 @@ def optuna_search(task: tuning.TuneTask, *, target: float, budget_seconds: float
 
 
 def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[str, Any], *, candidates: int,
-            cores: int, seed: int, echo: Any = print) -> dict[str, Any]:
+            cores: int, seed: int, pruners: list[str], echo: Any = print) -> list[dict[str, Any]]:
     """One side-by-side run with one seed (the random search's sampling, the models' seeds and
-    TPE's seed), printing as it goes. Returns the figures: ``random_best``, ``random_reach``,
-    ``random_seconds``, ``optuna_best``, ``optuna_reach`` (None if it did not get there),
-    ``optuna_seconds``, ``trials`` (per state) and ``ratio`` (None if Optuna did not get there)."""
+    TPE's seed): the random search once, then Optuna once per pruner in ``pruners`` (names as
+    ``tune.pruner``) against it, one after the other, printing as it goes.
+
+    Returns
+    -------
+    list of dict
+        Per pruner, the figures: ``seed``, ``pruner``, ``random_best``, ``random_reach``,
+        ``random_seconds``, ``optuna_best``, ``optuna_reach`` (None if it did not get there),
+        ``optuna_seconds``, ``trials`` (per state) and ``ratio`` (None if Optuna did not get there).
+    """
     splits = [(tr, va) for _, _, tr, va in data.iter_splits(folds)]
     found, random_seconds = random_search(X, y, splits, schema, candidates=candidates, cores=cores, seed=seed)
     random_best = float(found["mean_score"].max())
@@ -158,41 +170,49 @@ def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[st
          f"max {q[1.0]:.4f}; a candidate's AP varies from fold to fold with a median sd of "
          f"{found['std_score'].median():.4f}")
 
-    task = tuning.TuneTask(model="xgboost", schema=schema, X=X, y=y, folds=folds, metric="average_precision",
-                           seed=seed, n_jobs=cores)
-    study, reached_at, optuna_seconds = optuna_search(task, target=random_best, budget_seconds=random_seconds,
-                                                      seed=seed, n_folds=len(splits))
-    states = pd.Series([t.state.name.lower() for t in study.trials]).value_counts().to_dict()
-    echo(f"optuna TPE + median pruning: {len(study.trials)} trials {states}, best mean AP {study.best_value:.4f}, "
-         f"{optuna_seconds:.1f} s")
-    ratio = None
-    if reached_at is None:
-        echo(f"optuna did not reach {random_best:.4f} within the random search's whole time ({random_seconds:.1f} s)")
-    else:
-        ratio = reached_at / random_reach
-        echo(f"optuna reached {random_best:.4f} after {reached_at:.1f} s (trial {len(study.trials)})")
-        echo(f"ratio of the times to reach it, optuna / random search: {ratio:.3f} (target <= {TARGET:.3f})")
-    return {"seed": seed, "random_best": random_best, "random_reach": random_reach, "random_seconds": random_seconds,
-            "optuna_best": float(study.best_value), "optuna_reach": reached_at, "optuna_seconds": optuna_seconds,
-            "trials": states, "ratio": ratio}
-
-
-def summary(runs: list[dict[str, Any]]) -> str:
-    """One line over the seeds: each seed's ratio, their median and how many met the target. A
-    run where Optuna did not get there counts as missing the target (ratio shown as "> r": the
-    random search's whole time over the time it needed to reach its best)."""
-    shown, values = [], []
-    for r in runs:
-        if r["ratio"] is None:
-            bound = r["random_seconds"] / r["random_reach"]
-            shown.append(f"seed {r['seed']}: > {bound:.3f}")
-            values.append(np.inf)
+    runs = []
+    for pruner in pruners:
+        # a fresh task: preprocessing shared across trials is part of each Optuna run's time
+        task = tuning.TuneTask(model="xgboost", schema=schema, X=X, y=y, folds=folds, metric="average_precision",
+                               seed=seed, n_jobs=cores)
+        study, reached_at, optuna_seconds = optuna_search(task, target=random_best, budget_seconds=random_seconds,
+                                                          seed=seed, n_folds=len(splits), pruner=pruner)
+        states = pd.Series([t.state.name.lower() for t in study.trials]).value_counts().to_dict()
+        echo(f"optuna TPE + {pruner} pruner: {len(study.trials)} trials {states}, best mean AP "
+             f"{study.best_value:.4f}, {optuna_seconds:.1f} s")
+        ratio = None
+        if reached_at is None:
+            echo(f"  did not reach {random_best:.4f} within the random search's whole time ({random_seconds:.1f} s)")
         else:
-            shown.append(f"seed {r['seed']}: {r['ratio']:.3f}")
-            values.append(r["ratio"])
-    met = sum(v <= TARGET for v in values)
-    return (f"ratios over {len(runs)} seeds: {'; '.join(shown)}; median {np.median(values):.3f}; "
-            f"target (<= {TARGET:.3f}) met in {met} of {len(runs)}")
+            ratio = reached_at / random_reach
+            echo(f"  reached {random_best:.4f} after {reached_at:.1f} s (trial {len(study.trials)})")
+            echo(f"  ratio of the times to reach it, optuna ({pruner}) / random search: {ratio:.3f} "
+                 f"(target <= {TARGET:.3f})")
+        runs.append({"seed": seed, "pruner": pruner, "random_best": random_best, "random_reach": random_reach,
+                     "random_seconds": random_seconds, "optuna_best": float(study.best_value),
+                     "optuna_reach": reached_at, "optuna_seconds": optuna_seconds, "trials": states, "ratio": ratio})
+    return runs
+
+
+def summary(runs: list[dict[str, Any]]) -> list[str]:
+    """One line per pruner over the seeds: each seed's ratio, their median and how many met the
+    target. A run where Optuna did not get there counts as missing the target (ratio shown as
+    "> r": the random search's whole time over the time it needed to reach its best)."""
+    lines = []
+    for pruner in dict.fromkeys(r["pruner"] for r in runs):
+        shown, values = [], []
+        for r in (r for r in runs if r["pruner"] == pruner):
+            if r["ratio"] is None:
+                bound = r["random_seconds"] / r["random_reach"]
+                shown.append(f"seed {r['seed']}: > {bound:.3f}")
+                values.append(np.inf)
+            else:
+                shown.append(f"seed {r['seed']}: {r['ratio']:.3f}")
+                values.append(r["ratio"])
+        met = sum(v <= TARGET for v in values)
+        lines.append(f"{pruner} pruner, ratios over {len(values)} seeds: {'; '.join(shown)}; median "
+                     f"{np.median(values):.3f}; target (<= {TARGET:.3f}) met in {met} of {len(values)}")
+    return lines
 
 
 def main() -> None:
@@ -201,6 +221,9 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2, help="fits at a time (both sides)")
     parser.add_argument("--seed", type=int, nargs="+", default=[42],
                         help="one side-by-side run per seed; with several, a last line sums up the ratios")
+    parser.add_argument("--pruner", choices=["wilcoxon", "median", "hyperband", "none"], nargs="+",
+                        help="Optuna's pruner, or several to compare against the same random search "
+                             "(default: tune.pruner in params.yaml)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -214,14 +237,16 @@ def main() -> None:
     folds = pd.read_parquet(paths["folds_path"])
     schema = files.read_json(paths["schema_path"])
     X, y = data.split_xy(train, schema)
+    pruners = args.pruner or [yaml.safe_load(open("params.yaml"))["tune"]["pruner"]]
     runs = []
     for seed in args.seed:
         if len(args.seed) > 1:
             print(f"--- seed {seed}", flush=True)
-        runs.append(compare(X, y, folds, schema, candidates=args.candidates, cores=args.cores, seed=seed,
-                            echo=lambda line: print(line, flush=True)))
-    if len(runs) > 1:
-        print(summary(runs))
+        runs.extend(compare(X, y, folds, schema, candidates=args.candidates, cores=args.cores, seed=seed,
+                            pruners=pruners, echo=lambda line: print(line, flush=True)))
+    if len(args.seed) > 1:
+        for line in summary(runs):
+            print(line)
 
 
 if __name__ == "__main__":

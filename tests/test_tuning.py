@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -68,6 +69,63 @@ def test_median_pruner_prunes_a_hopeless_trial(task, tmp_path):
     assert last.state == TrialState.PRUNED
     assert max(last.intermediate_values) < 2, "pruned before the last fold"
     assert all(t.state == TrialState.COMPLETE for t in study.trials[:5])
+
+
+def _six_fold_task(task: tuning.TuneTask) -> tuning.TuneTask:
+    """``task`` with six folds (two repeats of three): enough for a paired test to prune."""
+    return dataclasses.replace(task, folds=make_folds(task.y, n_splits=3, n_repeats=2, seed=0), prepared={})
+
+
+def _fold_scores(task: tuning.TuneTask, params: dict) -> list[float]:
+    """Each fold's score for ``params``, fitted one fold at a time without run_trial."""
+    scores = []
+    for _, _, train, val in tuning.iter_splits(task.folds):
+        proba, _ = tuning.fit_predict_fold(task.model, params, task.schema, task.X, task.y, train, val, seed=task.seed)
+        scores.append(tuning.score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric])
+    return scores
+
+
+def test_wilcoxon_pruner_prunes_a_trial_worse_on_every_fold_after_four_folds(task, tmp_path):
+    six = _six_fold_task(task)
+    storage = tuning.open_storage(journal_path=tmp_path / "j.journal", storage_env="UNSET_ENV_FOR_TEST")
+    study = tuning.load_study(storage, name="s", seed=0, pruner="wilcoxon", n_folds=6, metric="log_loss")
+    assert tuning.pairs_folds(study)
+    study.enqueue_trial({"C": 10.0})
+    study.enqueue_trial({"C": 1e-3})  # probabilities near the prior: a worse log loss on every fold
+    tuning.work(study, storage, six, n_trials=2, progress=False)
+    best, bad = study.trials
+    good_scores, bad_scores = _fold_scores(six, {"C": 10.0}), _fold_scores(six, {"C": 1e-3})
+    assert all(b > g for b, g in zip(bad_scores, good_scores))
+    # each fold's own score is reported, under the fold's index, in the trial's own order
+    assert best.state == TrialState.COMPLETE
+    assert list(best.intermediate_values) == tuning.fold_order(6, seed=0, trial_number=0, shuffle=True)
+    assert best.intermediate_values == pytest.approx(dict(enumerate(good_scores)), abs=1e-12)
+    assert best.value == pytest.approx(np.mean(good_scores), abs=1e-12)
+    # one-sided exact test on n pairs all worse: p = 2**-n, below 0.1 first at n = 4
+    assert bad.state == TrialState.PRUNED
+    order = tuning.fold_order(6, seed=0, trial_number=1, shuffle=True)
+    assert list(bad.intermediate_values) == order[:4]
+    assert bad.intermediate_values == pytest.approx({k: bad_scores[k] for k in order[:4]}, abs=1e-12)
+
+
+def test_wilcoxon_pruner_keeps_a_trial_as_good_as_the_best(task, tmp_path):
+    six = _six_fold_task(task)
+    storage = tuning.open_storage(journal_path=tmp_path / "j.journal", storage_env="UNSET_ENV_FOR_TEST")
+    study = tuning.load_study(storage, name="s", seed=0, pruner="wilcoxon", n_folds=6, metric="log_loss")
+    for c in [10.0, 10.0, 3.0]:
+        study.enqueue_trial({"C": c})
+    tuning.work(study, storage, six, n_trials=3, progress=False)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert study.trials[1].value == pytest.approx(study.trials[0].value, abs=1e-12)  # shuffled order, same mean
+
+
+def test_fold_order_is_the_stored_order_or_a_permutation_fixed_by_seed_and_trial():
+    assert tuning.fold_order(10, seed=4, trial_number=7, shuffle=False) == list(range(10))
+    orders = [tuple(tuning.fold_order(10, seed=4, trial_number=n, shuffle=True)) for n in range(5)]
+    assert all(sorted(o) == list(range(10)) for o in orders)
+    assert len(set(orders)) == 5  # trials start from different folds
+    assert tuning.fold_order(10, seed=4, trial_number=3, shuffle=True) == list(orders[3])  # on every run and worker
+    assert tuning.fold_order(10, seed=5, trial_number=3, shuffle=True) != list(orders[3])
 
 
 def test_no_pruner_never_prunes(task, tmp_path):
@@ -302,6 +360,27 @@ def test_run_trial_in_rounds_reports_like_one_fold_at_a_time(model, n_jobs):
         assert many.value == float(np.mean(scores))
         if trees:
             assert many.user_attrs["n_trees"] == int(round(float(np.mean(trees))))
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.parametrize("n_jobs", [2, 3])
+def test_run_trial_in_rounds_with_a_paired_pruner_reports_like_one_fold_at_a_time(n_jobs):
+    X, y, folds = _missing_data()
+    model = "logistic_regression"
+    param_sets = [TRIAL_PARAMS[model], dict(TRIAL_PARAMS[model], C=5.0)]
+
+    def task(jobs):
+        return tuning.TuneTask(model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss",
+                               seed=5, n_jobs=jobs)
+
+    never = optuna.pruners.WilcoxonPruner(p_threshold=0.0)  # pairs folds, never prunes
+    sequential, rounds = _run_trials(task(1), param_sets, pruner=never), _run_trials(task(n_jobs), param_sets, pruner=never)
+    for number, (params, one, many) in enumerate(zip(param_sets, sequential, rounds)):
+        assert one.state == many.state == TrialState.COMPLETE
+        assert list(many.intermediate_values) == list(one.intermediate_values) == tuning.fold_order(
+            len(list(tuning.iter_splits(folds))), seed=5, trial_number=number, shuffle=True)
+        assert many.intermediate_values == one.intermediate_values
+        assert many.value == one.value
 
 
 class _PruneAfterFirstReport(optuna.pruners.BasePruner):

@@ -150,7 +150,7 @@ SPEC: dict[str, Any] = {
         "metric": Key((str,), _one_of("average_precision", "roc_auc", "brier", "log_loss")),
         "n_trials": Key((int,), _at_least(1)),
         "timeout": Key((int, float, type(None)), lambda v: None if v is None or v > 0 else "must be a positive number of seconds or null"),
-        "pruner": Key((str,), _one_of("median", "hyperband", "none")),
+        "pruner": Key((str,), _one_of("wilcoxon", "median", "hyperband", "none")),
         "max_trees": Key((int,), _at_least(1)),
         "storage_env": Key((str,)),
         "n_jobs": Key((int,), _at_least(1)),

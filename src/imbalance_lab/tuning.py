@@ -1,7 +1,10 @@
 """Hyperparameter tuning with Optuna on the stored folds: seeded, pruned, resumable, distributable.
 
-* **Objective**: the mean of the selection metric over the stored folds. Each fold's running
-  mean is reported as an intermediate value, so a pruner stops hopeless trials early. XGBoost and
+* **Objective**: the mean of the selection metric over the stored folds. After each fold an
+  intermediate value is reported, so a pruner stops hopeless trials early: the running mean, in
+  the stored fold order, for the median and hyperband pruners; each fold's own score, in an order
+  shuffled per trial, for the Wilcoxon pruner (a paired test against the best trial, fold by
+  fold). XGBoost and
   histogram gradient boosting stop adding trees early on an inner split of the training fold;
   the number of trees they reached is kept with the trial.
 * **Storage**: an embedded journal file by default (declared once in dvc.yaml, kept across runs),
@@ -26,6 +29,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -406,14 +410,42 @@ def sqlalchemy_path(url: str) -> str:
 
 
 def make_pruner(name: str, *, n_folds: int) -> optuna.pruners.BasePruner:
-    """The pruner named in params ("median", "hyperband" or "none"); steps are folds."""
+    """The pruner named in params ("wilcoxon", "median", "hyperband" or "none"); steps are folds.
+
+    ``wilcoxon`` (:class:`optuna.pruners.WilcoxonPruner`) stops a trial once a one-sided Wilcoxon
+    signed-rank test of its fold scores against the best trial's scores on the same folds gives
+    p < 0.1: folds differ much more from one another (easy and hard folds) than settings do, and
+    a paired test looks only at the differences. It cannot stop a trial before four folds (the
+    smallest p of the exact test on n pairs is 2**-n). ``median`` compares the running mean with
+    the median of earlier trials' running means at the same fold.
+    """
+    if name == "wilcoxon":
+        with warnings.catch_warnings():  # experimental in Optuna: a warning, once per study load
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.WilcoxonPruner(p_threshold=0.1)
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=n_folds, reduction_factor=3)
     if name == "none":
         return optuna.pruners.NopPruner()
-    raise TuneError(f"tune.pruner '{name}' is unknown; use median, hyperband or none")
+    raise TuneError(f"tune.pruner '{name}' is unknown; use wilcoxon, median, hyperband or none")
+
+
+def pairs_folds(study: optuna.Study) -> bool:
+    """Whether the study's pruner compares trials fold by fold (the Wilcoxon pruner): then a trial
+    reports each fold's own score, with the fold's index as the step, in an order shuffled per
+    trial (as Optuna's documentation recommends, so that pruning does not always judge the same
+    first folds); otherwise it reports running means in the stored fold order."""
+    return isinstance(study.pruner, optuna.pruners.WilcoxonPruner)
+
+
+def fold_order(n_folds: int, *, seed: int, trial_number: int, shuffle: bool) -> list[int]:
+    """The order in which a trial evaluates the folds: the stored order, or a permutation drawn
+    from (seed, trial number), so the same study gives the same orders on every run and worker."""
+    if not shuffle:
+        return list(range(n_folds))
+    return [int(i) for i in np.random.default_rng([seed, trial_number]).permutation(n_folds)]
 
 
 def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: int, metric: str) -> optuna.Study:
@@ -474,11 +506,14 @@ def fold_rounds(n_folds: int, n_jobs: int) -> list[tuple[list[int], int]]:
 
 
 def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], None] | None = None) -> float:
-    """Evaluate one trial on the stored folds, reporting the running mean after each fold.
+    """Evaluate one trial on the stored folds, reporting an intermediate value after each fold.
 
-    Folds are fitted in rounds of up to ``task.n_jobs`` at a time (see :func:`fold_rounds`) and
-    reported in fold order, so the intermediate values, the pruning decisions and the result are
-    the same as fitting them one after the other; a round is not started once the trial is pruned.
+    The value is the running mean, in the stored fold order, or, when the study's pruner pairs
+    folds (:func:`pairs_folds`), the fold's own score with the fold index as the step, in the
+    trial's own order (:func:`fold_order`). Folds are fitted in rounds of up to ``task.n_jobs`` at
+    a time (see :func:`fold_rounds`) and reported in that order, so the intermediate values, the
+    pruning decisions and the result are the same as fitting them one after the other; a round is
+    not started once the trial is pruned.
 
     Raises
     ------
@@ -488,8 +523,11 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     params = suggest_params(trial, task.model)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     splits = list(iter_splits(task.folds))
+    paired = pairs_folds(trial.study)
+    order = fold_order(len(splits), seed=task.seed, trial_number=trial.number, shuffle=paired)
     scores, trees = [], []
-    for steps, threads in fold_rounds(len(splits), task.n_jobs):
+    for positions, threads in fold_rounds(len(splits), task.n_jobs):
+        steps = [order[i] for i in positions]
         for step in steps:  # preprocessing: once per fold for the whole study
             if (task.model, task.seed, step) not in task.prepared:
                 _, _, train, val = splits[step]
@@ -514,7 +552,10 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
                 trees.append(n_trees)
             if heartbeat:
                 heartbeat()
-            trial.report(float(np.mean(scores)), step)
+            if paired:
+                trial.report(float(s), step)
+            else:
+                trial.report(float(np.mean(scores)), len(scores) - 1)
             if trial.should_prune():
                 raise optuna.TrialPruned()
     if trees:

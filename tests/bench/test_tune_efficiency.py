@@ -98,23 +98,34 @@ def test_random_search_scores_its_candidates_like_the_tune_stage():
 def test_compare_runs_both_sides_and_its_figures_agree():
     df, y, folds = _data()
     lines: list[str] = []
-    r = bench.compare(df, y, folds, SCHEMA, candidates=3, cores=1, seed=0, echo=lines.append)
-    assert f"best mean AP {r['random_best']:.4f}" in lines[0]
-    assert 0 < r["random_reach"] <= r["random_seconds"]
-    if r["optuna_reach"] is None:  # Optuna ran out of the random search's time
-        assert r["ratio"] is None and r["optuna_best"] < r["random_best"]
-        assert r["optuna_seconds"] >= r["random_seconds"]
-    else:
-        assert r["optuna_best"] >= r["random_best"]
-        assert r["ratio"] == pytest.approx(r["optuna_reach"] / r["random_reach"])
-        assert f"{r['ratio']:.3f}" in lines[-1]
-    assert sum(r["trials"].values()) >= 1
+    runs = bench.compare(df, y, folds, SCHEMA, candidates=3, cores=1, seed=0, pruners=["wilcoxon", "median"],
+                         echo=lines.append)
+    assert [r["pruner"] for r in runs] == ["wilcoxon", "median"]
+    assert f"best mean AP {runs[0]['random_best']:.4f}" in lines[0]
+    for r in runs:  # both against the same random search
+        assert (r["random_best"], r["random_reach"], r["random_seconds"]) == (
+            runs[0]["random_best"], runs[0]["random_reach"], runs[0]["random_seconds"])
+        assert 0 < r["random_reach"] <= r["random_seconds"]
+        assert any(line.startswith(f"optuna TPE + {r['pruner']} pruner: ") for line in lines)
+        if r["optuna_reach"] is None:  # Optuna ran out of the random search's time
+            assert r["ratio"] is None and r["optuna_best"] < r["random_best"]
+            assert r["optuna_seconds"] >= r["random_seconds"]
+        else:
+            assert r["optuna_best"] >= r["random_best"]
+            assert r["ratio"] == pytest.approx(r["optuna_reach"] / r["random_reach"])
+            assert any(f"optuna ({r['pruner']}) / random search: {r['ratio']:.3f}" in line for line in lines)
+        assert sum(r["trials"].values()) >= 1
 
 
-def test_summary_counts_a_run_that_never_got_there_as_a_miss():
-    runs = [{"seed": 42, "ratio": 1.4, "random_seconds": 225.0, "random_reach": 145.0},
-            {"seed": 1, "ratio": None, "random_seconds": 200.0, "random_reach": 50.0},
-            {"seed": 2, "ratio": 0.2, "random_seconds": 220.0, "random_reach": 150.0}]
-    line = bench.summary(runs)
-    assert "seed 1: > 4.000" in line  # 200 s of random search, its best after 50 s
-    assert "median 1.400" in line and "met in 1 of 3" in line
+def test_summary_has_a_line_per_pruner_and_counts_a_run_that_never_got_there_as_a_miss():
+    runs = [{"seed": 42, "pruner": "wilcoxon", "ratio": 1.4, "random_seconds": 225.0, "random_reach": 145.0},
+            {"seed": 42, "pruner": "median", "ratio": 0.3, "random_seconds": 225.0, "random_reach": 145.0},
+            {"seed": 1, "pruner": "wilcoxon", "ratio": None, "random_seconds": 200.0, "random_reach": 50.0},
+            {"seed": 1, "pruner": "median", "ratio": 0.1, "random_seconds": 200.0, "random_reach": 50.0},
+            {"seed": 2, "pruner": "wilcoxon", "ratio": 0.2, "random_seconds": 220.0, "random_reach": 150.0},
+            {"seed": 2, "pruner": "median", "ratio": 2.0, "random_seconds": 220.0, "random_reach": 150.0}]
+    wilcoxon, median = bench.summary(runs)
+    assert wilcoxon.startswith("wilcoxon pruner, ratios over 3 seeds: seed 42: 1.400; seed 1: > 4.000; seed 2: 0.200")
+    assert "median 1.400" in wilcoxon and "met in 1 of 3" in wilcoxon  # 200 s of random search, its best after 50 s
+    assert median.startswith("median pruner, ratios over 3 seeds: seed 42: 0.300; seed 1: 0.100; seed 2: 2.000")
+    assert "median 0.300" in median and "met in 2 of 3" in median
