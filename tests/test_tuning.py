@@ -247,6 +247,27 @@ def test_trials_table_keeps_durations_apart(task, tmp_path):
     table = tuning.trials_table(study)
     assert list(table["number"]) == [0, 1] and "C" in table and "duration_seconds" in table
     assert not [c for c in table.columns if "datetime" in c]
+    assert list(table["folds_scored"]) == [3, 3]
+
+
+@pytest.mark.parametrize("pruner", ["wilcoxon", "median"])
+def test_trials_table_gives_a_pruned_trial_the_mean_of_the_folds_it_reached(pruner, task, tmp_path):
+    six = _six_fold_task(task)
+    storage = tuning.open_storage(journal_path=tmp_path / "j.journal", storage_env="UNSET_ENV_FOR_TEST")
+    study = tuning.load_study(storage, name="s", seed=0, pruner=pruner, n_folds=6, metric="log_loss")
+    for c in [10.0] * 5 + [1e-3]:
+        study.enqueue_trial({"C": c})
+    tuning.work(study, storage, six, n_trials=6, progress=False)
+    bad = study.trials[-1]
+    assert bad.state == TrialState.PRUNED
+    scores = _fold_scores(six, {"C": 1e-3})
+    reached = list(bad.intermediate_values)
+    if pruner == "median":
+        reached = list(range(len(reached)))  # steps are positions in the stored fold order
+    row = tuning.trials_table(study).iloc[-1]
+    assert row["state"] == "PRUNED" and row["folds_scored"] == len(reached) < 6
+    assert row["value"] == pytest.approx(np.mean([scores[k] for k in reached]), abs=1e-12)
+    assert (tuning.trials_table(study)["folds_scored"].iloc[:5] == 6).all()
 
 
 # --------------------------------------------------------------------------------------------

@@ -695,10 +695,19 @@ def best_params(study: optuna.Study, *, model: str) -> dict[str, Any]:
 
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:
-    """Finished trials with their value, state and parameters; the measured duration is in
-    ``duration_seconds`` (it varies between runs; everything else does not)."""
+    """Finished trials with their value, state, ``folds_scored`` and parameters; the measured
+    duration is in ``duration_seconds`` (it varies between runs; everything else does not).
+
+    A pruned trial's ``value`` is the mean over the folds it reached (Optuna keeps the last
+    reported value, which under the Wilcoxon pruner is one fold's score)."""
     df = study.trials_dataframe(attrs=("number", "value", "state", "params", "user_attrs", "duration"))
     df = df[df["state"].isin(["COMPLETE", "PRUNED"])].copy()
+    reported = {t.number: list(t.intermediate_values.values()) for t in study.get_trials(deepcopy=False)}
+    df.insert(3, "folds_scored", [len(reported[n]) for n in df["number"]])
+    pruned = (df["state"] == "PRUNED").to_numpy()
+    if pairs_folds(study):
+        df.loc[pruned, "value"] = [float(np.mean(reported[n])) if reported[n] else np.nan
+                                   for n in df.loc[pruned, "number"]]
     df["duration_seconds"] = df.pop("duration").dt.total_seconds()
     df.columns = [c.replace("params_", "").replace("user_attrs_", "") for c in df.columns]
     return df.sort_values("number").reset_index(drop=True)
