@@ -396,7 +396,7 @@ def test_run_trial_in_rounds_with_a_paired_pruner_reports_like_one_fold_at_a_tim
 
     never = optuna.pruners.WilcoxonPruner(p_threshold=0.0)  # pairs folds, never prunes
     sequential, rounds = _run_trials(task(1), param_sets, pruner=never), _run_trials(task(n_jobs), param_sets, pruner=never)
-    for number, (params, one, many) in enumerate(zip(param_sets, sequential, rounds)):
+    for number, (one, many) in enumerate(zip(sequential, rounds)):
         assert one.state == many.state == TrialState.COMPLETE
         assert list(many.intermediate_values) == list(one.intermediate_values) == tuning.fold_order(
             len(list(tuning.iter_splits(folds))), seed=5, trial_number=number, shuffle=True)
