@@ -704,10 +704,9 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     df = df[df["state"].isin(["COMPLETE", "PRUNED"])].copy()
     reported = {t.number: list(t.intermediate_values.values()) for t in study.get_trials(deepcopy=False)}
     df.insert(3, "folds_scored", [len(reported[n]) for n in df["number"]])
-    pruned = (df["state"] == "PRUNED").to_numpy()
-    if pairs_folds(study):
-        df.loc[pruned, "value"] = [float(np.mean(reported[n])) if reported[n] else np.nan
-                                   for n in df.loc[pruned, "number"]]
+    if pairs_folds(study):  # otherwise the last reported value is already the running mean
+        pruned = df["state"] == "PRUNED"
+        df.loc[pruned, "value"] = [float(np.mean(reported[n])) for n in df.loc[pruned, "number"]]
     df["duration_seconds"] = df.pop("duration").dt.total_seconds()
     df.columns = [c.replace("params_", "").replace("user_attrs_", "") for c in df.columns]
     return df.sort_values("number").reset_index(drop=True)
