@@ -6,9 +6,9 @@ stored folds of XGBoost with early stopping on an inner split of each training f
 (:func:`imbalance_lab.tuning.fit_fold`). For the random search that model is wrapped as a
 scikit-learn estimator (:class:`EarlyStoppedXGBoost`), so a hyperparameter set scores the same
 on both sides (``tests/bench/test_tune_efficiency.py`` checks it). Both use the machine's cores
-the same way: ``--cores`` fits at a time (the random search with ``n_jobs=cores``, one thread a
-fit; Optuna fitting a trial's folds in rounds of ``cores``, as the tune stage does: one thread a
-fit too when ``cores`` divides the number of folds, as with the default 10 folds and 2 cores).
+the same way: ``--cores`` fits at a time, one thread a fit (the random search with
+``n_jobs=cores``; Optuna fitting a trial's folds ``cores`` at a time from a queue, as the tune
+stage does).
 
 The random search runs first, with ``--candidates`` candidates; then Optuna runs until its best
 value reaches the random search's best, or until it has used as much time as the whole random

@@ -271,25 +271,18 @@ def test_trials_table_gives_a_pruned_trial_the_mean_of_the_folds_it_reached(prun
 
 
 # --------------------------------------------------------------------------------------------
-# Folds fitted in rounds, preprocessing prepared once: the same numbers as one fold at a time
+# Folds fitted from a queue, preprocessing prepared once: the same numbers as one fold at a time
 # --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("n_folds, n_jobs, expected", [
-    (3, 1, [([0], 1), ([1], 1), ([2], 1)]),
-    (3, 2, [([0, 1], 1), ([2], 2)]),
-    (3, 3, [([0, 1, 2], 1)]),
-    (5, 1, [([0], 1), ([1], 1), ([2], 1), ([3], 1), ([4], 1)]),
-    (5, 2, [([0, 1], 1), ([2, 3], 1), ([4], 2)]),
-    (5, 3, [([0, 1, 2], 1), ([3, 4], 1)]),
-    (3, 8, [([0, 1, 2], 2)]),
-    (1, 4, [([0], 4)]),
+    (3, 1, (1, 1)), (3, 2, (2, 1)), (3, 3, (3, 1)), (10, 2, (2, 1)), (10, 4, (4, 1)),
+    (3, 8, (3, 2)), (1, 4, (1, 4)),
 ])
-def test_fold_rounds(n_folds, n_jobs, expected):
-    rounds = tuning.fold_rounds(n_folds, n_jobs)
-    assert rounds == expected
-    assert [step for steps, _ in rounds for step in steps] == list(range(n_folds))  # every fold once, in order
-    assert all(1 <= len(steps) <= n_jobs and threads * len(steps) <= n_jobs for steps, threads in rounds)
+def test_fold_slots(n_folds, n_jobs, expected):
+    width, threads = tuning.fold_slots(n_folds, n_jobs)
+    assert (width, threads) == expected
+    assert width <= n_folds and width * threads <= max(n_jobs, 1)
 
 
 MISSING_SCHEMA = {"target": "y", "numeric": ["a", "b", "c"], "categorical": {"g": ["x", "y", "z"]},
@@ -355,7 +348,7 @@ def _run_trials(task: tuning.TuneTask, param_sets: list[dict], pruner=None) -> l
 
 
 @pytest.mark.parametrize("model, n_jobs", [("logistic_regression", 2), ("logistic_regression", 3), ("xgboost", 2)])
-def test_run_trial_in_rounds_reports_like_one_fold_at_a_time(model, n_jobs):
+def test_run_trial_from_a_queue_reports_like_one_fold_at_a_time(model, n_jobs):
     X, y, folds = _missing_data()
     splits = list(tuning.iter_splits(folds))
     second = dict(TRIAL_PARAMS[model], **({"C": 5.0} if model == "logistic_regression" else {"max_depth": 2}))
@@ -365,8 +358,8 @@ def test_run_trial_in_rounds_reports_like_one_fold_at_a_time(model, n_jobs):
         return tuning.TuneTask(model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss",
                                seed=5, n_jobs=jobs)
 
-    sequential, rounds = _run_trials(task(1), param_sets), _run_trials(task(n_jobs), param_sets)
-    for params, one, many in zip(param_sets, sequential, rounds):
+    sequential, queued = _run_trials(task(1), param_sets), _run_trials(task(n_jobs), param_sets)
+    for params, one, many in zip(param_sets, sequential, queued):
         assert one.state == many.state == TrialState.COMPLETE
         assert many.intermediate_values == one.intermediate_values
         assert many.value == one.value
@@ -385,7 +378,7 @@ def test_run_trial_in_rounds_reports_like_one_fold_at_a_time(model, n_jobs):
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 @pytest.mark.parametrize("n_jobs", [2, 3])
-def test_run_trial_in_rounds_with_a_paired_pruner_reports_like_one_fold_at_a_time(n_jobs):
+def test_run_trial_from_a_queue_with_a_paired_pruner_reports_like_one_fold_at_a_time(n_jobs):
     X, y, folds = _missing_data()
     model = "logistic_regression"
     param_sets = [TRIAL_PARAMS[model], dict(TRIAL_PARAMS[model], C=5.0)]
@@ -395,8 +388,8 @@ def test_run_trial_in_rounds_with_a_paired_pruner_reports_like_one_fold_at_a_tim
                                seed=5, n_jobs=jobs)
 
     never = optuna.pruners.WilcoxonPruner(p_threshold=0.0)  # pairs folds, never prunes
-    sequential, rounds = _run_trials(task(1), param_sets, pruner=never), _run_trials(task(n_jobs), param_sets, pruner=never)
-    for number, (one, many) in enumerate(zip(sequential, rounds)):
+    sequential, queued = _run_trials(task(1), param_sets, pruner=never), _run_trials(task(n_jobs), param_sets, pruner=never)
+    for number, (one, many) in enumerate(zip(sequential, queued)):
         assert one.state == many.state == TrialState.COMPLETE
         assert list(many.intermediate_values) == list(one.intermediate_values) == tuning.fold_order(
             len(list(tuning.iter_splits(folds))), seed=5, trial_number=number, shuffle=True)
@@ -409,15 +402,77 @@ class _PruneAfterFirstReport(optuna.pruners.BasePruner):
         return len(trial.intermediate_values) >= 1
 
 
+class _GatedFits:
+    """Stands in for ``tuning.fit_predict_prepared`` (the real fit, then a record): the fit of
+    stored fold 0 is held until ``release_after`` other fits have started (at most 30 s), so the
+    test sees what the trial does while one fold is slow. Records the order fits start and end in
+    and the most fits running at once."""
+
+    def __init__(self, task, *, release_after):
+        import threading
+
+        self.task, self.release_after = task, release_after
+        self.lock, self.released = threading.Lock(), threading.Event()
+        self.events, self.running, self.most_running, self.held_in_vain = [], 0, 0, False
+        self.real = tuning.fit_predict_prepared
+
+    def __call__(self, model, params, fold, **kwargs):
+        step = next(k[2] for k, v in self.task.prepared.items() if v is fold)
+        with self.lock:
+            self.events.append(("start", step))
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+            if sum(e == "start" for e, k in self.events if k != 0) >= self.release_after:
+                self.released.set()
+        try:
+            if step == 0:
+                self.held_in_vain = not self.released.wait(30)
+            return self.real(model, params, fold, **kwargs)
+        finally:
+            with self.lock:
+                self.running -= 1
+                self.events.append(("end", step))
+
+    def started(self):
+        return [k for e, k in self.events if e == "start"]
+
+
+def test_run_trial_keeps_every_core_busy_while_one_fold_is_slow(monkeypatch):
+    X, y, folds = _missing_data(n_splits=8)
+    task = tuning.TuneTask(model="logistic_regression", schema=MISSING_SCHEMA, X=X, y=y, folds=folds,
+                           metric="log_loss", seed=5, n_jobs=2)
+    gate = _GatedFits(task, release_after=3)  # fold 0 ends only after folds 1, 2 and 3 have started
+    monkeypatch.setattr(tuning, "fit_predict_prepared", gate)
+    (trial,) = _run_trials(task, [TRIAL_PARAMS["logistic_regression"]])
+    monkeypatch.undo()
+    # in rounds of two, fold 2 would wait for fold 0: the hold would time out
+    assert not gate.held_in_vain
+    assert gate.most_running == 2  # never more fits than n_jobs at once
+    assert sorted(gate.started()) == list(range(8))
+    # at most LOOKAHEAD * n_jobs folds ahead of the one to report: fold 4 waits for fold 0's report
+    assert gate.events.index(("start", 4)) > gate.events.index(("end", 0))
+    (reference,) = _run_trials(dataclasses.replace(task, n_jobs=1, prepared={}), [TRIAL_PARAMS["logistic_regression"]])
+    assert trial.state == reference.state == TrialState.COMPLETE
+    assert trial.intermediate_values == reference.intermediate_values  # reported in order, same numbers
+    assert trial.value == reference.value
+
+
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_run_trial_pruned_in_a_round_reports_only_up_to_the_pruning(n_jobs):
-    X, y, folds = _missing_data()
+def test_run_trial_pruned_reports_only_up_to_the_pruning_and_starts_no_more_fits(monkeypatch, n_jobs):
+    X, y, folds = _missing_data(n_splits=8)
     task = tuning.TuneTask(model="logistic_regression", schema=MISSING_SCHEMA, X=X, y=y, folds=folds,
                            metric="log_loss", seed=5, n_jobs=n_jobs)
+    gate = _GatedFits(task, release_after=3 if n_jobs == 2 else 0)
+    monkeypatch.setattr(tuning, "fit_predict_prepared", gate)
     (trial,) = _run_trials(task, [TRIAL_PARAMS["logistic_regression"]], pruner=_PruneAfterFirstReport())
-    assert trial.state == TrialState.PRUNED
-    assert list(trial.intermediate_values) == [0]  # fold 1 of the same round is not reported
-    assert {step for _, _, step in task.prepared} == ({0} if n_jobs == 1 else {0, 1})  # no further round was started
+    monkeypatch.undo()
+    assert trial.state == TrialState.PRUNED and not gate.held_in_vain
+    assert list(trial.intermediate_values) == [0]  # folds fitted meanwhile are not reported
+    # one at a time: nothing beyond fold 0; two at a time: the lookahead (4 folds), no fold after the pruning
+    expected = [0] if n_jobs == 1 else [0, 1, 2, 3]
+    assert sorted(gate.started()) == expected
+    assert {step for _, _, step in task.prepared} == set(expected)
+    assert gate.running == 0  # the fits still running when it was pruned ended before run_trial returned
 
 
 def test_trials_seconds_sums_the_finished_trials_of_every_run():
@@ -442,7 +497,7 @@ def test_max_trees_caps_what_early_stopping_may_grow(model):
     _, free = tuning.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
     _, capped = tuning.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5, max_trees=4)
     assert free > 4 and capped <= 4
-    # the stage's path (folds preprocessed once, fitted in rounds) honours it too
+    # the stage's path (folds preprocessed once, fitted from a queue) honours it too
     task = tuning.TuneTask(model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss", seed=5,
                            n_jobs=2, max_trees=4)
     (trial,) = _run_trials(task, [params])

@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -489,20 +489,21 @@ class TuneTask:
     prepared: dict[tuple[str, int, int], PreparedFold] = field(default_factory=dict, repr=False, compare=False)
 
 
-def fold_rounds(n_folds: int, n_jobs: int) -> list[tuple[list[int], int]]:
-    """How a trial's folds are fitted with ``n_jobs`` threads: rounds of folds fitted at the same
-    time (in fold order), each fit with ``n_jobs // len(round)`` threads.
+def fold_slots(n_folds: int, n_jobs: int) -> tuple[int, int]:
+    """How a trial's folds share ``n_jobs`` threads: ``(fits at a time, threads per fit)``.
 
     Independent single-threaded fits use the cores better than one multi-threaded fit (no
-    synchronisation between threads, no stall when another process takes a core); the last,
-    incomplete round gives its fits the spare threads.
+    synchronisation between threads, no stall when another process takes a core); with fewer
+    folds than threads, each fit gets the spare threads.
     """
     width = max(1, min(n_jobs, n_folds))
-    rounds = []
-    for start in range(0, n_folds, width):
-        steps = list(range(start, min(start + width, n_folds)))
-        rounds.append((steps, max(1, n_jobs // len(steps))))
-    return rounds
+    return width, max(1, n_jobs // width)
+
+
+#: How far ahead of the next fold to report a trial may start fits, in multiples of the fits
+#: at a time: enough to keep every core busy when one fold is slower than the next ones, and
+#: a bound on the fits wasted when the trial is pruned.
+LOOKAHEAD = 2
 
 
 def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], None] | None = None) -> float:
@@ -510,10 +511,14 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
 
     The value is the running mean, in the stored fold order, or, when the study's pruner pairs
     folds (:func:`pairs_folds`), the fold's own score with the fold index as the step, in the
-    trial's own order (:func:`fold_order`). Folds are fitted in rounds of up to ``task.n_jobs`` at
-    a time (see :func:`fold_rounds`) and reported in that order, so the intermediate values, the
-    pruning decisions and the result are the same as fitting them one after the other; a round is
-    not started once the trial is pruned.
+    trial's own order (:func:`fold_order`).
+
+    Up to ``task.n_jobs`` folds are fitted at a time (see :func:`fold_slots`) from a queue: a fit
+    starts as soon as another ends, so no core waits for the slowest fit of a batch. The folds
+    are still reported one by one in the trial's order, so the intermediate values, the pruning
+    decisions and the result are the same as fitting them one after the other. A fit starts at
+    most ``LOOKAHEAD`` times the fits at a time ahead of the next fold to report; none starts
+    once the trial is pruned (those already running finish and are discarded).
 
     Raises
     ------
@@ -525,26 +530,35 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     splits = list(iter_splits(task.folds))
     paired = pairs_folds(trial.study)
     order = fold_order(len(splits), seed=task.seed, trial_number=trial.number, shuffle=paired)
+    width, threads = fold_slots(len(splits), task.n_jobs)
+
+    def prepared(step: int) -> PreparedFold:
+        """The fold's preprocessed parts: once per fold for the whole study, in this thread, under
+        the fits' thread limit (a process-wide setting: changing it would change running fits')."""
+        key = (task.model, task.seed, step)
+        if key not in task.prepared:
+            _, _, train, val = splits[step]
+            task.prepared[key] = prepare_fold(task.model, task.schema, task.X, task.y, train, val, seed=task.seed)
+        return task.prepared[key]
+
+    def fit(fold: PreparedFold) -> tuple[np.ndarray, int | None]:
+        return fit_predict_prepared(task.model, params, fold, seed=task.seed, n_jobs=threads, max_trees=task.max_trees)
+
     scores, trees = [], []
-    for positions, threads in fold_rounds(len(splits), task.n_jobs):
-        steps = [order[i] for i in positions]
-        for step in steps:  # preprocessing: once per fold for the whole study
-            if (task.model, task.seed, step) not in task.prepared:
-                _, _, train, val = splits[step]
-                with threadpool_limits(limits=task.n_jobs):
-                    task.prepared[task.model, task.seed, step] = prepare_fold(task.model, task.schema, task.X, task.y, train, val, seed=task.seed)
+    started: dict[int, Future] = {}  # position in `order` -> its fit, until reported
+    with threadpool_limits(limits=threads), ThreadPoolExecutor(max_workers=width) as pool:
+        for position, step in enumerate(order):
+            def ready(position: int = position) -> bool:
+                return position in started and started[position].done()
 
-        def fit(step: int, threads: int = threads) -> tuple[np.ndarray, int | None]:
-            return fit_predict_prepared(task.model, params, task.prepared[task.model, task.seed, step], seed=task.seed,
-                                        n_jobs=threads, max_trees=task.max_trees)
-
-        with threadpool_limits(limits=threads):
-            if len(steps) == 1:
-                results = [fit(steps[0])]
-            else:
-                with ThreadPoolExecutor(max_workers=len(steps)) as pool:
-                    results = list(pool.map(fit, steps))
-        for step, (proba, n_trees) in zip(steps, results):
+            while not ready():  # start fits while a core is free and the fold to report is not done
+                while (not ready() and position + len(started) < len(order) and len(started) < LOOKAHEAD * width
+                       and sum(not f.done() for f in started.values()) < width):
+                    nxt = position + len(started)
+                    started[nxt] = pool.submit(fit, prepared(order[nxt]))
+                if not ready():
+                    wait([f for f in started.values() if not f.done()], return_when=FIRST_COMPLETED)
+            proba, n_trees = started.pop(position).result()
             val = splits[step][3]
             s = score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric]
             scores.append(s)
