@@ -8,6 +8,7 @@ model) is fitted on the training fold only.
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -84,19 +85,26 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+@functools.lru_cache(maxsize=None)
+def _parameters(name: str) -> tuple[str, tuple[str, ...]]:
+    """The estimator class name of a registered family and the parameters it takes (from a
+    default instance, built once per process)."""
+    default = MODELS[name].factory(seed=0, n_jobs=1)
+    return type(default).__name__, tuple(default.get_params())
+
+
 def make_estimator(name: str, *, seed: int, n_jobs: int = 1, params: dict[str, Any] | None = None) -> BaseEstimator:
     """Build the bare estimator of a registered family with optional hyperparameter overrides."""
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(MODELS)}")
     params = params or {}
-    default = MODELS[name].factory(seed=seed, n_jobs=n_jobs)
-    known = list(default.get_params())
+    estimator_name, known = _parameters(name)
     unknown = sorted(set(params) - set(known))
     if unknown:  # XGBoost would take any name and only warn at fit time; scikit-learn raises a TypeError
         lower = {k.lower(): k for k in known}
         hints = [f"'{u}' -> '{lower[m[0]]}'" for u in unknown if (m := difflib.get_close_matches(u.lower(), list(lower), n=1))]
         raise ParamsError(
-            f"cross_validate.model_params.{name}: {type(default).__name__} has no parameter "
+            f"cross_validate.model_params.{name}: {estimator_name} has no parameter "
             f"{', '.join(map(repr, unknown))}; remove or rename it" + (f" (did you mean {', '.join(hints)}?)" if hints else "")
         )
     return MODELS[name].factory(seed=seed, n_jobs=n_jobs, **params)
