@@ -285,6 +285,25 @@ def test_fold_slots(n_folds, n_jobs, expected):
     assert width <= n_folds and width * threads <= max(n_jobs, 1)
 
 
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_in_order_yields_in_order_and_starts_nothing_once_the_caller_stops(width):
+    from concurrent.futures import ThreadPoolExecutor
+
+    submitted = []
+    with ThreadPoolExecutor(max_workers=width) as pool:
+        def submit(position):
+            submitted.append(position)
+            return pool.submit(lambda: position * 10)
+
+        assert list(tuning.in_order(submit, 7, width=width)) == [0, 10, 20, 30, 40, 50, 60]
+        assert submitted == list(range(7))  # each once, in order
+        submitted.clear()
+        results = tuning.in_order(submit, 7, width=width)
+        assert next(results) == 0
+        results.close()  # the caller stops (a pruned trial)
+    assert submitted == list(range(len(submitted))) and len(submitted) <= tuning.LOOKAHEAD * width
+
+
 MISSING_SCHEMA = {"target": "y", "numeric": ["a", "b", "c"], "categorical": {"g": ["x", "y", "z"]},
                   "features": ["a", "b", "c", "g"]}
 

@@ -506,6 +506,22 @@ def fold_slots(n_folds: int, n_jobs: int) -> tuple[int, int]:
 LOOKAHEAD = 2
 
 
+def in_order(submit: Callable[[int], Future], n: int, *, width: int) -> Iterator[Any]:
+    """The results of ``submit(0)`` ... ``submit(n - 1)``, yielded in that order, with up to
+    ``width`` of them running at a time: the next one starts as soon as one ends, at most
+    ``LOOKAHEAD * width`` positions ahead of the next to yield. Nothing more starts once the
+    caller stops taking results."""
+    started: dict[int, Future] = {}  # position -> its future, until yielded
+    for position in range(n):
+        while not (position in started and started[position].done()):
+            running = sum(not f.done() for f in started.values())
+            if position + len(started) < n and len(started) < LOOKAHEAD * width and running < width:
+                started[position + len(started)] = submit(position + len(started))
+            else:
+                wait([f for f in started.values() if not f.done()], return_when=FIRST_COMPLETED)
+        yield started.pop(position).result()
+
+
 def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], None] | None = None) -> float:
     """Evaluate one trial on the stored folds, reporting an intermediate value after each fold.
 
@@ -513,7 +529,8 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     folds (:func:`pairs_folds`), the fold's own score with the fold index as the step, in the
     trial's own order (:func:`fold_order`).
 
-    Up to ``task.n_jobs`` folds are fitted at a time (see :func:`fold_slots`) from a queue: a fit
+    Up to ``task.n_jobs`` folds are fitted at a time (see :func:`fold_slots`) from a queue
+    (:func:`in_order`): a fit
     starts as soon as another ends, so no core waits for the slowest fit of a batch. The folds
     are still reported one by one in the trial's order, so the intermediate values, the pruning
     decisions and the result are the same as fitting them one after the other. A fit starts at
@@ -545,20 +562,9 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
         return fit_predict_prepared(task.model, params, fold, seed=task.seed, n_jobs=threads, max_trees=task.max_trees)
 
     scores, trees = [], []
-    started: dict[int, Future] = {}  # position in `order` -> its fit, until reported
     with threadpool_limits(limits=threads), ThreadPoolExecutor(max_workers=width) as pool:
-        for position, step in enumerate(order):
-            def ready(position: int = position) -> bool:
-                return position in started and started[position].done()
-
-            while not ready():  # start fits while a core is free and the fold to report is not done
-                while (not ready() and position + len(started) < len(order) and len(started) < LOOKAHEAD * width
-                       and sum(not f.done() for f in started.values()) < width):
-                    nxt = position + len(started)
-                    started[nxt] = pool.submit(fit, prepared(order[nxt]))
-                if not ready():
-                    wait([f for f in started.values() if not f.done()], return_when=FIRST_COMPLETED)
-            proba, n_trees = started.pop(position).result()
+        results = in_order(lambda position: pool.submit(fit, prepared(order[position])), len(order), width=width)
+        for step, (proba, n_trees) in zip(order, results):
             val = splits[step][3]
             s = score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric]
             scores.append(s)
