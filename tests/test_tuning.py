@@ -220,11 +220,32 @@ def test_same_seed_gives_same_best_params(task, tmp_path):
 def test_study_name_tracks_what_changes_the_trials():
     base = {"model": "xgboost", "metric": "average_precision", "n_trials": 40, "timeout": None, "pruner": "median",
             "storage_env": "X", "n_jobs": 1}
-    name = tuning.study_name(model="xgboost", tune_params=base, seed=1, data_fingerprint="d")
-    assert name == tuning.study_name(model="xgboost", tune_params={**base, "timeout": 60, "storage_env": "Y"}, seed=1, data_fingerprint="d")
-    assert name != tuning.study_name(model="xgboost", tune_params={**base, "n_trials": 41}, seed=1, data_fingerprint="d")
-    assert name != tuning.study_name(model="xgboost", tune_params=base, seed=2, data_fingerprint="d")
-    assert name != tuning.study_name(model="xgboost", tune_params=base, seed=1, data_fingerprint="e")
+
+    def name(tune=base, seed=1, data="d", code="c"):
+        return tuning.study_name(model="xgboost", tune_params=tune, seed=seed, data_fingerprint=data, code=code)
+
+    assert name() == name(tune={**base, "timeout": 60, "storage_env": "Y"})
+    assert name() != name(tune={**base, "n_trials": 41})
+    assert name() != name(seed=2)
+    assert name() != name(data="e")
+    assert name() != name(code="c2")
+
+
+def test_trial_code_changes_with_the_code_the_trials_run_and_the_libraries():
+    import xgboost
+
+    from imbalance_lab.package import package_sources
+
+    sources = package_sources()
+    code = tuning.trial_code(sources)
+    assert code == tuning.trial_code()
+    assert f"xgboost={xgboost.__version__}" in code and f"optuna={optuna.__version__}" in code
+    # evaluation.py scores the folds (imported by tuning); plots.py is not part of a trial
+    assert tuning.trial_code(dict(sources, evaluation=sources["evaluation"] + "\nEXTRA = 1\n")) != code
+    assert tuning.trial_code(dict(sources, tuning=sources["tuning"].replace("EARLY_STOPPING_ROUNDS = 30",
+                                                                            "EARLY_STOPPING_ROUNDS = 31"))) != code
+    assert tuning.trial_code(dict(sources, tuning=sources["tuning"] + "\n# a comment\n")) == code
+    assert tuning.trial_code(dict(sources, plots=sources["plots"] + "\nEXTRA = 1\n")) == code
 
 
 def test_fingerprint_changes_with_data():
@@ -526,5 +547,6 @@ def test_max_trees_caps_what_early_stopping_may_grow(model):
 def test_max_trees_is_part_of_the_study_name():
     base = {"model": "xgboost", "metric": "average_precision", "n_trials": 40, "timeout": None, "pruner": "median",
             "max_trees": 2000, "storage_env": "X", "n_jobs": 1}
-    name = tuning.study_name(model="xgboost", tune_params=base, seed=1, data_fingerprint="d")
-    assert name != tuning.study_name(model="xgboost", tune_params={**base, "max_trees": 300}, seed=1, data_fingerprint="d")
+    name = tuning.study_name(model="xgboost", tune_params=base, seed=1, data_fingerprint="d", code="c")
+    assert name != tuning.study_name(model="xgboost", tune_params={**base, "max_trees": 300}, seed=1,
+                                     data_fingerprint="d", code="c")

@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
+from .package import PACKAGE, imported_modules, module_closure, package_sources
 from .runner import PATH_REF, pipeline_paths, read_stage
 
-PACKAGE = "imbalance_lab"
 #: Modules the stage runner itself imports: every stage depends on them.
 RUNNER_MODULES = ("runner",)
 #: Files every stage reads besides its deps (DVC reads the params; the runner both).
@@ -47,40 +47,6 @@ def parameters_cell(notebook: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _imported_modules(source: str) -> set[str]:
-    """Modules of the package imported by Python source (``from imbalance_lab import x``, etc.)."""
-    found = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom):
-            if node.level and node.module:  # relative: from .data import x
-                found.add(node.module.split(".")[0])
-            elif node.level:  # from . import x
-                found.update(a.name for a in node.names)
-            elif node.module == PACKAGE:
-                found.update(a.name for a in node.names)
-            elif node.module and node.module.startswith(PACKAGE + "."):
-                found.add(node.module.split(".")[1])
-        elif isinstance(node, ast.Import):
-            for a in node.names:
-                if a.name.startswith(PACKAGE + "."):
-                    found.add(a.name.split(".")[1])
-    return found
-
-
-def module_closure(modules: set[str], *, src: Path) -> set[str]:
-    """The package modules reachable from ``modules`` by imports (those that exist as files)."""
-    seen: set[str] = set()
-    todo = [m for m in modules]
-    while todo:
-        m = todo.pop()
-        path = src / f"{m}.py"
-        if m in seen or not path.exists():
-            continue
-        seen.add(m)
-        todo.extend(_imported_modules(path.read_text()) - seen)
-    return seen
-
-
 def notebook_source(notebook: dict[str, Any]) -> str:
     """The code of all code cells, IPython magics dropped."""
     lines = []
@@ -93,7 +59,8 @@ def notebook_source(notebook: dict[str, Any]) -> str:
 
 def stage_src_files(notebook: dict[str, Any], *, src: Path) -> set[str]:
     """The package files a stage reads: the notebook's imports and the runner's, transitively."""
-    modules = module_closure(_imported_modules(notebook_source(notebook)) | set(RUNNER_MODULES), src=src)
+    modules = module_closure(imported_modules(notebook_source(notebook)) | set(RUNNER_MODULES),
+                             sources=package_sources(src))
     return {f"src/{PACKAGE}/{m}.py" for m in modules}
 
 

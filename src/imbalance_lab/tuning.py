@@ -9,8 +9,9 @@
   the number of trees they reached is kept with the trial.
 * **Storage**: an embedded journal file by default (declared once in dvc.yaml, kept across runs),
   or a database whose URL is read from an environment variable (never from params.yaml).
-* **Study name**: derived from the prepared data, the folds, the seed and the tune params, so a
-  killed run resumed by ``dvc repro`` continues the same study, and changed params start a new one.
+* **Study name**: derived from the prepared data, the folds, the seed, the tune params and the
+  code the trials run (:func:`trial_code`), so a killed run resumed by ``dvc repro`` continues
+  the same study, and changed params or code start a new one.
 * **Exactly n_trials**: trials are created under a lock (a PostgreSQL advisory lock, or a file
   lock for the journal and SQLite), only while fewer than ``n_trials`` are finished or running;
   the stage and any number of ``imbalance-lab tune-worker`` processes share that rule, and the
@@ -48,6 +49,7 @@ from .errors import ImbalanceLabError, TuneError
 from .evaluation import LOWER_IS_BETTER, score_predictions
 from .features import make_preprocessor
 from .models import MODELS, make_estimator, make_pipeline
+from .package import code_fingerprint, package_sources
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +239,7 @@ def trees_param(model: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def study_name(*, model: str, tune_params: dict[str, Any], seed: int, data_fingerprint: str) -> str:
+def study_name(*, model: str, tune_params: dict[str, Any], seed: int, data_fingerprint: str, code: str) -> str:
     """A name that changes with anything that changes what the trials compute.
 
     ``timeout`` and the storage settings are left out: they change when the study stops or where
@@ -245,10 +247,35 @@ def study_name(*, model: str, tune_params: dict[str, Any], seed: int, data_finge
     a 40-trial study draws differently from one that has run 40 trials, so adding 20 trials to
     an old study would not give the 60-trial study that the same params give from scratch.
     ``n_jobs`` stays in because a fit's floating-point sums may depend on its thread count.
+    ``code`` (:func:`trial_code`) is the code the trials run and the libraries' versions: after a
+    change to either, the stage runs a new study rather than resuming one that the current code
+    would not have given.
     """
     relevant = {k: v for k, v in tune_params.items() if k not in ("timeout", "storage_env")}
-    blob = json.dumps({"params": relevant, "seed": seed, "data": data_fingerprint}, sort_keys=True)
+    blob = json.dumps({"params": relevant, "seed": seed, "data": data_fingerprint, "code": code}, sort_keys=True)
     return f"tune-{model}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+#: Libraries whose versions are part of :func:`trial_code` (the trials call them).
+TRIAL_LIBRARIES = ("numpy", "optuna", "pandas", "scipy", "sklearn", "threadpoolctl", "xgboost")
+
+
+def trial_code(sources: dict[str, str] | None = None) -> str:
+    """What identifies the code a trial runs: a fingerprint of this module and of the package
+    modules it imports (:func:`imbalance_lab.package.code_fingerprint`: comments, docstrings
+    and formatting left out) and the versions of :data:`TRIAL_LIBRARIES`.
+
+    Parameters
+    ----------
+    sources : dict, optional
+        Module name to source (default: the installed package's,
+        :func:`imbalance_lab.package.package_sources`).
+    """
+    import importlib
+
+    sources = package_sources() if sources is None else sources
+    versions = ",".join(f"{lib}={importlib.import_module(lib).__version__}" for lib in TRIAL_LIBRARIES)
+    return f"{code_fingerprint([__name__.rsplit('.', 1)[-1]], sources=sources)};{versions}"
 
 
 def fingerprint(*frames: pd.DataFrame) -> str:
@@ -751,7 +778,8 @@ def setup_study(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: 
     if tune["model"] not in TUNABLE:
         raise TuneError(f"tune.model '{tune['model']}' cannot be tuned; use one of {', '.join(TUNABLE)}")
     X, y = split_xy(train, schema)
-    name = study_name(model=tune["model"], tune_params=tune, seed=seed, data_fingerprint=fingerprint(train, folds))
+    name = study_name(model=tune["model"], tune_params=tune, seed=seed, data_fingerprint=fingerprint(train, folds),
+                      code=trial_code())
     storage = open_storage(journal_path=journal_path, storage_env=tune["storage_env"])
     study = load_study(storage, name=name, seed=seed, pruner=tune["pruner"], n_folds=folds.shape[1] * (int(folds.iloc[:, 0].max()) + 1),
                        metric=tune["metric"])

@@ -1,0 +1,51 @@
+"""The package's own code: imports between its modules and the code fingerprint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from imbalance_lab.package import code_fingerprint, imported_modules, module_closure, package_sources
+
+SOURCES = {
+    "a": 'from __future__ import annotations\n\nfrom .b import f\n\n\ndef g(x):\n    """Twice f."""\n    return 2 * f(x)\n',
+    "b": "import numpy as np\n\nfrom imbalance_lab.c import K\n\n\ndef f(x):\n    return np.sqrt(x) + K\n",
+    "c": "K = 1\n",
+    "unrelated": "from . import a\n\nZ = 3\n",
+}
+
+
+def test_imported_modules_finds_the_package_imports_of_every_form():
+    source = ("import os\nimport numpy as np\nfrom .data import load\nfrom . import models, plots\n"
+              "from imbalance_lab import files\nfrom imbalance_lab.errors import Err\nimport imbalance_lab.runner\n"
+              "def f():\n    from .scoring import score\n")
+    assert imported_modules(source) == {"data", "models", "plots", "files", "errors", "runner", "scoring"}
+
+
+def test_module_closure_follows_imports_within_the_sources():
+    assert module_closure(["a"], sources=SOURCES) == {"a", "b", "c"}
+    assert module_closure(["c"], sources=SOURCES) == {"c"}
+    assert module_closure(["unrelated"], sources=SOURCES) == {"unrelated", "a", "b", "c"}
+    assert module_closure(["missing"], sources=SOURCES) == set()
+
+
+def test_code_fingerprint_ignores_comments_docstrings_and_formatting():
+    base = code_fingerprint(["a"], sources=SOURCES)
+    edited = dict(SOURCES, a=SOURCES["a"].replace('"""Twice f."""', '"""Two times f, documented at length."""')
+                  .replace("return 2 * f(x)", "return 2*f( x )  # the same"))
+    assert code_fingerprint(["a"], sources=edited) == base
+    undocumented = dict(SOURCES, a=SOURCES["a"].replace('    """Twice f."""\n', ""))
+    assert code_fingerprint(["a"], sources=undocumented) == base
+
+
+def test_code_fingerprint_changes_with_the_code_of_any_imported_module_only():
+    base = code_fingerprint(["a"], sources=SOURCES)
+    assert code_fingerprint(["a"], sources=dict(SOURCES, c="K = 2\n")) != base  # imported through b
+    assert code_fingerprint(["a"], sources=dict(SOURCES, a=SOURCES["a"].replace("2 *", "3 *"))) != base
+    assert code_fingerprint(["a"], sources=dict(SOURCES, unrelated="Z = 4\n")) == base  # not imported by a
+    assert code_fingerprint(["c"], sources=SOURCES) != base
+
+
+def test_package_sources_reads_this_package():
+    sources = package_sources()
+    assert {"tuning", "package", "check"} <= set(sources)
+    assert sources["package"] == Path(__file__).parents[1].joinpath("src/imbalance_lab/package.py").read_text()
