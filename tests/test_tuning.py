@@ -108,6 +108,23 @@ def test_wilcoxon_pruner_prunes_a_trial_worse_on_every_fold_after_four_folds(tas
     assert bad.intermediate_values == pytest.approx({k: bad_scores[k] for k in order[:4]}, abs=1e-12)
 
 
+def test_a_trial_with_every_fold_scored_completes_even_if_the_pruner_would_stop_it(task, tmp_path):
+    # with four folds, the paired test first gives p < 0.1 after the fourth: the last fold
+    four = dataclasses.replace(task, folds=make_folds(task.y, n_splits=4, n_repeats=1, seed=0), prepared={})
+    storage = tuning.open_storage(journal_path=tmp_path / "j.journal", storage_env="UNSET_ENV_FOR_TEST")
+    study = tuning.load_study(storage, name="s", seed=0, pruner="wilcoxon", n_folds=4, metric="log_loss")
+    study.enqueue_trial({"C": 10.0})
+    study.enqueue_trial({"C": 1e-3})
+    tuning.work(study, storage, four, n_trials=2, progress=False)
+    best, bad = study.trials
+    bad_scores = _fold_scores(four, {"C": 1e-3})
+    assert all(b > g for b, g in zip(bad_scores, _fold_scores(four, {"C": 10.0})))
+    assert study.pruner.prune(study, bad)  # what the pruner says once all four folds are in
+    assert bad.state == TrialState.COMPLETE and len(bad.intermediate_values) == 4
+    assert bad.value == pytest.approx(np.mean(bad_scores), abs=1e-12)
+    assert study.best_trial.number == best.number
+
+
 def test_wilcoxon_pruner_keeps_a_trial_as_good_as_the_best(task, tmp_path):
     six = _six_fold_task(task)
     storage = tuning.open_storage(journal_path=tmp_path / "j.journal", storage_env="UNSET_ENV_FOR_TEST")

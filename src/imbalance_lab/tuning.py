@@ -562,7 +562,9 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     are still reported one by one in the trial's order, so the intermediate values, the pruning
     decisions and the result are the same as fitting them one after the other. A fit starts at
     most ``LOOKAHEAD`` times the fits at a time ahead of the next fold to report; none starts
-    once the trial is pruned (those already running finish and are discarded).
+    once the trial is pruned (those already running finish and are discarded). The pruner is
+    not asked after the last fold: a trial with every fold scored is complete, with its mean
+    (pruning it then would save nothing and hide its value from the sampler).
 
     Raises
     ------
@@ -603,7 +605,7 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
                 trial.report(float(s), step)
             else:
                 trial.report(float(np.mean(scores)), len(scores) - 1)
-            if trial.should_prune():
+            if len(scores) < len(order) and trial.should_prune():
                 raise optuna.TrialPruned()
     if trees:
         trial.set_user_attr("n_trees", int(round(float(np.mean(trees)))))
