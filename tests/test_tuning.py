@@ -170,6 +170,34 @@ def test_work_makes_exactly_n_trials_and_resumes(task, tmp_path):
     assert [(t.number, t.value) for t in again.trials[:4]] == first
 
 
+def test_a_worker_waits_for_the_stage_to_create_the_study(tmp_path, caplog):
+    import logging
+    import threading
+    import time
+
+    storage = tuning.open_storage(journal_path=tmp_path / "j.journal", storage_env="UNSET_ENV_FOR_TEST")
+    joined = {}
+
+    def worker():
+        joined["study"] = tuning.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss",
+                                            create=False, poll_seconds=0.05)
+
+    thread = threading.Thread(target=worker, daemon=True)
+    with caplog.at_level(logging.WARNING, logger="imbalance_lab.tuning"):
+        thread.start()
+        deadline = time.monotonic() + 10
+        while "waiting for the tune stage to create study s" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "waiting for the tune stage to create study s" in caplog.text
+        assert "code or library versions differ" in caplog.text
+        assert thread.is_alive() and optuna.get_all_study_names(storage.storage) == []  # it created nothing
+        tuning.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")  # the stage
+        thread.join(10)
+    assert not thread.is_alive() and joined["study"].study_name == "s"
+    assert caplog.text.count("waiting for the tune stage") == 1  # one warning, not one per poll
+    assert optuna.get_all_study_names(storage.storage) == ["s"]
+
+
 def test_fail_stale_fails_the_journals_running_trials_only_when_told_they_are_dead(tmp_path):
     storage = tuning.open_storage(journal_path=tmp_path / "j.journal", storage_env="UNSET_ENV_FOR_TEST")
     study = tuning.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")

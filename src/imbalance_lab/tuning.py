@@ -475,20 +475,35 @@ def fold_order(n_folds: int, *, seed: int, trial_number: int, shuffle: bool) -> 
     return [int(i) for i in np.random.default_rng([seed, trial_number]).permutation(n_folds)]
 
 
-def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: int, metric: str) -> optuna.Study:
+def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: int, metric: str,
+               create: bool = True, poll_seconds: float = 1.0) -> optuna.Study:
     """Create the study or load it if it exists (resume).
 
     An existing study is loaded without writing: ``create_study(load_if_exists=True)`` appends a
     creation record to the journal file on every call, so a resumed, already complete study
-    would change the journal."""
+    would change the journal.
+
+    Without ``create`` (a worker), wait until the study exists, checking every ``poll_seconds``:
+    only the tune stage creates it, so a worker whose params, data, code or library versions
+    differ from the stage's (its study name differs) waits, with a warning, instead of running
+    trials of a study nobody reads."""
     direction = "minimize" if metric in LOWER_IS_BETTER else "maximize"
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
     pruned_by = make_pruner(pruner, n_folds=n_folds)
-    try:
-        return optuna.load_study(study_name=name, storage=storage.storage, sampler=sampler, pruner=pruned_by)
-    except KeyError:  # not there yet; another process may be creating it at the same moment
-        return optuna.create_study(study_name=name, storage=storage.storage, load_if_exists=True, direction=direction,
-                                   sampler=sampler, pruner=pruned_by)
+    warned = False
+    while True:
+        try:
+            return optuna.load_study(study_name=name, storage=storage.storage, sampler=sampler, pruner=pruned_by)
+        except KeyError:  # not there yet; another process may be creating it at the same moment
+            if create:
+                return optuna.create_study(study_name=name, storage=storage.storage, load_if_exists=True,
+                                           direction=direction, sampler=sampler, pruner=pruned_by)
+        if not warned:
+            log.warning("waiting for the tune stage to create study %s in %s; if the stage is already running, "
+                        "its report names another study: this worker's params, data, code or library versions "
+                        "differ from the stage's", name, storage.description)
+            warned = True
+        time.sleep(poll_seconds)
 
 
 # --------------------------------------------------------------------------------------------
@@ -762,7 +777,7 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
 
 
 def setup_study(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: pd.DataFrame, schema: dict[str, Any],
-                journal_path: str | Path) -> tuple[optuna.Study, Storage, TuneTask]:
+                journal_path: str | Path, create: bool = True) -> tuple[optuna.Study, Storage, TuneTask]:
     """Open (or create) the study of these params and data, and the task its trials run.
 
     Parameters
@@ -774,6 +789,9 @@ def setup_study(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: 
         The prepared training rows, the stored folds and the schema.
     journal_path : str or Path
         The embedded storage, used when ``$<tune.storage_env>`` is not set.
+    create : bool
+        Create the study if it does not exist (the stage); otherwise wait for it (a worker,
+        see :func:`load_study`).
     """
     from .data import split_xy
 
@@ -784,15 +802,16 @@ def setup_study(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: 
                       code=trial_code())
     storage = open_storage(journal_path=journal_path, storage_env=tune["storage_env"])
     study = load_study(storage, name=name, seed=seed, pruner=tune["pruner"], n_folds=folds.shape[1] * (int(folds.iloc[:, 0].max()) + 1),
-                       metric=tune["metric"])
+                       metric=tune["metric"], create=create)
     task = TuneTask(model=tune["model"], schema=schema, X=X, y=y, folds=folds, metric=tune["metric"], seed=seed, n_jobs=tune["n_jobs"],
                     max_trees=tune["max_trees"])
     return study, storage, task
 
 
 def run_worker(*, params_file: str = "params.yaml", dvc_file: str = "dvc.yaml") -> dict[str, int]:
-    """``imbalance-lab tune-worker``: join the study of the current params and data and run
-    trials until none is left to create. Needs database storage (``$<tune.storage_env>``)."""
+    """``imbalance-lab tune-worker``: join the study of the current params, data and code (once
+    the tune stage has created it) and run trials until none is left to create. Needs database
+    storage (``$<tune.storage_env>``)."""
     from .files import read_json
     from .params import load_params
     from .runner import read_stage
@@ -808,6 +827,6 @@ def run_worker(*, params_file: str = "params.yaml", dvc_file: str = "dvc.yaml") 
             raise TuneError(f"{paths[key]}: not found; run `dvc pull` or `dvc repro prepare` on this machine first")
     study, storage, task = setup_study(tune=tune, seed=params["seed"], train=pd.read_parquet(paths["train_path"]),
                                        folds=pd.read_parquet(paths["folds_path"]), schema=read_json(paths["schema_path"]),
-                                       journal_path=paths["study_journal_path"])
+                                       journal_path=paths["study_journal_path"], create=False)
     log.info("worker joined study %s (%s)", study.study_name, storage.description)
     return work(study, storage, task, n_trials=tune["n_trials"], timeout=tune["timeout"], wait=False)
