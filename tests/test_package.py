@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from imbalance_lab.package import code_fingerprint, imported_modules, module_closure, package_sources
 
 SOURCES = {
@@ -49,3 +51,15 @@ def test_package_sources_reads_this_package():
     sources = package_sources()
     assert {"tuning", "package", "check"} <= set(sources)
     assert sources["package"] == Path(__file__).parents[1].joinpath("src/imbalance_lab/package.py").read_text()
+
+
+def test_package_sources_skips_files_that_cannot_be_modules(tmp_path):
+    (tmp_path / "a.py").write_text("X = 1\n")
+    (tmp_path / ".#a.py").symlink_to(tmp_path / "gone")  # an editor's lock file: a dangling link
+    (tmp_path / "a-copy.py").write_text("X = 2\n")
+    assert package_sources(tmp_path) == {"a": "X = 1\n"}
+
+
+def test_code_fingerprint_refuses_a_module_without_source():
+    with pytest.raises(KeyError, match="no source for module"):
+        code_fingerprint(["a", "tuning"], sources=SOURCES)

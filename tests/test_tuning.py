@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
 import subprocess
 import sys
@@ -180,21 +181,25 @@ def test_a_worker_waits_for_the_stage_to_create_the_study(tmp_path, caplog):
 
     def worker():
         joined["study"] = tuning.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss",
-                                            create=False, poll_seconds=0.05)
+                                            create=False, poll_seconds=0.02, warn_after=0.2)
+
+    def logged(text, level):
+        return [r for r in caplog.records if text in r.getMessage() and r.levelno == level]
 
     thread = threading.Thread(target=worker, daemon=True)
-    with caplog.at_level(logging.WARNING, logger="imbalance_lab.tuning"):
+    with caplog.at_level(logging.INFO, logger="imbalance_lab.tuning"):
         thread.start()
         deadline = time.monotonic() + 10
-        while "waiting for the tune stage to create study s" not in caplog.text and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert "waiting for the tune stage to create study s" in caplog.text
-        assert "code or library versions differ" in caplog.text
+        while not logged("still waiting for study s", logging.WARNING) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(logged("waiting for the tune stage to create study s", logging.INFO)) == 1
+        (warning,) = logged("still waiting for study s", logging.WARNING)
+        assert "code or library versions differ" in warning.getMessage()
         assert thread.is_alive() and optuna.get_all_study_names(storage.storage) == []  # it created nothing
         tuning.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")  # the stage
         thread.join(10)
     assert not thread.is_alive() and joined["study"].study_name == "s"
-    assert caplog.text.count("waiting for the tune stage") == 1  # one warning, not one per poll
+    assert len(logged("still waiting", logging.WARNING)) == 1  # one warning, not one per poll
     assert optuna.get_all_study_names(storage.storage) == ["s"]
 
 
@@ -285,12 +290,35 @@ def test_trial_code_changes_with_the_code_the_trials_run_and_the_libraries():
     code = tuning.trial_code(sources)
     assert code == tuning.trial_code()
     assert f"xgboost={xgboost.__version__}" in code and f"optuna={optuna.__version__}" in code
+    assert f"python={sys.version_info.major}.{sys.version_info.minor}," in code
     # evaluation.py scores the folds (imported by tuning); plots.py is not part of a trial
     assert tuning.trial_code(dict(sources, evaluation=sources["evaluation"] + "\nEXTRA = 1\n")) != code
     assert tuning.trial_code(dict(sources, tuning=sources["tuning"].replace("EARLY_STOPPING_ROUNDS = 30",
                                                                             "EARLY_STOPPING_ROUNDS = 31"))) != code
     assert tuning.trial_code(dict(sources, tuning=sources["tuning"] + "\n# a comment\n")) == code
     assert tuning.trial_code(dict(sources, plots=sources["plots"] + "\nEXTRA = 1\n")) == code
+
+
+def test_trial_code_names_the_code_a_process_imported_not_the_files_edited_since(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    package = Path(tuning.__file__).parent
+    copy = tmp_path / "src" / "imbalance_lab"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    script = ("import pathlib, sys\n"
+              "from imbalance_lab import tuning\n"
+              "before = tuning.trial_code()\n"
+              "p = pathlib.Path(tuning.__file__)\n"
+              "p.write_text(p.read_text().replace('EARLY_STOPPING_ROUNDS = 30', 'EARLY_STOPPING_ROUNDS = 31'))\n"
+              "print(tuning.__file__, before == tuning.trial_code(), before)\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "src")}
+    first = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    where, same, code = first.stdout.split()
+    assert Path(where).parent == copy and same == "True"  # a kernel edited under it keeps its code's name
+    again = subprocess.run([sys.executable, "-c", "from imbalance_lab import tuning; print(tuning.trial_code())"],
+                           env=env, capture_output=True, text=True, check=True)
+    assert again.stdout.strip() != code  # a new process runs the edited code: another name
 
 
 def test_fingerprint_changes_with_data():

@@ -23,9 +23,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_tune_worker(args: argparse.Namespace) -> int:
-    from .tuning import run_worker
+def run_worker(*, params_file: str = "params.yaml", dvc_file: str = "dvc.yaml") -> dict[str, int]:
+    """``imbalance-lab tune-worker``: join the study of the current params, data and code (once
+    the tune stage has created it) and run trials until none is left to create. Needs database
+    storage (``$<tune.storage_env>``).
 
+    It lives here, not in :mod:`imbalance_lab.tuning`, so that the code a trial runs
+    (:func:`imbalance_lab.tuning.trial_code`) does not include the worker's own.
+
+    Returns
+    -------
+    dict
+        Trial counts per state at the end.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .errors import TuneError
+    from .files import read_json
+    from .params import load_params
+    from .runner import read_stage
+    from .tuning import log, setup_study, work
+
+    params = load_params(params_file, sections=["tune"])
+    tune = params["tune"]
+    if not os.environ.get(tune["storage_env"], "").strip():
+        raise TuneError(f"tune-worker needs a shared database: export {tune['storage_env']}=postgresql://user:password@host/db "
+                        "(the same value as for the tune stage)")
+    paths = read_stage("tune", dvc_file=dvc_file)["paths"]
+    for key in ("train_path", "folds_path", "schema_path"):
+        if not Path(paths[key]).exists():
+            raise TuneError(f"{paths[key]}: not found; run `dvc pull` or `dvc repro prepare` on this machine first")
+    study, storage, task = setup_study(tune=tune, seed=params["seed"], train=pd.read_parquet(paths["train_path"]),
+                                       folds=pd.read_parquet(paths["folds_path"]), schema=read_json(paths["schema_path"]),
+                                       journal_path=paths["study_journal_path"], create=False)
+    log.info("worker joined study %s (%s)", study.study_name, storage.description)
+    return work(study, storage, task, n_trials=tune["n_trials"], timeout=tune["timeout"], wait=False)
+
+
+def _cmd_tune_worker(args: argparse.Namespace) -> int:
     c = run_worker(params_file=args.params, dvc_file=args.dvc_file)
     print(f"worker done: {c['complete']} complete, {c['pruned']} pruned, {c['running']} running trials in the study",
           file=sys.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 PACKAGE = "imbalance_lab"
@@ -53,9 +53,11 @@ def module_closure(modules: Iterable[str], *, sources: Mapping[str, str]) -> set
 
 def package_sources(src: str | Path | None = None) -> dict[str, str]:
     """Module name to source of the package's modules in ``src`` (default: the package this
-    module was imported from)."""
+    module was imported from). Only files that can be modules count: an editor's lock or backup
+    file (``.#tuning.py``, often a dangling link) is not one."""
     directory = Path(src) if src is not None else Path(__file__).parent
-    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.py"))}
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.py"))
+            if p.stem.isidentifier() and p.is_file()}
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -69,7 +71,7 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def code_fingerprint(modules: Iterable[str], *, sources: Mapping[str, str]) -> str:
+def code_fingerprint(modules: Collection[str], *, sources: Mapping[str, str]) -> str:
     """A hash of the code of ``modules`` and of the modules they import, transitively.
 
     It hashes their syntax trees without docstrings, so comments, docstrings and formatting do
@@ -77,11 +79,19 @@ def code_fingerprint(modules: Iterable[str], *, sources: Mapping[str, str]) -> s
 
     Parameters
     ----------
-    modules : iterable of str
+    modules : collection of str
         Module names, keys of ``sources``.
     sources : mapping
         Module name to source (:func:`package_sources`).
+
+    Raises
+    ------
+    KeyError
+        If one of ``modules`` is not in ``sources`` (its code would silently not count).
     """
+    missing = sorted(set(modules) - set(sources))
+    if missing:
+        raise KeyError(f"no source for module(s) {', '.join(missing)}")
     h = hashlib.sha256()
     for name in sorted(module_closure(modules, sources=sources)):
         h.update(name.encode() + b"\0")

@@ -52,6 +52,8 @@ from .models import MODELS, make_estimator, make_pipeline
 from .package import code_fingerprint, package_sources
 
 log = logging.getLogger(__name__)
+#: The package's sources when this module was imported (see :func:`trial_code`).
+_SOURCES_AT_IMPORT = package_sources()
 
 TUNABLE = ("xgboost", "logistic_regression", "hist_gradient_boosting")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -263,19 +265,23 @@ TRIAL_LIBRARIES = ("numpy", "optuna", "pandas", "scipy", "sklearn", "threadpoolc
 def trial_code(sources: dict[str, str] | None = None) -> str:
     """What identifies the code a trial runs: a fingerprint of this module and of the package
     modules it imports (:func:`imbalance_lab.package.code_fingerprint`: comments, docstrings
-    and formatting left out) and the versions of :data:`TRIAL_LIBRARIES`.
+    and formatting left out; messages count), the Python version (major.minor: syntax trees
+    differ between them) and the versions of :data:`TRIAL_LIBRARIES`.
 
     Parameters
     ----------
     sources : dict, optional
-        Module name to source (default: the installed package's,
-        :func:`imbalance_lab.package.package_sources`).
+        Module name to source. Default: the package's sources as they were when this module was
+        imported, so a process whose files were edited afterwards (a JupyterLab kernel not
+        restarted) still names the code it runs.
     """
     import importlib
+    import sys
 
-    sources = package_sources() if sources is None else sources
+    sources = _SOURCES_AT_IMPORT if sources is None else sources
     versions = ",".join(f"{lib}={importlib.import_module(lib).__version__}" for lib in TRIAL_LIBRARIES)
-    return f"{code_fingerprint([__name__.rsplit('.', 1)[-1]], sources=sources)};{versions}"
+    python = "{}.{}".format(*sys.version_info[:2])
+    return f"{code_fingerprint(['tuning'], sources=sources)};python={python},{versions}"
 
 
 def fingerprint(*frames: pd.DataFrame) -> str:
@@ -476,7 +482,7 @@ def fold_order(n_folds: int, *, seed: int, trial_number: int, shuffle: bool) -> 
 
 
 def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: int, metric: str,
-               create: bool = True, poll_seconds: float = 1.0) -> optuna.Study:
+               create: bool = True, poll_seconds: float = 1.0, warn_after: float = GRACE_SECONDS) -> optuna.Study:
     """Create the study or load it if it exists (resume).
 
     An existing study is loaded without writing: ``create_study(load_if_exists=True)`` appends a
@@ -484,13 +490,13 @@ def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: 
     would change the journal.
 
     Without ``create`` (a worker), wait until the study exists, checking every ``poll_seconds``:
-    only the tune stage creates it, so a worker whose params, data, code or library versions
-    differ from the stage's (its study name differs) waits, with a warning, instead of running
-    trials of a study nobody reads."""
+    only the tune stage creates it. After ``warn_after`` seconds a warning says that if the
+    stage is running, this process's params, data, code or library versions differ from the
+    stage's (its study has another name), rather than starting a study of its own."""
     direction = "minimize" if metric in LOWER_IS_BETTER else "maximize"
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
     pruned_by = make_pruner(pruner, n_folds=n_folds)
-    warned = False
+    since, warned = None, False
     while True:
         try:
             return optuna.load_study(study_name=name, storage=storage.storage, sampler=sampler, pruner=pruned_by)
@@ -498,10 +504,13 @@ def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: 
             if create:
                 return optuna.create_study(study_name=name, storage=storage.storage, load_if_exists=True,
                                            direction=direction, sampler=sampler, pruner=pruned_by)
-        if not warned:
-            log.warning("waiting for the tune stage to create study %s in %s; if the stage is already running, "
-                        "its report names another study: this worker's params, data, code or library versions "
-                        "differ from the stage's", name, storage.description)
+        if since is None:
+            since = time.monotonic()
+            log.info("waiting for the tune stage to create study %s in %s", name, storage.description)
+        elif not warned and time.monotonic() - since >= warn_after:
+            log.warning("still waiting for study %s after %.0f s: if the tune stage is running, its report names "
+                        "another study, so this worker's params, data, code or library versions differ from the "
+                        "stage's", name, time.monotonic() - since)
             warned = True
         time.sleep(poll_seconds)
 
@@ -806,27 +815,3 @@ def setup_study(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: 
     task = TuneTask(model=tune["model"], schema=schema, X=X, y=y, folds=folds, metric=tune["metric"], seed=seed, n_jobs=tune["n_jobs"],
                     max_trees=tune["max_trees"])
     return study, storage, task
-
-
-def run_worker(*, params_file: str = "params.yaml", dvc_file: str = "dvc.yaml") -> dict[str, int]:
-    """``imbalance-lab tune-worker``: join the study of the current params, data and code (once
-    the tune stage has created it) and run trials until none is left to create. Needs database
-    storage (``$<tune.storage_env>``)."""
-    from .files import read_json
-    from .params import load_params
-    from .runner import read_stage
-
-    params = load_params(params_file, sections=["tune"])
-    tune = params["tune"]
-    if not os.environ.get(tune["storage_env"], "").strip():
-        raise TuneError(f"tune-worker needs a shared database: export {tune['storage_env']}=postgresql://user:password@host/db "
-                        "(the same value as for the tune stage)")
-    paths = read_stage("tune", dvc_file=dvc_file)["paths"]
-    for key in ("train_path", "folds_path", "schema_path"):
-        if not Path(paths[key]).exists():
-            raise TuneError(f"{paths[key]}: not found; run `dvc pull` or `dvc repro prepare` on this machine first")
-    study, storage, task = setup_study(tune=tune, seed=params["seed"], train=pd.read_parquet(paths["train_path"]),
-                                       folds=pd.read_parquet(paths["folds_path"]), schema=read_json(paths["schema_path"]),
-                                       journal_path=paths["study_journal_path"], create=False)
-    log.info("worker joined study %s (%s)", study.study_name, storage.description)
-    return work(study, storage, task, n_trials=tune["n_trials"], timeout=tune["timeout"], wait=False)
