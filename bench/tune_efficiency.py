@@ -27,8 +27,14 @@ Optuna uses ``tune.pruner`` from params.yaml unless ``--pruner`` names others: w
 (``--pruner wilcoxon median``), Optuna runs once with each, one after the other, against the
 same random search, and the summary has a line per pruner.
 
+``--rescore N`` then scores again, with N other model seeds (the seed of XGBoost's row and column
+sampling and of the early-stopping split), the random search's best candidate, Optuna's best
+complete trial at the target time (a third of the random search's time to its best) and
+Optuna's best overall, and prints the mean and sd of each over those seeds: how good the
+settings each side picked are, apart from the luck of the one seed they were picked with.
+
 Usage: python bench/tune_efficiency.py [--candidates 100] [--cores 2] [--seed 42 [1 2 3 ...]]
-                                       [--pruner wilcoxon|median|hyperband|none [...]]
+                                       [--pruner wilcoxon|median|hyperband|none [...]] [--rescore 10]
 """
 
 from __future__ import annotations
@@ -142,8 +148,37 @@ def optuna_search(task: tuning.TuneTask, *, target: float, budget_seconds: float
     return study, reached_at, time.perf_counter() - t0
 
 
+def rescore(params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, splits: list, schema: dict[str, Any], *,
+            seeds: list[int], cores: int) -> list[float]:
+    """The mean AP over ``splits`` of XGBoost with ``params``, fitted as a tune trial does
+    (:func:`imbalance_lab.tuning.fit_predict_fold`) with each model seed in ``seeds``; ``cores``
+    fits at a time, one thread each."""
+    from joblib import Parallel, delayed
+    from sklearn.metrics import average_precision_score
+
+    def fold_score(s: int, train: np.ndarray, val: np.ndarray) -> float:
+        proba, _ = tuning.fit_predict_fold("xgboost", params, schema, X, y, train, val, seed=s, n_jobs=1)
+        return float(average_precision_score(y[val], proba))
+
+    scores = Parallel(n_jobs=cores)(delayed(fold_score)(s, tr, va) for s in seeds for tr, va in splits)
+    return [float(np.mean(scores[i * len(splits):(i + 1) * len(splits)])) for i in range(len(seeds))]
+
+
+def best_complete_by(study: optuna.Study, seconds: float) -> optuna.trial.FrozenTrial | None:
+    """The best complete trial of ``study`` among those that ended within ``seconds`` of its
+    first trial's start (None if none had)."""
+    trials = study.get_trials(deepcopy=False)
+    if not trials:
+        return None
+    t0 = min(t.datetime_start for t in trials if t.datetime_start is not None)
+    done = [t for t in trials if t.state.name == "COMPLETE" and (t.datetime_complete - t0).total_seconds() <= seconds]
+    best = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
+    return best(done, key=lambda t: t.value) if done else None
+
+
 def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[str, Any], *, candidates: int,
-            cores: int, seed: int, pruners: list[str], echo: Any = print) -> list[dict[str, Any]]:
+            cores: int, seed: int, pruners: list[str], rescore_seeds: int = 0,
+            echo: Any = print) -> list[dict[str, Any]]:
     """One side-by-side run with one seed (the random search's sampling, the models' seeds and
     TPE's seed): the random search once, then Optuna once per pruner in ``pruners`` (names as
     ``tune.pruner``) against it, one after the other, printing as it goes.
@@ -153,7 +188,10 @@ def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[st
     list of dict
         Per pruner, the figures: ``seed``, ``pruner``, ``random_best``, ``random_reach``,
         ``random_seconds``, ``optuna_best``, ``optuna_reach`` (None if it did not get there),
-        ``optuna_seconds``, ``trials`` (per state) and ``ratio`` (None if Optuna did not get there).
+        ``optuna_seconds``, ``trials`` (per state) and ``ratio`` (None if Optuna did not get there);
+        with ``rescore_seeds``, also ``rescored``: for "random best", "optuna best at target time"
+        and "optuna best", the mean AP with each of ``rescore_seeds`` other model seeds (None if
+        Optuna had no complete trial by the target time).
     """
     splits = [(tr, va) for _, _, tr, va in data.iter_splits(folds)]
     found, random_seconds = random_search(X, y, splits, schema, candidates=candidates, cores=cores, seed=seed)
@@ -188,9 +226,23 @@ def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[st
             echo(f"  reached {random_best:.4f} after {reached_at:.1f} s (trial {len(study.trials)})")
             echo(f"  ratio of the times to reach it, optuna ({pruner}) / random search: {ratio:.3f} "
                  f"(target <= {TARGET:.3f})")
-        runs.append({"seed": seed, "pruner": pruner, "random_best": random_best, "random_reach": random_reach,
-                     "random_seconds": random_seconds, "optuna_best": float(study.best_value),
-                     "optuna_reach": reached_at, "optuna_seconds": optuna_seconds, "trials": states, "ratio": ratio})
+        run = {"seed": seed, "pruner": pruner, "random_best": random_best, "random_reach": random_reach,
+               "random_seconds": random_seconds, "optuna_best": float(study.best_value),
+               "optuna_reach": reached_at, "optuna_seconds": optuna_seconds, "trials": states, "ratio": ratio}
+        if rescore_seeds:
+            seeds = [seed + 1000 + i for i in range(rescore_seeds)]
+            at_target = best_complete_by(study, TARGET * random_reach)
+            picks = {"random best": dict(found.loc[best_index, "params"]),
+                     "optuna best at target time": at_target.params if at_target else None,
+                     "optuna best": study.best_params}
+            run["rescored"] = {}
+            for name, params in picks.items():
+                values = None if params is None else rescore(params, X, y, splits, schema, seeds=seeds, cores=cores)
+                run["rescored"][name] = values
+                shown = ("no complete trial by then" if values is None else
+                         f"mean AP {np.mean(values):.4f} (sd {np.std(values, ddof=1) if len(values) > 1 else 0.0:.4f})")
+                echo(f"  re-scored with {len(seeds)} other model seeds: {name}: {shown}")
+        runs.append(run)
     return runs
 
 
@@ -224,6 +276,8 @@ def main() -> None:
     parser.add_argument("--pruner", choices=["wilcoxon", "median", "hyperband", "none"], nargs="+",
                         help="Optuna's pruner, or several to compare against the same random search "
                              "(default: tune.pruner in params.yaml)")
+    parser.add_argument("--rescore", type=int, default=0, metavar="N",
+                        help="score each side's picks again with N other model seeds (default 0: no)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -243,7 +297,7 @@ def main() -> None:
         if len(args.seed) > 1:
             print(f"--- seed {seed}", flush=True)
         runs.extend(compare(X, y, folds, schema, candidates=args.candidates, cores=args.cores, seed=seed,
-                            pruners=pruners, echo=lambda line: print(line, flush=True)))
+                            pruners=pruners, rescore_seeds=args.rescore, echo=lambda line: print(line, flush=True)))
     if len(args.seed) > 1:
         for line in summary(runs):
             print(line)

@@ -129,3 +129,45 @@ def test_summary_has_a_line_per_pruner_and_counts_a_run_that_never_got_there_as_
     assert "median 1.400" in wilcoxon and "met in 1 of 3" in wilcoxon  # 200 s of random search, its best after 50 s
     assert median.startswith("median pruner, ratios over 3 seeds: seed 42: 0.300; seed 1: 0.100; seed 2: 2.000")
     assert "median 0.300" in median and "met in 2 of 3" in median
+
+
+def test_rescore_scores_each_sides_picks_with_other_model_seeds():
+    df, y, folds = _data()
+    lines: list[str] = []
+    (run,) = bench.compare(df, y, folds, SCHEMA, candidates=3, cores=1, seed=0, pruners=["wilcoxon"],
+                           rescore_seeds=2, echo=lines.append)
+    rescored = run["rescored"]
+    assert list(rescored) == ["random best", "optuna best at target time", "optuna best"]
+    splits = [(tr, va) for _, _, tr, va in tuning.iter_splits(folds)]
+    # the random search's best, scored as a trial would be with model seeds 1000 and 1001
+    found, _ = bench.random_search(df, y, splits, SCHEMA, candidates=3, cores=1, seed=0)
+    best = dict(found.loc[found["mean_score"].idxmax(), "params"])
+    expected = []
+    for s in (1000, 1001):
+        task = tuning.TuneTask(model="xgboost", schema=SCHEMA, X=df, y=y, folds=folds, metric="average_precision", seed=s)
+        study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+        study.enqueue_trial(best)
+        trial = study.ask()
+        expected.append(tuning.run_trial(task, trial))
+    assert rescored["random best"] == pytest.approx(expected, abs=1e-12)
+    assert len(rescored["optuna best"]) == 2
+    shown = [line for line in lines if "re-scored with 2 other model seeds" in line]
+    assert len(shown) == 3 and f"random best: mean AP {np.mean(expected):.4f}" in shown[0]
+
+
+def test_best_complete_by_takes_only_trials_ended_by_then():
+    import datetime
+
+    study = optuna.create_study(direction="maximize")
+    start = datetime.datetime(2026, 1, 1, 12, 0, 0)
+    for end, value, state in [(1.0, 0.2, TrialState.COMPLETE), (2.0, 0.9, TrialState.PRUNED),
+                              (3.0, 0.5, TrialState.COMPLETE), (9.0, 0.8, TrialState.COMPLETE)]:
+        study.add_trial(optuna.trial.FrozenTrial(
+            number=0, trial_id=0, state=state, value=value if state == TrialState.COMPLETE else None,
+            datetime_start=start, datetime_complete=start + datetime.timedelta(seconds=end), params={},
+            distributions={}, user_attrs={}, system_attrs={},
+            intermediate_values={0: value} if state == TrialState.PRUNED else {}))
+    assert bench.best_complete_by(study, 0.5) is None
+    assert bench.best_complete_by(study, 2.5).value == 0.2  # the pruned trial does not count
+    assert bench.best_complete_by(study, 5.0).value == 0.5
+    assert bench.best_complete_by(study, 10.0).value == 0.8
