@@ -15,6 +15,8 @@ from .errors import ImbalanceLabError
 
 EXIT_ERROR = 2
 
+log = logging.getLogger(__name__)
+
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .runner import run_stage
@@ -44,7 +46,7 @@ def run_worker(*, params_file: str = "params.yaml", dvc_file: str = "dvc.yaml") 
     from .files import read_json
     from .params import load_params
     from .runner import read_stage
-    from .tuning import log, setup_study, work
+    from .tuning import setup_study, work
 
     params = load_params(params_file, sections=["tune"])
     tune = params["tune"]

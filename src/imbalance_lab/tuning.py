@@ -249,9 +249,9 @@ def study_name(*, model: str, tune_params: dict[str, Any], seed: int, data_finge
     a 40-trial study draws differently from one that has run 40 trials, so adding 20 trials to
     an old study would not give the 60-trial study that the same params give from scratch.
     ``n_jobs`` stays in because a fit's floating-point sums may depend on its thread count.
-    ``code`` (:func:`trial_code`) is the code the trials run and the libraries' versions: after a
-    change to either, the stage runs a new study rather than resuming one that the current code
-    would not have given.
+    ``code`` (:func:`trial_code`) names the code the trials run and the Python and library
+    versions: after a change to any of them, the stage runs a new study rather than resuming one
+    that the current code would not have given.
     """
     relevant = {k: v for k, v in tune_params.items() if k not in ("timeout", "storage_env")}
     blob = json.dumps({"params": relevant, "seed": seed, "data": data_fingerprint, "code": code}, sort_keys=True)
@@ -581,11 +581,11 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     trial's own order (:func:`fold_order`).
 
     Up to ``task.n_jobs`` folds are fitted at a time (see :func:`fold_slots`) from a queue
-    (:func:`in_order`): a fit
-    starts as soon as another ends, so no core waits for the slowest fit of a batch. The folds
-    are still reported one by one in the trial's order, so the intermediate values, the pruning
-    decisions and the result are the same as fitting them one after the other. A fit starts at
-    most ``LOOKAHEAD`` times the fits at a time ahead of the next fold to report; none starts
+    (:func:`in_order`): a fit starts as soon as another ends, so no core waits for the slowest
+    fit of a batch. The folds are still reported one by one in the trial's order, so the
+    intermediate values, the pruning decisions and the result are the same as fitting them one
+    after the other. A fit starts at most ``LOOKAHEAD`` times the fits at a time ahead of the
+    next fold to report; none starts
     once the trial is pruned (those already running finish and are discarded). The pruner is
     not asked after the last fold: a trial with every fold scored is complete, with its mean
     (pruning it then would save nothing and hide its value from the sampler).
