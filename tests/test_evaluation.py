@@ -339,6 +339,23 @@ def test_score_predictions_hand_made_and_geometric_mean():
         assert got[name] == pytest.approx(value), name
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_score_metric_gives_what_score_predictions_gives(seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(300) < 0.08).astype(int)
+    y[:2] = [0, 1]
+    s = rng.beta(2, 5, size=300) + 0.2 * y - 0.05  # some scores outside [0, 1]: both clip them
+    s[3] = 0.0
+    every = ev.score_predictions(y, s, threshold=0.5, top_k_fraction=0.1)
+    for metric in ev.SCORE_METRICS:
+        assert ev.score_metric(y, s, metric=metric) == every[metric], metric
+    for y_one in ([0, 0, 0], [1, 1, 1]):
+        assert math.isnan(ev.score_metric(y_one, [0.1, 0.2, 0.3], metric="average_precision"))
+        assert math.isnan(ev.score_metric(y_one, [0.1, 0.2, 0.3], metric="roc_auc"))
+    with pytest.raises(ValueError, match="unknown score metric 'f1'"):
+        ev.score_metric(y, s, metric="f1")
+
+
 def test_threshold_metrics_degenerate_predictions():
     # nothing predicted positive: precision/F1/MCC are 0 (sklearn with zero_division=0)
     y = [1, 0, 0, 1]

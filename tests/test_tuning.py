@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from imbalance_lab import tuning
 from imbalance_lab.data import make_folds
+from imbalance_lab.evaluation import score_predictions
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -82,7 +83,7 @@ def _fold_scores(task: tuning.TuneTask, params: dict) -> list[float]:
     scores = []
     for _, _, train, val in tuning.iter_splits(task.folds):
         proba, _ = tuning.fit_predict_fold(task.model, params, task.schema, task.X, task.y, train, val, seed=task.seed)
-        scores.append(tuning.score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric])
+        scores.append(score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric])
     return scores
 
 
@@ -438,11 +439,48 @@ def test_prepared_fold_predicts_like_fit_predict_fold(model):
             assert trees == expected_trees
             assert len(fold.val) == len(val)
             if model == "xgboost":  # early stopping on a stratified part of the training fold
-                assert fold.fit.dtype == np.float32 and fold.stop.dtype == np.float32
-                assert len(fold.fit) + len(fold.stop) == len(train)
+                assert fold.fit is None and fold.val.dtype == np.float32
+                assert fold.fit_matrix.num_row() + fold.stop_matrix.num_row() == len(train)
+                assert fold.matrix_settings == (None, 1)
                 assert trees is not None and 1 <= trees < 2000
+                # the matrices are reused: a second fit on them gives the same again
+                again, again_trees = tuning.fit_predict_prepared(model, params, fold, seed=5)
+                assert np.array_equal(again, expected) and again_trees == trees
             else:
-                assert fold.stop is None and len(fold.fit) == len(train)
+                assert fold.fit_matrix is None and len(fold.fit) == len(train)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_prepared_xgboost_matrices_fit_like_the_pipeline_over_the_search_space(n_jobs):
+    """The fold's prebuilt matrices, reused trial after trial, give exactly what the pipeline
+    (``XGBClassifier.fit`` on the preprocessed rows) gives, for settings drawn from the search
+    space (row and column sampling included, so the model seed matters)."""
+    from threadpoolctl import threadpool_limits
+
+    X, y, folds = _missing_data()
+    _, _, train, val = next(tuning.iter_splits(folds))
+    sampler = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    param_sets = [tuning.suggest_params(sampler.ask(), "xgboost") for _ in range(6)]
+    with threadpool_limits(limits=n_jobs):
+        fold = tuning.prepare_fold("xgboost", MISSING_SCHEMA, X, y, train, val, seed=11, n_jobs=n_jobs)
+        assert fold.matrix_settings == (None, n_jobs)
+        for params in param_sets:
+            expected, expected_trees = tuning.fit_predict_fold("xgboost", params, MISSING_SCHEMA, X, y, train, val,
+                                                               seed=11, n_jobs=n_jobs, max_trees=300)
+            got, trees = tuning.fit_predict_prepared("xgboost", params, fold, seed=11, n_jobs=n_jobs, max_trees=300)
+            assert np.array_equal(got, expected) and trees == expected_trees
+    other_seed, _ = tuning.fit_predict_fold("xgboost", param_sets[0], MISSING_SCHEMA, X, y, train, val, seed=12,
+                                            n_jobs=n_jobs, max_trees=300)
+    first, _ = tuning.fit_predict_prepared("xgboost", param_sets[0], fold, seed=11, n_jobs=n_jobs, max_trees=300)
+    assert not np.array_equal(first, other_seed)  # the comparison above can tell seeds apart
+
+
+def test_prepared_xgboost_matrices_refuse_an_estimator_with_other_threads():
+    X, y, folds = _missing_data()
+    _, _, train, val = next(tuning.iter_splits(folds))
+    fold = tuning.prepare_fold("xgboost", MISSING_SCHEMA, X, y, train, val, seed=1, n_jobs=1)
+    with pytest.raises(ValueError, match="built for"):
+        tuning.fit_predict_prepared("xgboost", TRIAL_PARAMS["xgboost"], fold, seed=1, n_jobs=2)
 
 
 def _run_trials(task: tuning.TuneTask, param_sets: list[dict], pruner=None) -> list:
@@ -481,7 +519,7 @@ def test_run_trial_from_a_queue_reports_like_one_fold_at_a_time(model, n_jobs):
         scores, trees = [], []
         for _, _, train, val in splits:
             proba, n_trees = tuning.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
-            scores.append(tuning.score_predictions(y[val], proba, threshold=0.5, top_k_fraction=0.1)["log_loss"])
+            scores.append(score_predictions(y[val], proba, threshold=0.5, top_k_fraction=0.1)["log_loss"])
             trees += [n_trees] if n_trees is not None else []
         assert many.intermediate_values == {k: float(np.mean(scores[: k + 1])) for k in range(len(splits))}
         assert many.value == float(np.mean(scores))
@@ -584,7 +622,7 @@ def test_run_trial_pruned_reports_only_up_to_the_pruning_and_starts_no_more_fits
     # one at a time: nothing beyond fold 0; two at a time: the lookahead (4 folds), no fold after the pruning
     expected = [0] if n_jobs == 1 else [0, 1, 2, 3]
     assert sorted(gate.started()) == expected
-    assert {step for _, _, step in task.prepared} == set(expected)
+    assert {step for _, _, step, _ in task.prepared} == set(expected)
     assert gate.running == 0  # the fits still running when it was pruned ended before run_trial returned
 
 

@@ -158,6 +158,33 @@ def threshold_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str,
     }
 
 
+#: Metrics of the scores themselves, without a threshold (what ``tune.metric`` may be).
+SCORE_METRICS = ("average_precision", "roc_auc", "brier", "log_loss")
+
+
+def _score_metric(y_true: np.ndarray, y_score: np.ndarray, metric: str) -> float:
+    """One of :data:`SCORE_METRICS` of 0/1 labels and scores clipped to [0, 1]; the ranking
+    metrics are NaN when the labels hold one class only."""
+    if metric in ("average_precision", "roc_auc") and len(np.unique(y_true)) < 2:
+        return float("nan")
+    if metric == "average_precision":
+        return float(average_precision_score(y_true, y_score))
+    if metric == "roc_auc":
+        return float(roc_auc_score(y_true, y_score))
+    if metric == "brier":
+        return float(brier_score_loss(y_true, y_score))
+    if metric == "log_loss":
+        return float(log_loss(y_true, np.clip(y_score, EPS, 1 - EPS), labels=[0, 1]))
+    raise ValueError(f"unknown score metric {metric!r}; use one of {', '.join(SCORE_METRICS)}")
+
+
+def score_metric(y_true: Sequence[int], y_score: Sequence[float], *, metric: str) -> float:
+    """One of :data:`SCORE_METRICS` of a set of predictions, the same value as
+    :func:`score_predictions` gives for it, without computing the others (a tune trial needs
+    one metric per fold)."""
+    return _score_metric(np.asarray(y_true).astype(int), np.clip(np.asarray(y_score, dtype=float), 0.0, 1.0), metric)
+
+
 def score_predictions(
     y_true: Sequence[int], y_score: Sequence[float], *, threshold: float, top_k_fraction: float
 ) -> dict[str, float]:
@@ -172,15 +199,8 @@ def score_predictions(
     """
     y_true = np.asarray(y_true).astype(int)
     y_score = np.clip(np.asarray(y_score, dtype=float), 0.0, 1.0)
-    both = len(np.unique(y_true)) == 2
-    out = {
-        "average_precision": float(average_precision_score(y_true, y_score)) if both else float("nan"),
-        "roc_auc": float(roc_auc_score(y_true, y_score)) if both else float("nan"),
-        "brier": float(brier_score_loss(y_true, y_score)),
-        "log_loss": float(log_loss(y_true, np.clip(y_score, EPS, 1 - EPS), labels=[0, 1])),
-        "capture_at_k": capture_at_k(y_true, y_score, k=top_k_fraction),
-        "threshold": float(threshold),
-    }
+    out = {metric: _score_metric(y_true, y_score, metric) for metric in SCORE_METRICS}
+    out.update({"capture_at_k": capture_at_k(y_true, y_score, k=top_k_fraction), "threshold": float(threshold)})
     out.update(threshold_metrics(y_true, (y_score >= threshold).astype(int)))
     return out
 

@@ -46,7 +46,7 @@ from tqdm import tqdm
 
 from .data import iter_splits
 from .errors import ImbalanceLabError, TuneError
-from .evaluation import LOWER_IS_BETTER, score_predictions
+from .evaluation import LOWER_IS_BETTER, score_metric
 from .features import make_preprocessor
 from .models import MODELS, make_estimator, make_pipeline
 from .package import code_fingerprint, package_sources
@@ -185,37 +185,71 @@ def fit_predict_fold(model: str, params: dict[str, Any], schema: dict[str, Any],
 class PreparedFold:
     """One fold, preprocessed once for all trials (the preprocessing does not depend on them).
 
-    ``fit``/``y_fit`` is what the model is fitted on (for XGBoost, the training fold without the
-    early-stopping rows ``stop``/``y_stop``), ``val`` the validation fold; all are the outputs of
-    the model family's preprocessing fitted on ``fit`` exactly as :func:`fit_fold` does.
+    ``val`` is the validation fold, preprocessed as :func:`fit_fold` does. What the model is
+    fitted on is ``fit``/``y_fit`` or, for XGBoost, ``fit_matrix``, with the early-stopping rows
+    in ``stop_matrix``: XGBoost's own ``QuantileDMatrix`` objects, built once per fold exactly as
+    ``XGBClassifier.fit`` builds them on every fit (its quantile sketch and bin index do not depend
+    on the hyperparameters; building them was about half of a fit's time here).
+    ``matrix_settings`` are the ``max_bin`` and threads they were built with.
     """
 
-    fit: np.ndarray
-    y_fit: np.ndarray
     val: np.ndarray
-    stop: np.ndarray | None = None
-    y_stop: np.ndarray | None = None
+    fit: np.ndarray | None = None
+    y_fit: np.ndarray | None = None
+    fit_matrix: Any = None
+    stop_matrix: Any = None
+    matrix_settings: tuple[Any, int] | None = None
 
-    @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.fit, self.val, self.stop) if a is not None)
+
+def _quantile_matrices(X_fit: np.ndarray, y_fit: np.ndarray, X_stop: np.ndarray, y_stop: np.ndarray, *,
+                       n_jobs: int) -> tuple[Any, Any, tuple[Any, int]]:
+    """XGBoost's training and early-stopping matrices as ``XGBClassifier.fit`` builds them for the
+    tune stage's estimator (``QuantileDMatrix`` objects, the early-stopping one on the training one's
+    bins), and the settings they depend on."""
+    import xgboost
+
+    est = make_estimator("xgboost", seed=0, n_jobs=n_jobs)
+    options = {"missing": est.missing, "max_bin": est.max_bin, "nthread": n_jobs}
+    fit_matrix = xgboost.QuantileDMatrix(X_fit, label=y_fit, **options)
+    stop_matrix = xgboost.QuantileDMatrix(X_stop, label=y_stop, ref=fit_matrix, **options)
+    return fit_matrix, stop_matrix, (est.max_bin, n_jobs)
 
 
 def prepare_fold(model: str, schema: dict[str, Any], X: pd.DataFrame, y: np.ndarray, train: np.ndarray,
-                 val: np.ndarray, *, seed: int) -> PreparedFold:
+                 val: np.ndarray, *, seed: int, n_jobs: int = 1) -> PreparedFold:
     """Fit the preprocessing of ``model`` on a training fold and transform the fold's parts.
 
-    The same rows, split and preprocessing as :func:`fit_fold`. XGBoost's parts are kept
-    as float32: XGBoost converts its input to float32 anyway (the same rounding), so the fitted
-    trees and the predictions are identical, at half the memory.
+    The same rows, split and preprocessing as :func:`fit_fold`. For XGBoost, the training and
+    early-stopping rows become the matrices XGBoost fits on (built with ``n_jobs`` threads, the
+    threads of the fits that use them) and the validation rows are kept as float32, which XGBoost
+    converts its input to anyway: the fitted trees and the predictions are identical to
+    :func:`fit_predict_fold`'s.
     """
     spec = MODELS[model]
     pre = make_preprocessor(schema, encoding=spec.encoding, scale=spec.scale)
-    dtype = np.float32 if model == "xgboost" else None
-    X_fit, y_fit, stop = _preprocess_training(model, pre, X, y, train, seed=seed, dtype=dtype)
-    X_val = pre.transform(X.iloc[val])
-    return PreparedFold(fit=X_fit, y_fit=y_fit, val=np.asarray(X_val, dtype=dtype) if dtype is not None else X_val,
-                        stop=None if stop is None else stop[0], y_stop=None if stop is None else stop[1])
+    if model != "xgboost":
+        X_fit, y_fit, _ = _preprocess_training(model, pre, X, y, train, seed=seed)
+        return PreparedFold(val=pre.transform(X.iloc[val]), fit=X_fit, y_fit=y_fit)
+    X_fit, y_fit, (X_stop, y_stop) = _preprocess_training(model, pre, X, y, train, seed=seed, dtype=np.float32)
+    fit_matrix, stop_matrix, settings = _quantile_matrices(X_fit, y_fit, X_stop, y_stop, n_jobs=n_jobs)
+    return PreparedFold(val=np.asarray(pre.transform(X.iloc[val]), dtype=np.float32), fit_matrix=fit_matrix,
+                        stop_matrix=stop_matrix, matrix_settings=settings)
+
+
+def _train_xgboost(est: Any, fold: PreparedFold) -> tuple[np.ndarray, int]:
+    """What ``est.fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)])`` and ``est.predict_proba(X_val)``
+    give (``est`` an unfitted ``XGBClassifier`` of the tune stage), on the fold's prebuilt matrices:
+    the positive class's probabilities and the number of trees early stopping kept."""
+    import xgboost
+
+    if (est.max_bin, est.n_jobs) != fold.matrix_settings:
+        raise ValueError(f"the fold's matrices were built for (max_bin, threads) {fold.matrix_settings}, "
+                         f"the estimator has {(est.max_bin, est.n_jobs)}")
+    booster = xgboost.train(est.get_xgb_params(), fold.fit_matrix, est.get_num_boosting_rounds(),
+                            evals=[(fold.stop_matrix, "validation_0")], early_stopping_rounds=est.early_stopping_rounds,
+                            verbose_eval=False)
+    n_trees = booster.best_iteration + 1
+    return booster.inplace_predict(fold.val, iteration_range=(0, n_trees), missing=est.missing), n_trees
 
 
 def fit_predict_prepared(model: str, params: dict[str, Any], fold: PreparedFold, *, seed: int,
@@ -226,8 +260,9 @@ def fit_predict_prepared(model: str, params: dict[str, Any], fold: PreparedFold,
     """
     est = make_estimator(model, seed=seed, n_jobs=n_jobs if model == "xgboost" else 1,
                          params=trial_model_params(model, params, max_trees=max_trees))
-    stop = (fold.stop, fold.y_stop) if model == "xgboost" else None
-    n_trees = _fit_estimator(model, est, fold.fit, fold.y_fit, stop)
+    if model == "xgboost":
+        return _train_xgboost(est, fold)
+    n_trees = _fit_estimator(model, est, fold.fit, fold.y_fit, None)
     return est.predict_proba(fold.val)[:, 1], n_trees
 
 
@@ -535,9 +570,9 @@ class TuneTask:
     max_trees: int = MAX_TREES
     #: The preprocessed folds, filled by the first trial and reused by the others (see
     #: :func:`prepare_fold`): preprocessing does not depend on the hyperparameters, and on large
-    #: data it costs as much as a model fit. Keyed by (model, seed, fold): a task copied with
-    #: ``dataclasses.replace`` shares the dict but never another model's folds.
-    prepared: dict[tuple[str, int, int], PreparedFold] = field(default_factory=dict, repr=False, compare=False)
+    #: data it costs as much as a model fit. Keyed by (model, seed, fold, threads per fit): a task
+    #: copied with ``dataclasses.replace`` shares the dict but never another model's folds.
+    prepared: dict[tuple[str, int, int, int], PreparedFold] = field(default_factory=dict, repr=False, compare=False)
 
 
 def fold_slots(n_folds: int, n_jobs: int) -> tuple[int, int]:
@@ -605,10 +640,11 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     def prepared(step: int) -> PreparedFold:
         """The fold's preprocessed parts: once per fold for the whole study, in this thread, under
         the fits' thread limit (a process-wide setting: changing it would change running fits')."""
-        key = (task.model, task.seed, step)
+        key = (task.model, task.seed, step, threads)
         if key not in task.prepared:
             _, _, train, val = splits[step]
-            task.prepared[key] = prepare_fold(task.model, task.schema, task.X, task.y, train, val, seed=task.seed)
+            task.prepared[key] = prepare_fold(task.model, task.schema, task.X, task.y, train, val, seed=task.seed,
+                                              n_jobs=threads)
         return task.prepared[key]
 
     def fit(fold: PreparedFold) -> tuple[np.ndarray, int | None]:
@@ -619,7 +655,7 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
         results = in_order(lambda position: pool.submit(fit, prepared(order[position])), len(order), width=width)
         for step, (proba, n_trees) in zip(order, results):
             val = splits[step][3]
-            s = score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric]
+            s = score_metric(task.y[val], proba, metric=task.metric)
             scores.append(s)
             if n_trees is not None:
                 trees.append(n_trees)
