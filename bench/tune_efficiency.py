@@ -5,10 +5,13 @@ Both sides evaluate exactly the tune stage's objective: the mean average precisi
 stored folds of XGBoost with early stopping on an inner split of each training fold
 (:func:`imbalance_lab.tuning.fit_fold`). For the random search that model is wrapped as a
 scikit-learn estimator (:class:`EarlyStoppedXGBoost`), so a hyperparameter set scores the same
-on both sides (``tests/bench/test_tune_efficiency.py`` checks it). Both use the machine's cores
-the same way: ``--cores`` fits at a time, one thread a fit (the random search with
-``n_jobs=cores``; Optuna fitting a trial's folds ``cores`` at a time from a queue, as the tune
-stage does).
+on both sides (``tests/bench/test_tune_efficiency.py`` checks it). What each side does per fit
+differs as the tools do: Optuna's trials are the tune stage's, which preprocess each fold and
+build XGBoost's matrices of it once for all trials; the random search, as scikit-learn runs it,
+fits the whole pipeline, preprocessing and matrices included, every time. Both use the
+machine's cores the same way: ``--cores`` fits at a time, one thread a fit (the random search
+with ``n_jobs=cores``; Optuna fitting a trial's folds ``cores`` at a time from a queue, as the
+tune stage does).
 
 The random search runs first, with ``--candidates`` candidates; then Optuna runs until its best
 value reaches the random search's best, or until it has used as much time as the whole random
@@ -249,7 +252,8 @@ def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[st
 def summary(runs: list[dict[str, Any]]) -> list[str]:
     """One line per pruner over the seeds: each seed's ratio, their median and how many met the
     target. A run where Optuna did not get there counts as missing the target (ratio shown as
-    "> r": the random search's whole time over the time it needed to reach its best)."""
+    "> r": the random search's whole time over the time it needed to reach its best); when such
+    runs are half or more, there is no median to show."""
     lines = []
     for pruner in dict.fromkeys(r["pruner"] for r in runs):
         shown, values = [], []
@@ -262,8 +266,10 @@ def summary(runs: list[dict[str, Any]]) -> list[str]:
                 shown.append(f"seed {r['seed']}: {r['ratio']:.3f}")
                 values.append(r["ratio"])
         met = sum(v <= TARGET for v in values)
-        lines.append(f"{pruner} pruner, ratios over {len(values)} seeds: {'; '.join(shown)}; median "
-                     f"{np.median(values):.3f}; target (<= {TARGET:.3f}) met in {met} of {len(values)}")
+        median = np.median(values)
+        median = f"median {median:.3f}" if np.isfinite(median) else "no median (Optuna never got there in half the runs or more)"
+        lines.append(f"{pruner} pruner, ratios over {len(values)} seeds: {'; '.join(shown)}; {median}; "
+                     f"target (<= {TARGET:.3f}) met in {met} of {len(values)}")
     return lines
 
 

@@ -129,6 +129,10 @@ def test_summary_has_a_line_per_pruner_and_counts_a_run_that_never_got_there_as_
     assert "median 1.400" in wilcoxon and "met in 1 of 3" in wilcoxon  # 200 s of random search, its best after 50 s
     assert median.startswith("median pruner, ratios over 3 seeds: seed 42: 0.300; seed 1: 0.100; seed 2: 2.000")
     assert "median 0.300" in median and "met in 2 of 3" in median
+    # when Optuna never got there in half the runs, no median ratio is shown
+    (line,) = bench.summary([{"seed": 1, "pruner": "wilcoxon", "ratio": None, "random_seconds": 200.0, "random_reach": 50.0},
+                             {"seed": 2, "pruner": "wilcoxon", "ratio": 0.2, "random_seconds": 220.0, "random_reach": 150.0}])
+    assert "no median (Optuna never got there in half the runs or more)" in line and "met in 1 of 2" in line
 
 
 def test_rescore_scores_each_sides_picks_with_other_model_seeds():
