@@ -346,8 +346,13 @@ def test_score_metric_gives_what_score_predictions_gives(seed):
     y[:2] = [0, 1]
     s = rng.beta(2, 5, size=300) + 0.2 * y - 0.05  # some scores outside [0, 1]: both clip them
     s[3] = 0.0
+    clipped = np.clip(s, 0.0, 1.0)
+    expected = {"average_precision": average_precision_score(y, clipped), "roc_auc": roc_auc_score(y, clipped),
+                "brier": brier_score_loss(y, clipped), "log_loss": log_loss(y, np.clip(clipped, 1e-15, 1 - 1e-15))}
     every = ev.score_predictions(y, s, threshold=0.5, top_k_fraction=0.1)
+    assert set(ev.SCORE_METRICS) == set(expected)
     for metric in ev.SCORE_METRICS:
+        assert ev.score_metric(y, s, metric=metric) == pytest.approx(expected[metric], rel=1e-12), metric
         assert ev.score_metric(y, s, metric=metric) == every[metric], metric
     for y_one in ([0, 0, 0], [1, 1, 1]):
         assert math.isnan(ev.score_metric(y_one, [0.1, 0.2, 0.3], metric="average_precision"))
