@@ -27,6 +27,7 @@ from imbalance_lab import evaluation as ev
 from imbalance_lab.data import iter_splits, make_folds
 from imbalance_lab.errors import ImbalanceLabError
 from imbalance_lab.models import make_pipeline
+from imbalance_lab.params import TUNE_METRICS
 
 # --------------------------------------------------------------------------------------------
 # Fixtures
@@ -350,7 +351,7 @@ def test_score_metric_gives_what_score_predictions_gives(seed):
     expected = {"average_precision": average_precision_score(y, clipped), "roc_auc": roc_auc_score(y, clipped),
                 "brier": brier_score_loss(y, clipped), "log_loss": log_loss(y, np.clip(clipped, 1e-15, 1 - 1e-15))}
     every = ev.score_predictions(y, s, threshold=0.5, top_k_fraction=0.1)
-    assert set(ev.SCORE_METRICS) == set(expected)
+    assert set(ev.SCORE_METRICS) == set(expected) == set(TUNE_METRICS)  # what tune.metric may name
     for metric in ev.SCORE_METRICS:
         assert ev.score_metric(y, s, metric=metric) == pytest.approx(expected[metric], rel=1e-12), metric
         assert ev.score_metric(y, s, metric=metric) == every[metric], metric

@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 from imbalance_lab import tuning
 from imbalance_lab.data import make_folds
 from imbalance_lab.evaluation import score_predictions
+from imbalance_lab.models import make_estimator
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -481,6 +482,34 @@ def test_prepared_xgboost_matrices_refuse_an_estimator_with_other_threads():
     fold = tuning.prepare_fold("xgboost", MISSING_SCHEMA, X, y, train, val, seed=1, n_jobs=1)
     with pytest.raises(ValueError, match="built for"):
         tuning.fit_predict_prepared("xgboost", TRIAL_PARAMS["xgboost"], fold, seed=1, n_jobs=2)
+
+
+def test_prepared_xgboost_matrices_refuse_a_fit_without_early_stopping():
+    """The fast path keeps the trees early stopping chose; an estimator without it is refused
+    rather than fitted differently from XGBClassifier.fit."""
+    X, y, folds = _missing_data()
+    _, _, train, val = next(tuning.iter_splits(folds))
+    fold = tuning.prepare_fold("xgboost", MISSING_SCHEMA, X, y, train, val, seed=1, n_jobs=1)
+    params = {**tuning.trial_model_params("xgboost", TRIAL_PARAMS["xgboost"], max_trees=50), "early_stopping_rounds": None}
+    est = make_estimator("xgboost", seed=1, n_jobs=1, params=params)
+    with pytest.raises(ValueError, match="no early_stopping_rounds"):
+        tuning._train_xgboost(est, fold)
+    est.set_params(early_stopping_rounds=5)
+    scores, trees = tuning._train_xgboost(est, fold)
+    assert len(scores) == len(val) and 1 <= trees <= 50
+
+
+@pytest.mark.parametrize("part", ["training", "early-stopping"])
+def test_prepared_xgboost_matrices_refuse_labels_other_than_0_and_1(part):
+    """XGBClassifier.fit refuses such labels; the prebuilt matrices must too, not train on them."""
+    rng = np.random.default_rng(0)
+    X_fit, X_stop = rng.random((40, 3), dtype=np.float32), rng.random((10, 3), dtype=np.float32)
+    y_fit, y_stop = np.tile([0, 1], 20), np.tile([0, 1], 5)
+    fit_matrix, stop_matrix, settings = tuning._quantile_matrices(X_fit, y_fit, X_stop, y_stop, n_jobs=1)
+    assert fit_matrix.num_row() == 40 and stop_matrix.num_row() == 10 and settings == (None, 1)
+    bad = {"training": (np.where(y_fit == 1, 2, 0), y_stop), "early-stopping": (y_fit, np.where(y_stop == 0, -1, 1))}[part]
+    with pytest.raises(ValueError, match=f"the {part} labels must be 0 or 1"):
+        tuning._quantile_matrices(X_fit, bad[0], X_stop, bad[1], n_jobs=1)
 
 
 def _run_trials(task: tuning.TuneTask, param_sets: list[dict], pruner=None) -> list:

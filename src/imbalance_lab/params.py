@@ -118,6 +118,11 @@ STRATEGY_NAMES = (
     "smote_enn", "balanced_random_forest", "easy_ensemble", "threshold_moving",
 )
 THRESHOLD_OBJECTIVES = ("f1", "cost", "recall", "precision")
+#: Model families the tune stage has a search space for (tuning.suggest_params).
+TUNE_MODELS = ("xgboost", "logistic_regression", "hist_gradient_boosting")
+#: Metrics the tune stage can optimise (evaluation.SCORE_METRICS; named here, not imported, so that
+#: validating params does not import the evaluation code: a test checks the two agree).
+TUNE_METRICS = ("average_precision", "roc_auc", "brier", "log_loss")
 #: Metrics the imbalance stage can compare strategies by (all in strategies.SUMMARY_METRICS).
 IMBALANCE_METRICS = ("average_precision", "roc_auc", "brier", "log_loss", "f1", "balanced_accuracy", "geometric_mean", "mcc")
 
@@ -146,8 +151,8 @@ SPEC: dict[str, Any] = {
         "n_jobs": Key((int,), _at_least(1)),
     },
     "tune": {
-        "model": Key((str,), _one_of("xgboost", "logistic_regression", "hist_gradient_boosting")),
-        "metric": Key((str,), _one_of("average_precision", "roc_auc", "brier", "log_loss")),
+        "model": Key((str,), _one_of(*TUNE_MODELS)),
+        "metric": Key((str,), _one_of(*TUNE_METRICS)),
         "n_trials": Key((int,), _at_least(1)),
         "timeout": Key((int, float, type(None)), lambda v: None if v is None or v > 0 else "must be a positive number of seconds or null"),
         "pruner": Key((str,), _one_of("wilcoxon", "median", "hyperband", "none")),

@@ -50,12 +50,13 @@ from .evaluation import LOWER_IS_BETTER, score_metric
 from .features import make_preprocessor
 from .models import MODELS, make_estimator, make_pipeline
 from .package import code_fingerprint, package_sources
+from .params import TUNE_MODELS
 
 log = logging.getLogger(__name__)
 #: The package's sources when this module was imported (see :func:`trial_code`).
 _SOURCES_AT_IMPORT = package_sources()
 
-TUNABLE = ("xgboost", "logistic_regression", "hist_gradient_boosting")
+TUNABLE = TUNE_MODELS
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 60
@@ -208,6 +209,9 @@ def _quantile_matrices(X_fit: np.ndarray, y_fit: np.ndarray, X_stop: np.ndarray,
     bins), and the settings they depend on."""
     import xgboost
 
+    for name, labels in (("training", y_fit), ("early-stopping", y_stop)):
+        if not np.isin(labels, (0, 1)).all():  # what XGBClassifier.fit's label check would refuse
+            raise ValueError(f"the {name} labels must be 0 or 1, got {sorted(set(np.unique(labels)))}")
     est = make_estimator("xgboost", seed=0, n_jobs=n_jobs)
     options = {"missing": est.missing, "max_bin": est.max_bin, "nthread": n_jobs}
     fit_matrix = xgboost.QuantileDMatrix(X_fit, label=y_fit, **options)
@@ -245,6 +249,8 @@ def _train_xgboost(est: Any, fold: PreparedFold) -> tuple[np.ndarray, int]:
     if (est.max_bin, est.n_jobs) != fold.matrix_settings:
         raise ValueError(f"the fold's matrices were built for (max_bin, threads) {fold.matrix_settings}, "
                          f"the estimator has {(est.max_bin, est.n_jobs)}")
+    if not est.early_stopping_rounds:
+        raise ValueError("the fold's matrices are for fits that stop early; the estimator has no early_stopping_rounds")
     booster = xgboost.train(est.get_xgb_params(), fold.fit_matrix, est.get_num_boosting_rounds(),
                             evals=[(fold.stop_matrix, "validation_0")], early_stopping_rounds=est.early_stopping_rounds,
                             verbose_eval=False)
