@@ -211,7 +211,7 @@ def _quantile_matrices(X_fit: np.ndarray, y_fit: np.ndarray, X_stop: np.ndarray,
 
     for name, labels in (("training", y_fit), ("early-stopping", y_stop)):
         if not np.isin(labels, (0, 1)).all():  # what XGBClassifier.fit's label check would refuse
-            raise ValueError(f"the {name} labels must be 0 or 1, got {sorted(set(np.unique(labels)))}")
+            raise ValueError(f"the {name} labels must be 0 or 1, got {np.unique(labels).tolist()}")
     est = make_estimator("xgboost", seed=0, n_jobs=n_jobs)
     options = {"missing": est.missing, "max_bin": est.max_bin, "nthread": n_jobs}
     fit_matrix = xgboost.QuantileDMatrix(X_fit, label=y_fit, **options)
