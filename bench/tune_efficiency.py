@@ -137,8 +137,7 @@ def optuna_search(task: tuning.TuneTask, *, target: float, budget_seconds: float
     """TPE and ``pruner`` (the tune stage's sampler and pruner) one trial at a time, until the
     best value reaches ``target`` or ``budget_seconds`` have passed. Returns the study, the
     seconds at which it reached the target (None if it did not) and the seconds it ran."""
-    study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True),
+    study = optuna.create_study(direction="maximize", sampler=tuning.make_sampler(seed),
                                 pruner=tuning.make_pruner(pruner, n_folds=n_folds))
     storage = tuning.Storage(study._storage, "memory", "", "memory")
     t0 = time.perf_counter()

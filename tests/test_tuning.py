@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -101,12 +103,12 @@ def test_wilcoxon_pruner_prunes_a_trial_worse_on_every_fold_after_four_folds(tas
     assert all(b > g for b, g in zip(bad_scores, good_scores))
     # each fold's own score is reported, under the fold's index, in the trial's own order
     assert best.state == TrialState.COMPLETE
-    assert list(best.intermediate_values) == tuning.fold_order(6, seed=0, trial_number=0, shuffle=True)
+    assert list(best.intermediate_values) == tuning.fold_order(6, seed=0, slot=0, shuffle=True)
     assert best.intermediate_values == pytest.approx(dict(enumerate(good_scores)), abs=1e-12)
     assert best.value == pytest.approx(np.mean(good_scores), abs=1e-12)
     # one-sided exact test on n pairs all worse: p = 2**-n, below 0.1 first at n = 4
     assert bad.state == TrialState.PRUNED
-    order = tuning.fold_order(6, seed=0, trial_number=1, shuffle=True)
+    order = tuning.fold_order(6, seed=0, slot=1, shuffle=True)
     assert list(bad.intermediate_values) == order[:4]
     assert bad.intermediate_values == pytest.approx({k: bad_scores[k] for k in order[:4]}, abs=1e-12)
 
@@ -139,13 +141,13 @@ def test_wilcoxon_pruner_keeps_a_trial_as_good_as_the_best(task, tmp_path):
     assert study.trials[1].value == pytest.approx(study.trials[0].value, abs=1e-12)  # shuffled order, same mean
 
 
-def test_fold_order_is_the_stored_order_or_a_permutation_fixed_by_seed_and_trial():
-    assert tuning.fold_order(10, seed=4, trial_number=7, shuffle=False) == list(range(10))
-    orders = [tuple(tuning.fold_order(10, seed=4, trial_number=n, shuffle=True)) for n in range(5)]
+def test_fold_order_is_the_stored_order_or_a_permutation_fixed_by_seed_and_slot():
+    assert tuning.fold_order(10, seed=4, slot=7, shuffle=False) == list(range(10))
+    orders = [tuple(tuning.fold_order(10, seed=4, slot=n, shuffle=True)) for n in range(5)]
     assert all(sorted(o) == list(range(10)) for o in orders)
     assert len(set(orders)) == 5  # trials start from different folds
-    assert tuning.fold_order(10, seed=4, trial_number=3, shuffle=True) == list(orders[3])  # on every run and worker
-    assert tuning.fold_order(10, seed=5, trial_number=3, shuffle=True) != list(orders[3])
+    assert tuning.fold_order(10, seed=4, slot=3, shuffle=True) == list(orders[3])  # on every run and worker
+    assert tuning.fold_order(10, seed=5, slot=3, shuffle=True) != list(orders[3])
 
 
 def test_no_pruner_never_prunes(task, tmp_path):
@@ -171,6 +173,92 @@ def test_work_makes_exactly_n_trials_and_resumes(task, tmp_path):
     c = tuning.work(again, storage, task, n_trials=7, progress=False)
     assert c["complete"] + c["pruned"] == 7 and c["running"] == 0 and c["fail"] == 1
     assert [(t.number, t.value) for t in again.trials[:4]] == first
+
+
+def _open(path, *, pruner="median", seed=3):
+    """A process's view of the journal study "s": its own storage object and sampler."""
+    storage = tuning.open_storage(journal_path=path, storage_env="UNSET_ENV_FOR_TEST")
+    return storage, tuning.load_study(storage, name="s", seed=seed, pruner=pruner, n_folds=3, metric="log_loss")
+
+
+def _finished(study):
+    return [(t.state, t.params, t.value, list(t.intermediate_values.items())) for t in study.trials
+            if t.state in tuning.FINISHED]
+
+
+def test_a_resumed_study_and_processes_sharing_one_draw_what_one_uninterrupted_run_draws(task, tmp_path):
+    # the Wilcoxon pruner shuffles each trial's folds: the order is part of what must match
+    storage, one = _open(tmp_path / "one.journal", pruner="wilcoxon")
+    tuning.work(one, storage, task, n_trials=12, progress=False)  # 10 start-up trials, then TPE
+    reference = _finished(one)
+    assert len(reference) == 12 and len({json.dumps(p, sort_keys=True) for _, p, _, _ in reference}) == 12
+    assert [t.system_attrs[tuning.SLOT_ATTR] for t in one.trials] == list(range(12))
+    # killed after 5 trials with a sixth running; resumed by a new process with a new sampler
+    path = tmp_path / "resumed.journal"
+    storage, first = _open(path, pruner="wilcoxon")
+    tuning.work(first, storage, task, n_trials=5, progress=False)
+    storage, again = _open(path, pruner="wilcoxon")
+    again.ask()
+    tuning.work(again, storage, task, n_trials=12, progress=False)
+    assert [t.state for t in again.trials].count(TrialState.FAIL) == 1
+    assert _finished(again) == reference
+    # the stage and two workers taking turns, each with its own sampler
+    path = tmp_path / "shared.journal"
+    processes = [_open(path, pruner="wilcoxon") for _ in range(3)]
+    for n in range(1, 13):
+        storage, study = processes[n % 3]
+        tuning.work(study, storage, task, n_trials=n, progress=False)
+    assert _finished(processes[0][1]) == reference
+
+
+def test_a_timeout_ends_the_study_with_a_warning_or_an_error_when_no_trial_is_complete(task, tmp_path, caplog):
+    storage, study = _open(tmp_path / "j.journal")
+    with pytest.raises(tuning.TuneError) as err:
+        tuning.work(study, storage, task, n_trials=5, timeout=1e-9, progress=False)
+    assert str(err.value) == ("tune.timeout (1e-09 s) passed before any trial of study s was complete; "
+                              "raise tune.timeout or set it to null")
+    tuning.work(study, storage, task, n_trials=2, progress=False)
+    with caplog.at_level(logging.WARNING, logger="imbalance_lab.tuning"):
+        c = tuning.work(study, storage, task, n_trials=5, timeout=1e-9, progress=False)
+        assert c["complete"] + c["pruned"] == 2
+        assert "tune.timeout (1e-09 s) passed after 2 of the 5 trials (tune.n_trials)" in caplog.text
+        caplog.clear()
+        tuning.work(study, storage, task, n_trials=3, timeout=3600, progress=False)  # done in time: no warning
+        assert caplog.text == ""
+    assert tuning.counts(study)["complete"] + tuning.counts(study)["pruned"] == 3
+
+
+def test_a_second_run_on_the_journal_stops_with_a_one_line_error_and_fails_no_trial(task, tmp_path):
+    storage, study = _open(tmp_path / "j.journal")
+    with tuning.journal_owner(storage):  # a first run, still going
+        study.ask()  # its running trial
+        with pytest.raises(tuning.TuneError) as err:
+            tuning.work(study, storage, task, n_trials=3, progress=False)
+        assert str(err.value) == (f"journal file {tmp_path / 'j.journal'} is in use by another run of the tune stage; "
+                                  "wait for it to end or stop it, or give this run a database storage (tune.storage_env)")
+        assert tuning.counts(study)["running"] == 1  # the first run's trial was left alone
+    c = tuning.work(study, storage, task, n_trials=3, progress=False)  # once it has ended
+    assert c["complete"] + c["pruned"] == 3 and c["fail"] == 1
+
+
+def test_with_a_database_the_journal_file_is_created_or_left_as_it_is(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_TEST_OPTUNA_URL", f"sqlite:///{tmp_path / 'optuna.sqlite'}")
+    journal = tmp_path / "tuning" / "optuna.journal"  # a DVC output of the stage: it must exist
+    assert tuning.open_storage(journal_path=journal, storage_env="LAB_TEST_OPTUNA_URL").kind == "sqlite"
+    assert journal.read_bytes() == b""
+    journal.write_bytes(b'{"op_code": 0}\n')
+    tuning.open_storage(journal_path=journal, storage_env="LAB_TEST_OPTUNA_URL")
+    assert journal.read_bytes() == b'{"op_code": 0}\n'
+
+
+@pytest.mark.parametrize("n_folds", [3, 4, 5, 10])
+def test_every_hyperband_bracket_is_checked_before_the_last_fold(n_folds):
+    pruner = tuning.make_pruner("hyperband", n_folds=n_folds)
+    pruner._try_initialization(optuna.create_study())
+    # bracket b first checks a trial at step min_resource * reduction_factor**b; steps are 0, 1,
+    # ... and the pruner is asked up to step n_folds - 2 (not after the last fold)
+    first_checks = [1 * 3**b for b in range(pruner._n_brackets)]
+    assert first_checks and max(first_checks) <= n_folds - 2, first_checks
 
 
 def test_a_worker_waits_for_the_stage_to_create_the_study(tmp_path, caplog):
@@ -273,10 +361,15 @@ def test_study_name_tracks_what_changes_the_trials():
     base = {"model": "xgboost", "metric": "average_precision", "n_trials": 40, "timeout": None, "pruner": "median",
             "storage_env": "X", "n_jobs": 1}
 
-    def name(tune=base, seed=1, data="d", code="c"):
-        return tuning.study_name(model="xgboost", tune_params=tune, seed=seed, data_fingerprint=data, code=code)
+    def name(tune=base, seed=1, data="d", code="c", n_folds=5):
+        return tuning.study_name(model="xgboost", tune_params=tune, seed=seed, data_fingerprint=data, code=code,
+                                 n_folds=n_folds)
 
     assert name() == name(tune={**base, "timeout": 60, "storage_env": "Y"})
+    # n_jobs counts as the threads each fit gets: 1 to 5 fits at a time on five folds, one thread each
+    assert name() == name(tune={**base, "n_jobs": 2}) == name(tune={**base, "n_jobs": 5})
+    assert name() != name(tune={**base, "n_jobs": 10})  # two threads a fit
+    assert name(tune={**base, "n_jobs": 6}) == name(tune={**base, "n_jobs": 3}, n_folds=3)
     assert name() != name(tune={**base, "n_trials": 41})
     assert name() != name(seed=2)
     assert name() != name(data="e")
@@ -572,7 +665,7 @@ def test_run_trial_from_a_queue_with_a_paired_pruner_reports_like_one_fold_at_a_
     for number, (one, many) in enumerate(zip(sequential, queued)):
         assert one.state == many.state == TrialState.COMPLETE
         assert list(many.intermediate_values) == list(one.intermediate_values) == tuning.fold_order(
-            len(list(tuning.iter_splits(folds))), seed=5, trial_number=number, shuffle=True)
+            len(list(tuning.iter_splits(folds))), seed=5, slot=number, shuffle=True)
         assert many.intermediate_values == one.intermediate_values
         assert many.value == one.value
 
@@ -687,6 +780,6 @@ def test_max_trees_caps_what_early_stopping_may_grow(model):
 def test_max_trees_is_part_of_the_study_name():
     base = {"model": "xgboost", "metric": "average_precision", "n_trials": 40, "timeout": None, "pruner": "median",
             "max_trees": 2000, "storage_env": "X", "n_jobs": 1}
-    name = tuning.study_name(model="xgboost", tune_params=base, seed=1, data_fingerprint="d", code="c")
+    name = tuning.study_name(model="xgboost", tune_params=base, seed=1, data_fingerprint="d", code="c", n_folds=5)
     assert name != tuning.study_name(model="xgboost", tune_params={**base, "max_trees": 300}, seed=1,
-                                     data_fingerprint="d", code="c")
+                                     data_fingerprint="d", code="c", n_folds=5)

@@ -282,19 +282,25 @@ def trees_param(model: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def study_name(*, model: str, tune_params: dict[str, Any], seed: int, data_fingerprint: str, code: str) -> str:
+def study_name(*, model: str, tune_params: dict[str, Any], seed: int, data_fingerprint: str, code: str,
+               n_folds: int) -> str:
     """A name that changes with anything that changes what the trials compute.
 
     ``timeout`` and the storage settings are left out: they change when the study stops or where
-    it lives, not the trials. ``n_trials`` stays in on purpose: a seeded sampler started again on
-    a 40-trial study draws differently from one that has run 40 trials, so adding 20 trials to
-    an old study would not give the 60-trial study that the same params give from scratch.
-    ``n_jobs`` stays in because a fit's floating-point sums may depend on its thread count.
+    it lives, not the trials. ``n_trials`` stays in: a study has one size, and everything the
+    stage reports (best trial, trials table, figures) describes the whole study. (Seeded per slot
+    (:class:`SlotSeededTPESampler`), a 60-trial study begins with the 40-trial study's trials,
+    but it is run as a study of its own.)
+    ``n_jobs`` counts as the threads each fit gets (:func:`fold_slots` over ``n_folds`` folds): a
+    fit's floating-point sums may depend on its thread count, while the number of folds fitted
+    at a time changes no trial (:func:`run_trial`), so ``n_jobs`` 1 to 5 on five folds name the
+    same study.
     ``code`` (:func:`trial_code`) names the code the trials run and the Python and library
     versions: after a change to any of them, the stage runs a new study rather than resuming one
     that the current code would not have given.
     """
-    relevant = {k: v for k, v in tune_params.items() if k not in ("timeout", "storage_env")}
+    relevant = {k: v for k, v in tune_params.items() if k not in ("timeout", "storage_env", "n_jobs")}
+    relevant["threads_per_fit"] = fold_slots(n_folds, tune_params["n_jobs"])[1]
     blob = json.dumps({"params": relevant, "seed": seed, "data": data_fingerprint, "code": code}, sort_keys=True)
     return f"tune-{model}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
@@ -403,6 +409,10 @@ def open_storage(*, journal_path: str | Path, storage_env: str) -> Storage:
         return Storage(JournalStorage(backend), "journal", str(path) + ".create-lock", f"journal file {path}")
     import sqlalchemy
 
+    # the journal file is a DVC output of the stage: it must exist with a database too (as it
+    # is: the embedded store keeps its own studies)
+    Path(journal_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(journal_path).touch(exist_ok=True)
     try:
         dialect = sqlalchemy.engine.make_url(url).get_backend_name()
     except Exception:
@@ -476,6 +486,28 @@ def creation_lock(storage: Storage, name: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def journal_owner(storage: Storage) -> Iterator[None]:
+    """Hold the journal study's ownership for a run of the stage: an exclusive, non-blocking
+    ``flock`` (released by the operating system when its holder dies), so a second run (the
+    notebook open in JupyterLab while ``dvc repro`` runs the stage) stops with a one-line error
+    instead of failing the first run's trials as a killed run's. Databases need none."""
+    if storage.kind != "journal":
+        yield
+        return
+    path = storage.lock_key.removesuffix(".create-lock") + ".owner-lock"
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise TuneError(f"{storage.description} is in use by another run of the tune stage; wait for it "
+                            "to end or stop it, or give this run a database storage (tune.storage_env)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def sqlalchemy_path(url: str) -> str:
     """The file of a SQLite URL."""
     import sqlalchemy
@@ -500,7 +532,10 @@ def make_pruner(name: str, *, n_folds: int) -> optuna.pruners.BasePruner:
     if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
     if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=n_folds, reduction_factor=3)
+        # steps are 0, 1, ... (folds scored minus one) and the pruner is not asked after the last
+        # fold: the largest step it is asked at is n_folds - 2, so every bracket's first check
+        # comes before the last fold
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, n_folds - 2), reduction_factor=3)
     if name == "none":
         return optuna.pruners.NopPruner()
     raise TuneError(f"tune.pruner '{name}' is unknown; use wilcoxon, median, hyperband or none")
@@ -514,12 +549,60 @@ def pairs_folds(study: optuna.Study) -> bool:
     return isinstance(study.pruner, optuna.pruners.WilcoxonPruner)
 
 
-def fold_order(n_folds: int, *, seed: int, trial_number: int, shuffle: bool) -> list[int]:
+def fold_order(n_folds: int, *, seed: int, slot: int, shuffle: bool) -> list[int]:
     """The order in which a trial evaluates the folds: the stored order, or a permutation drawn
-    from (seed, trial number), so the same study gives the same orders on every run and worker."""
+    from (seed, the trial's slot), so the same study gives the same orders on every run and
+    worker, and a trial replacing a failed one gets the failed one's order."""
     if not shuffle:
         return list(range(n_folds))
-    return [int(i) for i in np.random.default_rng([seed, trial_number]).permutation(n_folds)]
+    return [int(i) for i in np.random.default_rng([seed, slot]).permutation(n_folds)]
+
+
+#: Trial system attribute: the trial's place in the study (:class:`SlotSeededTPESampler`).
+SLOT_ATTR = "imbalance_lab:slot"
+#: The states of the trials that hold a place in the study (a failed trial's place is taken again).
+HOLDING = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+
+
+class SlotSeededTPESampler(optuna.samplers.TPESampler):
+    """Optuna's TPE sampler with every trial's random draws seeded from ``(seed, slot)``.
+
+    A trial's slot is the number of other trials holding a place in the study (complete, pruned
+    or running) when it is created, under the creation lock (:func:`work`): 0, 1, 2, ... in a
+    run, and a trial replacing a failed one (a killed run's, a dead worker's) takes its slot
+    again. :class:`optuna.samplers.TPESampler` draws from one random state per process, seeded
+    once: a resumed run would replay the first trials' random draws, and the stage and every
+    worker would propose the same start-up settings. Seeded per slot, every process draws
+    different settings for different slots, and a run killed and resumed gives the same trials
+    as one never interrupted (the history a trial is sampled from is the same, and so is its
+    seed). The slot is kept with the trial (system attribute :data:`SLOT_ATTR`, see
+    :func:`trial_slot`); it also fixes the trial's fold order (:func:`fold_order`).
+    """
+
+    def __init__(self, *, seed: int, **kwargs: Any) -> None:
+        super().__init__(seed=seed, **kwargs)
+        self._slot_seed = seed
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        # the whole study: under the hyperband pruner, ``study`` holds the trial's bracket only
+        trials = study._storage.get_all_trials(study._study_id, deepcopy=False, states=HOLDING)
+        slot = sum(1 for t in trials if t._trial_id != trial._trial_id)
+        study._storage.set_trial_system_attr(trial._trial_id, SLOT_ATTR, slot)
+        tpe, startup = np.random.SeedSequence([self._slot_seed, slot]).generate_state(2)
+        self._rng.rng.seed(int(tpe))
+        self._random_sampler._rng.rng.seed(int(startup))
+        super().before_trial(study, trial)
+
+
+def make_sampler(seed: int) -> SlotSeededTPESampler:
+    """The tune stage's sampler: multivariate TPE after 10 start-up trials, seeded per slot."""
+    return SlotSeededTPESampler(seed=seed, n_startup_trials=10, multivariate=True)
+
+
+def trial_slot(trial: optuna.Trial) -> int:
+    """The trial's slot, set when it was created (:class:`SlotSeededTPESampler`); the trial's
+    number in a study whose sampler sets none."""
+    return int(trial.storage.get_trial_system_attrs(trial._trial_id).get(SLOT_ATTR, trial.number))
 
 
 def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: int, metric: str,
@@ -535,7 +618,7 @@ def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: 
     stage is running, this process's params, data, code or library versions differ from the
     stage's (its study has another name), rather than starting a study of its own."""
     direction = "minimize" if metric in LOWER_IS_BETTER else "maximize"
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True)
+    sampler = make_sampler(seed)
     pruned_by = make_pruner(pruner, n_folds=n_folds)
     since, warned = None, False
     while True:
@@ -640,7 +723,7 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     splits = list(iter_splits(task.folds))
     paired = pairs_folds(trial.study)
-    order = fold_order(len(splits), seed=task.seed, trial_number=trial.number, shuffle=paired)
+    order = fold_order(len(splits), seed=task.seed, slot=trial_slot(trial), shuffle=paired)
     width, threads = fold_slots(len(splits), task.n_jobs)
 
     def prepared(step: int) -> PreparedFold:
@@ -742,23 +825,48 @@ def work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int
 
     A trial is created only under the creation lock and only while fewer than ``n_trials``
     trials are finished or running, so concurrent processes never create more than needed.
-    With ``wait``, the process then waits for other processes' running trials to finish (and
-    replaces those of dead processes: by heartbeat for a database; with the journal file, which
-    has one owner, every running trial it finds between its own trials); without it (a worker),
-    it returns when nothing is left to create.
+    With ``wait`` (the stage), the process then waits for other processes' running trials to
+    finish (and replaces those of dead processes: by heartbeat for a database; with the journal
+    file, which has one owner at a time (:func:`journal_owner`), every running trial it finds
+    between its own trials); without it (a worker), it returns when nothing is left to create.
+
+    ``timeout`` seconds after the start no trial is started. The stage then warns that the
+    results describe fewer than ``n_trials`` trials, and stops with a one-line error if no
+    trial is complete (there is nothing to report).
 
     Returns
     -------
     dict
         Trial counts per state at the end.
     """
+    with journal_owner(storage) if wait else contextlib.nullcontext():
+        timed_out = _work(study, storage, task, n_trials=n_trials, timeout=timeout, wait=wait,
+                          poll_seconds=poll_seconds, progress=progress)
+    c = counts(study)
+    if timed_out and wait:
+        finished = c["complete"] + c["pruned"]
+        if not c["complete"]:
+            raise TuneError(f"tune.timeout ({timeout:g} s) passed before any trial of study {study.study_name} was "
+                            "complete; raise tune.timeout or set it to null")
+        if finished < n_trials:
+            log.warning("tune.timeout (%g s) passed after %d of the %d trials (tune.n_trials): the results describe "
+                        "those; raise tune.timeout or set it to null and run the stage again to finish the same study",
+                        timeout, finished, n_trials)
+    return c
+
+
+def _work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int, timeout: float | None,
+          wait: bool, poll_seconds: float, progress: bool) -> bool:
+    """The trials of :func:`work`; whether the timeout ended them."""
     start = time.monotonic()
     bar = tqdm(total=n_trials, desc=f"tune {task.model}", disable=not progress, mininterval=1.0)
     bar.update(min(n_trials, sum(counts(study)[s.name.lower()] for s in FINISHED)))
     is_db = isinstance(storage.storage, optuna.storages.RDBStorage)
+    timed_out = False
     while True:
         if timeout is not None and time.monotonic() - start > timeout:
             log.info("timeout of %s s reached", timeout)
+            timed_out = True
             break
         if is_db:
             fail_stale(study, storage)
@@ -794,7 +902,7 @@ def work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int
             study.tell(trial, value)
         bar.update(1)
     bar.close()
-    return counts(study)
+    return timed_out
 
 
 def best_params(study: optuna.Study, *, model: str) -> dict[str, Any]:
@@ -849,11 +957,12 @@ def setup_study(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: 
     if tune["model"] not in TUNABLE:
         raise TuneError(f"tune.model '{tune['model']}' cannot be tuned; use one of {', '.join(TUNABLE)}")
     X, y = split_xy(train, schema)
+    n_folds = folds.shape[1] * (int(folds.iloc[:, 0].max()) + 1)
     name = study_name(model=tune["model"], tune_params=tune, seed=seed, data_fingerprint=fingerprint(train, folds),
-                      code=trial_code())
+                      code=trial_code(), n_folds=n_folds)
     storage = open_storage(journal_path=journal_path, storage_env=tune["storage_env"])
-    study = load_study(storage, name=name, seed=seed, pruner=tune["pruner"], n_folds=folds.shape[1] * (int(folds.iloc[:, 0].max()) + 1),
-                       metric=tune["metric"], create=create)
+    study = load_study(storage, name=name, seed=seed, pruner=tune["pruner"], n_folds=n_folds, metric=tune["metric"],
+                       create=create)
     task = TuneTask(model=tune["model"], schema=schema, X=X, y=y, folds=folds, metric=tune["metric"], seed=seed, n_jobs=tune["n_jobs"],
                     max_trees=tune["max_trees"])
     return study, storage, task

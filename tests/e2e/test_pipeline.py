@@ -134,7 +134,21 @@ def test_experiments_rerun_only_what_depends_on_the_change(project):
     out = run(["dvc", "exp", "run", "-n", "topk", "-S", "cross_validate.top_k_fraction=0.2"], project).stdout
     assert "Stage 'prepare' didn't change, skipping" in out and "Running stage 'cross_validate'" in out
     assert "Running stage 'tune'" not in out and "Running stage 'evaluate'" not in out
-    out = run(["dvc", "exp", "run", "-n", "trials", "-S", "tune.n_trials=5"], project).stdout
+    def best():
+        return json.loads((project / "models" / "best_params.json").read_text())
+
+    # a 6-trial study begins with the 4-trial one's trials (seeded per slot); here its best trial
+    # is the same one, so tune reruns and nothing after it does (what they read is unchanged)
+    four = best()
+    out = run(["dvc", "exp", "run", "-n", "more_trials", "-S", "tune.n_trials=6"], project).stdout
+    assert best() == four, (four, best())
+    assert "Running stage 'tune'" in out
+    for stage in ("prepare", "cross_validate", "imbalance", "evaluate"):
+        assert f"Running stage '{stage}'" not in out, stage
+    # with 2 trials the best of the first 4 (trial 3 here) is not among them: what follows reruns
+    assert four["trial"] >= 2
+    out = run(["dvc", "exp", "run", "-n", "trials", "-S", "tune.n_trials=2"], project).stdout
+    assert best()["params"] != four["params"]
     for stage in ("prepare", "cross_validate"):
         assert f"Running stage '{stage}'" not in out, stage
     for stage in ("tune", "imbalance", "evaluate"):
@@ -147,8 +161,8 @@ def test_experiments_rerun_only_what_depends_on_the_change(project):
     names = {h.rsplit(":", 1)[-1] for h in header}
     assert {"best_model", "best_value", "strategy", "roc_auc_ci_low", "trials_pruned", "prevalence"} <= names
     assert not [h for h in header if h.startswith("paths.")], "paths must not clutter dvc exp show"
-    assert {r["Experiment"] for r in rows} >= {"topk", "trials"}
-    assert next(r for r in rows if r["Experiment"] == "trials")["tune.n_trials"] == "5"
+    assert {r["Experiment"] for r in rows} >= {"topk", "more_trials", "trials"}
+    assert next(r for r in rows if r["Experiment"] == "trials")["tune.n_trials"] == "2"
 
     diff = json.loads(run(["dvc", "plots", "diff", "HEAD", "trials", "--json"], project).stdout)
     (project / "plots_diff.json").write_text(json.dumps(diff)[:200000])

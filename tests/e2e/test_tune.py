@@ -15,6 +15,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from imbalance_lab.tuning import SLOT_ATTR
 from tests.helpers import copy_project, env, run, update_params
 from tests.postgres import PASSWORD, Server
 
@@ -63,6 +64,9 @@ def test_tune_resumes_after_sigkill_without_losing_completed_trials(tmp_path):
     assert all(complete[n] == c for n, c, _ in [(c[0], c, None) for c in completed_before]), "a completed trial was lost"
     finished = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
     assert len(finished) == 40
+    # the resumed run did not draw the first trials' settings again (see test_tuning for the
+    # resumed study being the one an uninterrupted run gives)
+    assert len({json.dumps(t.params, sort_keys=True) for t in finished}) == 40
     metrics = json.loads((root / "metrics" / "tune.json").read_text())
     assert metrics["trials_completed"] + metrics["trials_pruned"] == 40
 
@@ -94,11 +98,14 @@ def test_stage_and_two_workers_share_one_postgres_study(tmp_path, postgres):
     finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(finished) == n_trials and len(trials) == n_trials, [t.state for t in trials]
     assert len({t.number for t in trials}) == len(trials), "duplicate trial numbers"
+    # every process drew its trials' settings from the trial's own slot, not from a process-wide seed
+    assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == len(trials), "a setting was drawn twice"
+    assert sorted(t.system_attrs[SLOT_ATTR] for t in trials) == list(range(n_trials))
     assert len({t.user_attrs["worker"] for t in finished}) >= 2, "the workers must have run trials too"
 
     best = json.loads((root / "models" / "best_params.json").read_text())
     complete = [t for t in finished if t.state == TrialState.COMPLETE]
-    assert best["value"] == min(t.value for t in complete) and best["study"] == study.study_name
+    assert best["value"] == min(t.value for t in complete) and best["trial"] == study.best_trial.number
     assert best["params"] == study.best_trial.params
     metrics = json.loads((root / "metrics" / "tune.json").read_text())
     assert metrics["trials_completed"] == len(complete)
