@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import zipfile
@@ -209,6 +210,23 @@ def test_threshold_is_validated(tmp_path, fitted, data):
     assert not (tmp_path / "m").exists()
 
 
+def test_a_threshold_above_every_score_is_kept(tmp_path, fitted, data):
+    """choose_threshold's "predict no positive" with a top score of exactly 1 is the smallest
+    float above 1: saved, loaded back and applied, it labels nothing positive."""
+    from imbalance_lab import evaluation, scoring
+
+    threshold = evaluation.choose_threshold([0, 1, 0], [1.0, 0.5, 0.2], objective="cost", cost_fp=5.0, cost_fn=1.0)
+    assert threshold == artifact.NOTHING_POSITIVE > 1.0
+    directory = save(tmp_path / "m", fitted["logistic_regression"], data[0], threshold=threshold)
+    model = load_model(directory)
+    assert model.threshold == threshold
+    scored = scoring.score_frame(model, data[0])
+    assert scored["label"].sum() == 0 and len(scored) == len(data[0])
+    assert "No row is labelled positive" in (directory / "MODEL_CARD.md").read_text()
+    with pytest.raises(ValueError, match="threshold"):
+        save(tmp_path / "m2", fitted["logistic_regression"], data[0], threshold=math.nextafter(threshold, 2.0))
+
+
 def test_model_card_is_written_and_given_card_is_kept(tmp_path, art, fitted, data):
     card = (art / "MODEL_CARD.md").read_text()
     for section in ("## Intended use", "## Data", "## Metrics", "## Decision threshold", "## Limitations",
@@ -395,7 +413,8 @@ def test_allowlist_is_exactly_what_the_project_pipelines_need(data):
     wide_schema = {**SCHEMA, "numeric": [f"x{i}" for i in range(20)], "features": [f"x{i}" for i in range(20)],
                    "categorical": {}}
     wide = pd.DataFrame(np.random.default_rng(1).normal(size=(len(y), 20)), columns=wide_schema["features"])
-    collect("smote/wide", make_pipeline("logistic_regression", wide_schema, seed=0, sampler=SMOTE(random_state=0)), wide)
+    collect("smote/wide", make_pipeline("logistic_regression", wide_schema, seed=0,
+                                        sampler=strategies.CheckedSampler(SMOTE(random_state=0), strategy="smote")), wide)
     assert sorted(found) == sorted(ALLOWLIST), {t: found.get(t, "not needed") for t in set(found) ^ ALLOWLIST}
 
 

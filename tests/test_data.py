@@ -134,6 +134,70 @@ def test_format_overrides_extension(tmp_path):
     assert df["y"].tolist() == [0, 1]
 
 
+LATIN1 = "name,y\ncaf\xe9,1\nbar,0\n".encode("latin-1")
+
+
+@pytest.mark.parametrize("options", [{}, {"sep": ","}])
+def test_text_not_in_the_encoding(tmp_path, options):
+    (tmp_path / "latin.csv").write_bytes(LATIN1)
+    msg = data_error(read, tmp_path, path="latin.csv", options=options)
+    assert "latin.csv" in msg and "utf-8" in msg and "encoding: latin-1" in msg
+
+
+def test_undecodable_byte_past_the_sniffed_part(tmp_path):
+    (tmp_path / "late.csv").write_bytes(b"a,y\n" + b"1,0\n" * 20000 + "\xe9,1\n".encode("latin-1"))
+    msg = data_error(read, tmp_path, path="late.csv")
+    assert "late.csv" in msg and "encoding: latin-1" in msg
+
+
+def test_latin1_file_with_its_encoding(tmp_path):
+    (tmp_path / "latin.csv").write_bytes(LATIN1)
+    assert read(tmp_path, path="latin.csv", options={"encoding": "latin-1"})["name"].tolist() == ["café", "bar"]
+
+
+def test_unknown_encoding(tmp_path):
+    name = write(tmp_path, "d.csv", "a,y\n1,0\n")
+    msg = data_error(read, tmp_path, path=name, options={"encoding": "latin-9x"})
+    assert "d.csv" in msg and "'latin-9x'" in msg and "encoding:" in msg
+
+
+@pytest.mark.parametrize("quotechar", ["''", ""])
+def test_quotechar_of_several_characters(tmp_path, quotechar):
+    name = write(tmp_path, "d.csv", "a,y\n1,0\n")
+    msg = data_error(read, tmp_path, path=name, options={"sep": ",", "quotechar": quotechar})
+    assert "d.csv" in msg and "quote character" in msg and "quotechar:" in msg
+
+
+@pytest.mark.parametrize("sep, text", [("::", "a::note::y\n1::x y::0\n2::z::1\n"),
+                                       (r"\s+", 'a  note y\n1 "x y"  0\n 2 z 1\n')])
+def test_multi_character_and_regex_separators(tmp_path, sep, text):
+    df = read(tmp_path, path=write(tmp_path, "d.txt", text), options={"sep": sep})
+    assert list(df.columns) == ["a", "note", "y"]
+    assert df["note"].tolist() == ["x y", "z"] and df["y"].tolist() == [0, 1]
+
+
+def test_duplicate_column_names_with_a_multi_character_separator(tmp_path):
+    name = write(tmp_path, "dup.txt", "a::b::a::y\n1::2::3::0\n")
+    msg = data_error(read, tmp_path, path=name, options={"sep": "::"})
+    assert "dup.txt" in msg and "duplicate" in msg and "'a'" in msg
+
+
+@pytest.mark.parametrize("where", ["absolute", "../outside.csv", "sub/../../outside.csv"])
+def test_path_outside_the_raw_directory(tmp_path, where):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write(tmp_path, "outside.csv", "a,y\n1,0\n2,1\n")
+    path = str(tmp_path / "outside.csv") if where == "absolute" else where
+    msg = data_error(data.read_source, {"path": path}, base_dir=raw)
+    assert path in msg and f"outside {raw.as_posix()}/" in msg and "relative to it" in msg
+
+
+def test_path_with_dots_inside_the_raw_directory(tmp_path):
+    (tmp_path / "sub").mkdir()
+    write(tmp_path, "d.csv", "a,y\n1,0\n2,1\n")
+    assert read(tmp_path, path="sub/../d.csv")["a"].tolist() == [1, 2]
+
+
 # --- reading Parquet ---------------------------------------------------------------------------
 
 
@@ -338,6 +402,63 @@ def test_small_distinct_text_column_is_not_an_identifier():
     assert "ref" in schema["categorical"]
 
 
+def test_sparse_text_column_with_one_value_is_not_an_identifier():
+    df = frame().assign(note=["seen"] + [None] * 23)
+    _, schema, _ = clean(df)
+    assert schema["categorical"]["note"] == ["seen"]
+
+
+@pytest.mark.parametrize("values, option", [
+    (["5,5", "12,25", "7", None], '{decimal: ","}'),  # some plain integers parse already
+    (["5,5", "12,25", "7,0", "0,125"], '{decimal: ","}'),  # none parse as they are
+    (["1,234,567", "2,000,000", "300", None], '{thousands: ","}'),
+    (["1.234,5", "2.000,25", "3,5", None], '{decimal: ",", thousands: "."}'),
+])
+def test_numbers_with_commas(tmp_path, values, option):
+    rows = "".join(f"{'' if v is None else v};{i % 3 == 0:d}\n" for i, v in enumerate(values * 6))
+    source, df = data.read_sources([{"path": write(tmp_path, "comma.csv", "amount;y\n" + rows),
+                                     "options": {"sep": ";"}}], base_dir=tmp_path)
+    msg = clean_error(df, source=source)
+    assert "comma.csv" in msg and "'amount'" in msg and f"options: {option}" in msg and "prepare.categorical" in msg
+
+
+def test_numbers_with_a_decimal_comma_read_with_the_option(tmp_path):
+    rows = "".join(f"{v};{i % 3 == 0:d}\n" for i, v in enumerate(["5,5", "12,25", "7"] * 8))
+    df = read(tmp_path, path=write(tmp_path, "comma.csv", "amount;y\n" + rows), options={"sep": ";", "decimal": ","})
+    out, schema, _ = clean(df)
+    assert "amount" in schema["numeric"] and out["amount"].tolist()[:3] == [5.5, 12.25, 7.0]
+
+
+@pytest.mark.parametrize("values", [["A-7", "B-2", "C-9"], ["yes", "no", "maybe"], ["red, blue", "red", "1,5"]])
+def test_text_columns_are_not_numbers_with_commas(values):
+    _, schema, _ = clean(frame().assign(code=values * 8))
+    assert "code" in schema["categorical"]
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series(pd.date_range("2024-01-01", periods=3, freq="D")),
+    pd.Series(pd.date_range("2024-01-01", periods=3, freq="h", tz="Europe/Oslo")),
+    pd.Series(pd.to_timedelta([1, 2, 3], unit="D")),
+    pd.Series([pd.Timestamp("2024-01-01").date(), None, pd.Timestamp("2024-03-01").date()], dtype=object),
+])
+def test_date_and_time_columns(values):
+    df = frame().assign(when=pd.concat([values] * 8, ignore_index=True))
+    msg = clean_error(df)
+    assert "'when'" in msg and "prepare.drop_columns" in msg and "numeric features" in msg
+
+
+def test_date_column_declared_categorical_is_a_category():
+    when = pd.Series(pd.date_range("2024-01-01", periods=3, freq="MS"))
+    _, schema, _ = clean(frame().assign(when=pd.concat([when] * 8, ignore_index=True)), categorical=["when"])
+    assert schema["categorical"]["when"] == ["2024-01-01 00:00:00", "2024-02-01 00:00:00", "2024-03-01 00:00:00"]
+
+
+def test_pandas_categorical_with_numeric_categories_is_categorical():
+    out, schema, _ = clean(frame().assign(code=pd.Categorical([3, 1, 2] * 8)))
+    assert schema["categorical"]["code"] == ["1", "2", "3"] and "code" not in schema["numeric"]
+    assert isinstance(out["code"].dtype, pd.CategoricalDtype)
+
+
 @pytest.mark.parametrize("key", ["categorical", "drop_columns", "hash_columns"])
 def test_declared_column_missing(key):
     msg = clean_error(frame(), **{key: ["nope"]}, hash_salt="salt")
@@ -392,6 +513,17 @@ def test_numeric_labels_match_across_types(values, positive):
     assert out["y"].tolist() == [1, 0, 0] * 8
     assert out["y"].dtype == np.int8
     assert schema["positive_label"] == "1"
+
+
+@pytest.mark.parametrize("positive, quoted", [(True, '"yes"'), (False, '"no"')])
+def test_unquoted_yes_no_label_read_as_a_boolean(positive, quoted):
+    msg = clean_error(frame().assign(y=["yes", "no", "no"] * 8), positive_label=positive)
+    assert f"{positive!r} never occurs" in msg and f"quote it in params.yaml: positive_label: {quoted}" in msg
+
+
+def test_boolean_label_of_numeric_classes_has_no_quoting_hint():
+    msg = clean_error(frame(), positive_label=True)
+    assert "never occurs" in msg and "quote it" not in msg
 
 
 def test_boolean_labels():
@@ -507,7 +639,7 @@ def labelled(n: int = 200, positives: int = 20) -> pd.DataFrame:
 @pytest.mark.parametrize("seed", range(8))
 def test_split_holdout_is_stratified_disjoint_and_covering(seed):
     df = labelled()
-    train, test = data.split_holdout(df, target="y", test_size=0.25, seed=seed)
+    train, test = data.split_holdout(df, target="y", test_size=0.25, n_splits=2, source="s.csv", seed=seed)
     assert len(test) == 50 and len(train) == 150
     assert abs(int(test["y"].sum()) - 5) <= 1 and abs(int(train["y"].sum()) - 15) <= 1
     assert not set(train["row"]) & set(test["row"])
@@ -518,12 +650,32 @@ def test_split_holdout_is_stratified_disjoint_and_covering(seed):
 
 def test_split_holdout_depends_on_seed_only():
     df = labelled()
-    a_train, a_test = data.split_holdout(df, target="y", test_size=0.25, seed=7)
-    b_train, b_test = data.split_holdout(df, target="y", test_size=0.25, seed=7)
-    _, c_test = data.split_holdout(df, target="y", test_size=0.25, seed=8)
+    a_train, a_test = data.split_holdout(df, target="y", test_size=0.25, n_splits=2, source="s.csv", seed=7)
+    b_train, b_test = data.split_holdout(df, target="y", test_size=0.25, n_splits=2, source="s.csv", seed=7)
+    _, c_test = data.split_holdout(df, target="y", test_size=0.25, n_splits=2, source="s.csv", seed=8)
     pd.testing.assert_frame_equal(a_train, b_train)
     pd.testing.assert_frame_equal(a_test, b_test)
     assert set(a_test["row"]) != set(c_test["row"])
+
+
+def test_split_holdout_class_without_a_test_row():
+    """validate_and_clean's estimate gives the 7 positives a test row; scikit-learn's rounding does not."""
+    df = pd.DataFrame({"x": np.arange(1000.0), "y": [1] * 7 + [0] * 993})
+    out, _, _ = clean(df, n_splits=5, test_size=0.05)  # the early check passes
+    msg = data_error(data.split_holdout, out, target="y", test_size=0.05, seed=42, n_splits=5, source="src.csv")
+    assert "src.csv" in msg and "0 of the 7 positive" in msg and "test_size=0.05" in msg
+    assert "raise prepare.test_size" in msg and "add positive rows" in msg
+
+
+def test_split_holdout_class_with_too_few_training_rows():
+    msg = data_error(data.split_holdout, labelled(), target="y", test_size=0.25, seed=0, n_splits=16, source="src.csv")
+    assert "src.csv" in msg and "positive" in msg and "prepare.n_splits=16" in msg and "lower prepare.n_splits" in msg
+
+
+def test_split_holdout_test_part_smaller_than_the_classes():
+    df = labelled(30, 10)
+    msg = data_error(data.split_holdout, df, target="y", test_size=0.02, seed=0, n_splits=2, source="src.csv")
+    assert "src.csv" in msg and "test_size=0.02" in msg and "raise prepare.test_size" in msg
 
 
 # --- folds -------------------------------------------------------------------------------------

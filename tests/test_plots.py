@@ -231,6 +231,15 @@ def test_feature_distributions_series_target_and_single_column():
     assert heights.sum() == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize("values", [pd.Categorical([None] * 6, categories=["a", "b"]),
+                                    pd.Series([None] * 6, dtype=object)])
+def test_feature_distributions_categorical_without_values(values):
+    df = pd.DataFrame({"cat": values, "num": np.arange(6.0)})
+    fig = plots.feature_distributions(df, [0, 1, 0, 1, 0, 1], ["cat", "num"], ncols=2)
+    assert [ax.get_title() for ax in fig.axes] == ["cat", "num"]
+    assert [t.get_text() for t in fig.axes[0].texts] == ["no values"] and not fig.axes[0].patches
+
+
 @pytest.fixture(scope="module")
 def curves(predictions):
     y, s = predictions

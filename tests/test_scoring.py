@@ -180,6 +180,16 @@ def test_semicolon_csv_is_read(tmp_path, model_dir, model, new_data):
                                rtol=1e-12)
 
 
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip"])
+@pytest.mark.parametrize("sep", [";", "\t", ","])
+def test_compressed_csv_separator_is_sniffed(tmp_path, model_dir, model, new_data, suffix, sep):
+    src = tmp_path / f"new{suffix}"
+    new_data.to_csv(src, index=False, sep=sep)  # pandas compresses by the suffix
+    predict_file(model_dir, src, tmp_path / "out.parquet", chunksize=100)
+    np.testing.assert_allclose(pd.read_parquet(tmp_path / "out.parquet")["score"], expected_scores(model, new_data),
+                               rtol=1e-12)
+
+
 def test_missing_column_is_one_line_error_and_leaves_no_output(tmp_path, model_dir, new_data):
     src = write_input(new_data.drop(columns=["num2"]), tmp_path / "new.csv")
     with pytest.raises(ScoringError) as exc:

@@ -299,6 +299,75 @@ def test_no_resampled_row_reaches_a_validation_fold_on_the_stages_path(data, str
             assert fit_y.sum() > y[train].sum()
 
 
+@pytest.mark.parametrize("model", ["logistic_regression", "xgboost"])
+@pytest.mark.parametrize("strategy", ["smote", "smote_tomek", "smote_enn"])
+def test_smote_gives_discrete_columns_only_values_of_real_rows(data, strategy, model):
+    """Missing-value indicators, categorical codes (xgboost) and one-hot columns (logistic
+    regression) of synthetic rows take values the training rows have (SMOTE-NC), while the
+    numeric columns are interpolated; interpolating codes would make categories no row has."""
+    X, y, schema, _ = data
+    pipe = st.make_strategy_pipeline(strategy, model, schema, seed=0)
+    pipe.set_params(model=Recorder()).fit(X, y)
+    original = pipe.named_steps["preprocess"].transform(X)
+    fit_X = pipe.named_steps["model"].fit_X_
+    n_numeric = len(schema["numeric"])
+    assert original.shape[1] > n_numeric + 1  # an indicator column (num2 has missing values) and the category
+    synthetic = ~(fit_X[:, None, :] == original[None, :, :]).all(axis=2).any(axis=1)
+    assert synthetic.sum() >= 20
+    for j in range(n_numeric, original.shape[1]):
+        assert set(np.unique(fit_X[synthetic, j])) <= set(np.unique(original[:, j])), j
+    assert len(np.unique(fit_X[synthetic, 0])) > synthetic.sum() // 2  # num1 still interpolated
+
+
+def test_for_discrete_columns_keeps_the_options_and_leaves_other_samplers():
+    from imblearn.combine import SMOTEENN, SMOTETomek
+    from imblearn.over_sampling import ADASYN, SMOTEN, SMOTENC
+
+    nc = st.for_discrete_columns(SMOTE(sampling_strategy=0.5, k_neighbors=3, random_state=7), [2, 3])
+    assert type(nc) is SMOTENC and nc.categorical_features == [2, 3]
+    assert (nc.sampling_strategy, nc.k_neighbors, nc.random_state) == (0.5, 3, 7)
+    only_discrete = st.for_discrete_columns(SMOTE(k_neighbors=4, random_state=1), [0, 1])
+    assert type(only_discrete) is SMOTEN and (only_discrete.k_neighbors, only_discrete.random_state) == (4, 1)
+    for combined in (SMOTETomek(smote=SMOTE(k_neighbors=2, random_state=3)), SMOTEENN(smote=SMOTE(random_state=3))):
+        inner = st.for_discrete_columns(combined, [1]).smote
+        assert type(inner) is SMOTENC and inner.categorical_features == [1] and inner.random_state == 3
+    adasyn = ADASYN(random_state=0)
+    assert st.for_discrete_columns(adasyn, [1]) is adasyn
+    rows = np.random.default_rng(0).normal(size=(60, 3))
+    labels = np.r_[np.ones(12, int), np.zeros(48, int)]
+    # without discrete columns (n_continuous None, or all columns continuous) SMOTE is left alone
+    for n_continuous in (None, 3):
+        checked = st.CheckedSampler(SMOTE(random_state=0), strategy="smote", n_continuous=n_continuous)
+        for a, b in zip(checked.fit_resample(rows, labels), SMOTE(random_state=0).fit_resample(rows, labels)):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("strategy", st.INTERPOLATE_DISCRETE)
+def test_samplers_without_a_categorical_variant_warn(data, strategy, caplog):
+    _, _, schema, _ = data
+    with caplog.at_level("WARNING", logger=st.log.name):
+        st.make_strategy_pipeline(strategy, "xgboost", schema, seed=0)
+    assert f"strategy '{strategy}' interpolates the encoded categorical columns (cat) like numbers" in caplog.text
+    caplog.clear()
+    numeric_only = {**schema, "categorical": {}, "features": schema["numeric"]}
+    with caplog.at_level("WARNING", logger=st.log.name):
+        st.make_strategy_pipeline(strategy, "xgboost", numeric_only, seed=0)
+        st.make_strategy_pipeline("smote", "xgboost", schema, seed=0)
+    assert caplog.text == ""
+
+
+@pytest.mark.parametrize("strategy", SAMPLERS)
+def test_a_fitted_pipeline_keeps_no_fitted_sampler(data, strategy):
+    """The sampler's fitted state (SMOTE's and ENN's neighbour indexes hold the training rows)
+    would be saved with the model: the fitted pipeline's sample step holds its params only."""
+    X, y, schema, _ = data
+    pipe = st.make_strategy_pipeline(strategy, "xgboost", schema, seed=0, model_params={"n_estimators": 5})
+    pipe.fit(X, y)
+    step = pipe.named_steps["sample"]
+    assert vars(step).keys() == step.get_params(deep=False).keys()
+    assert vars(step.sampler).keys() <= set(step.sampler.get_params(deep=False))
+
+
 # --------------------------------------------------------------------------------------------
 # Errors of samplers that cannot run
 # --------------------------------------------------------------------------------------------

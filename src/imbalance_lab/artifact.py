@@ -60,6 +60,9 @@ MANIFEST_FILE = "manifest.json"
 #: Every file of an artifact except the manifest, which lists their hashes.
 ARTIFACT_FILES = (MODEL_FILE, META_FILE, REFERENCE_FILE, CARD_FILE)
 
+#: The highest threshold a model can have: the smallest float above 1 (no score reaches it).
+NOTHING_POSITIVE = math.nextafter(1.0, math.inf)
+
 #: Libraries whose versions are recorded in model.json and compared on load.
 VERSIONED = ("scikit-learn", "imbalanced-learn", "xgboost", "skops", "numpy", "scipy", "pandas")
 
@@ -83,14 +86,10 @@ ALLOWLIST: frozenset[str] = frozenset({
     "imblearn.over_sampling._smote.base.SMOTE",
     "imblearn.over_sampling._smote.filter.BorderlineSMOTE",
     "imblearn.pipeline.Pipeline",
-    "imblearn.under_sampling._prototype_selection._edited_nearest_neighbours.EditedNearestNeighbours",
     "imblearn.under_sampling._prototype_selection._random_under_sampler.RandomUnderSampler",
-    "imblearn.under_sampling._prototype_selection._tomek_links.TomekLinks",
     # numpy and the fitted internals of scikit-learn estimators
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.metrics._dist_metrics.EuclideanDistance64",
-    "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.tree._tree.Tree",
     # xgboost: the estimator and its booster (XGBoost's own serialisation, not pickle)
     "xgboost.core.Booster",
@@ -473,10 +472,12 @@ def model_card(
     else:
         lines.append("No metrics were recorded.")
     lines += ["", "## Decision threshold", ""]
+    rule = ("No row is labelled positive: the threshold is above every possible score (predicting no positive "
+            "was the cheapest choice)." if threshold > 1.0 else
+            f"A row is labelled positive when its score is at least **{threshold:.6g}**.")
     lines.append(
-        f"A row is labelled positive when its score is at least **{threshold:.6g}**. The threshold "
-        "was chosen on training data; when the share of positives or the costs of errors change, "
-        "choose it again."
+        f"{rule} The threshold was chosen on training data; when the share of positives or the costs of errors "
+        "change, choose it again."
     )
     lines += ["", "## Limitations", ""]
     default_limits = [
@@ -586,8 +587,10 @@ def save_model(
     """
     directory = Path(directory)
     threshold = float(threshold)
-    if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
-        raise ValueError(f"threshold must be within [0, 1], got {threshold}")
+    # the smallest float above 1 is a threshold too: no score reaches it (a cost objective that
+    # finds predicting no positive cheapest, with a score of exactly 1, chooses it)
+    if not (math.isfinite(threshold) and 0.0 <= threshold <= NOTHING_POSITIVE):
+        raise ValueError(f"threshold must be within [0, 1] (or {NOTHING_POSITIVE!r}: no positive), got {threshold}")
     if not hasattr(pipeline, "predict_proba"):
         raise ValueError(f"pipeline must have predict_proba, got {type(pipeline).__name__}")
     if not hasattr(pipeline, "classes_"):

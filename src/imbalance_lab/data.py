@@ -7,6 +7,7 @@ which is the one place that touches the raw files. Every problem with the data r
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import hashlib
@@ -55,10 +56,29 @@ def _sniff_sep(path: Path, encoding: str) -> str:
         raise DataError(f"{path}: cannot detect the column separator; set options: {{sep: ','}} for this source") from None
 
 
-def _header(path: Path, sep: str, quotechar: str, encoding: str) -> list[str]:
+def _multi_char(sep: str) -> bool:
+    """A separator of several characters or a regex, which only pandas' python engine reads
+    (``\\s+`` excepted: the C engine reads it as runs of whitespace)."""
+    return len(sep) != 1 and sep != r"\s+"
+
+
+def _header(path: Path, opts: dict[str, Any], encoding: str) -> list[str]:
+    sep = opts["sep"]
+    if len(sep) != 1:  # a regex or multi-character separator: pandas splits the header row as data,
+        # so duplicate names are not mangled to 'a.1'
+        first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
+                            **({"engine": "python"} if _multi_char(sep) else {}), **opts)
+        return [str(v) for v in first.iloc[0]] if len(first) else []
     with open(path, encoding=encoding, newline="") as fh:
         first = fh.readline()
-    return next(csv.reader([first], delimiter=sep, quotechar=quotechar), [])
+    return next(csv.reader([first], delimiter=sep, quotechar=opts.get("quotechar", '"')), [])
+
+
+def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> DataError:
+    return DataError(
+        f"{path}: the text is not valid {encoding} (byte {exc.object[exc.start]:#04x} at offset "
+        f"{exc.start}); set options: {{encoding: latin-1}} (or the file's encoding, e.g. cp1252) for this source"
+    )
 
 
 def _read_csv(path: Path, options: dict[str, Any]) -> pd.DataFrame:
@@ -69,9 +89,29 @@ def _read_csv(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     encoding = opts.get("encoding", "utf-8")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty; point prepare.sources at a CSV with a header row and data")
-    if opts.get("sep", "auto") == "auto":
-        opts["sep"] = _sniff_sep(path, encoding)
-    header = _header(path, opts["sep"], opts.get("quotechar", '"'), encoding)
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise DataError(
+            f"{path}: unknown encoding {encoding!r}; set options: {{encoding: utf-8}} (or latin-1, cp1252 ...) "
+            "for this source"
+        ) from None
+    sep, quotechar = opts.get("sep", "auto"), opts.get("quotechar", '"')
+    if not (isinstance(sep, str) and sep):
+        raise DataError(f"{path}: the separator {sep!r} is not a non-empty text; set options: {{sep: auto}} "
+                        "(or the right separator, e.g. ';') for this source")
+    if not (isinstance(quotechar, str) and len(quotechar) == 1):
+        raise DataError(f"{path}: the quote character {quotechar!r} is not one character; "
+                        "set options: {quotechar: '\"'} (or the file's quote character) for this source")
+    try:
+        if sep == "auto":
+            opts["sep"] = _sniff_sep(path, encoding)
+        header = _header(path, opts, encoding)
+    except UnicodeDecodeError as exc:
+        raise _decode_error(path, encoding, exc) from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        msg = str(exc).strip().splitlines()[0]
+        raise DataError(f"{path}: cannot parse as CSV ({msg}); check options sep, quotechar and encoding") from None
     seen, dupes = set(), []
     for name in (h.strip() for h in header):
         if name in seen:
@@ -80,10 +120,13 @@ def _read_csv(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     if dupes:
         raise DataError(f"{path}: duplicate column name(s) {sorted(set(dupes))}; rename them so every column is unique")
     try:
-        df = pd.read_csv(path, low_memory=False, **opts)
+        engine = {"engine": "python"} if _multi_char(opts["sep"]) else {"low_memory": False}
+        df = pd.read_csv(path, **engine, **opts)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty; point prepare.sources at a CSV with a header row and data") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        raise _decode_error(path, encoding, exc) from None
+    except (pd.errors.ParserError, ValueError) as exc:
         msg = str(exc).strip().splitlines()[0]
         raise DataError(f"{path}: cannot parse as CSV ({msg}); check options sep, quotechar and encoding") from None
     if df.shape[1] == 1 and len(header) == 1:
@@ -160,6 +203,12 @@ def read_source(source: dict[str, Any], *, base_dir: str | Path = ".") -> tuple[
         return name, _strip_column_names(name, _read_sql(source))
     path = Path(base_dir) / source["path"]
     name = source["path"]
+    relative = Path(os.path.normpath(name))
+    if relative.is_absolute() or relative.parts[:1] == ("..",):  # DVC tracks base_dir only
+        raise DataError(
+            f"{name}: outside {Path(base_dir).as_posix()}/; copy the file into {Path(base_dir).as_posix()}/ "
+            "and give its path relative to it"
+        )
     if not path.exists():
         raise DataError(
             f"{name}: file not found in {Path(base_dir).as_posix()}/; fix the path in prepare.sources "
@@ -274,6 +323,14 @@ def _norm_label(value: Any) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def encode_target(values: pd.Series, *, positive_label: Any, source: str, target: str) -> pd.Series:
     """Map a target column to 0/1 with the declared positive label.
 
@@ -288,9 +345,15 @@ def encode_target(values: pd.Series, *, positive_label: Any, source: str, target
             "needs rows of both classes: add rows of the other class, or check prepare.target"
         )
     if positive not in classes:
+        hint = ""
+        text_classes = not all(_is_number(c) or c in ("true", "false") for c in classes)
+        if isinstance(positive_label, (bool, np.bool_)) and text_classes:  # YAML: unquoted yes/no are booleans
+            words = ("yes", "y", "on") if positive_label else ("no", "n", "off")
+            meant = next((c for c in classes if c.lower() in words), words[0])
+            hint = f" (quote it in params.yaml: positive_label: \"{meant}\")"
         raise DataError(
             f"{source}: positive label {positive_label!r} never occurs in target column '{target}' "
-            f"(values: {classes[:10]}); set prepare.positive_label to one of them"
+            f"(values: {classes[:10]}); set prepare.positive_label to one of them{hint}"
         )
     if len(classes) != 2:
         raise DataError(
@@ -332,6 +395,22 @@ def hash_ids(values: pd.Series, salt: str) -> pd.Series:
     return values.astype(object).map(one)
 
 
+def _comma_option(texts: pd.Series, share: float) -> str | None:
+    """The CSV option under which text values with commas (``"5,5"``, ``"1,234,567"``) would be
+    numbers (in at least :data:`NUMERIC_SHARE` of the values and more than as they are), or None."""
+    if not texts.str.contains(",", regex=False).any():
+        return None
+    readings = {  # a thousands separator is one followed by three digits
+        '{decimal: ","}': texts.str.replace(",", ".", regex=False),
+        '{thousands: ","}': texts.str.replace(r"(?<=\d),(?=\d{3}(?!\d))", "", regex=True),
+        '{decimal: ",", thousands: "."}': texts.str.replace(r"(?<=\d)\.(?=\d{3}(?!\d))", "", regex=True)
+        .str.replace(",", ".", regex=False),
+    }
+    shares = {option: pd.to_numeric(v, errors="coerce").notna().mean() for option, v in readings.items()}
+    best = max(shares, key=shares.get)  # ties: the first, a decimal comma
+    return best if shares[best] >= NUMERIC_SHARE and shares[best] > share else None
+
+
 def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None:
     """Return the column as numbers if it is numeric, None if it is text; raise on a mix."""
     s = df[col]
@@ -342,11 +421,20 @@ def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None
     present = s.dropna()
     if present.empty:
         return s.astype("float64")
-    parsed = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    texts = present.astype(str).str.strip()
+    parsed = pd.to_numeric(texts, errors="coerce")
     bad = parsed.isna()
     share = 1.0 - bad.mean()
     if share == 1.0:
         return pd.to_numeric(_map_distinct(s, _strip_text), errors="coerce")
+    option = _comma_option(texts, share)
+    if option:
+        row = (bad & texts.str.contains(",", regex=False)).idxmax()
+        raise DataError(
+            f"{source}: column '{col}' holds numbers written with a comma ({str(present[row])[:40]!r}); "
+            f"set options: {option} for this source in prepare.sources, or declare the column in "
+            "prepare.categorical if it is nominal"
+        )
     if share >= NUMERIC_SHARE:
         row = bad.idxmax()
         raise DataError(
@@ -355,6 +443,10 @@ def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None
             "or declare the column in prepare.categorical"
         )
     return None
+
+
+#: ``pd.api.types.infer_dtype`` of object columns of dates or times (e.g. Parquet date32 or SQL)
+_TIME_TYPES = {"datetime", "datetime64", "date", "timedelta", "timedelta64", "time"}
 
 
 def validate_and_clean(
@@ -448,7 +540,16 @@ def validate_and_clean(
         s = df[col]
         if s.isna().all():
             raise DataError(f"{source}: column '{col}' is empty in every row; add it to prepare.drop_columns")
-        values = None if col in categorical else _coerce_numeric(df, col, source)
+        if col not in categorical and (
+                pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s)
+                or s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in _TIME_TYPES):
+            raise DataError(
+                f"{source}: column '{col}' holds dates or times ({s.dtype}); drop it (prepare.drop_columns), "
+                "derive numeric features from it before the pipeline, or list it in prepare.categorical to use "
+                "its values as categories"
+            )
+        nominal = col in categorical or isinstance(s.dtype, pd.CategoricalDtype)  # e.g. Parquet categories 1, 2, 3
+        values = None if nominal else _coerce_numeric(df, col, source)
         if values is not None:
             values = values.astype("float64")
             if np.isinf(values).any():
@@ -467,7 +568,8 @@ def validate_and_clean(
             if n_unique <= 1 and not text.isna().any():
                 constant.append(col)
                 continue
-            if n_unique == text.notna().sum() and len(text) > 20:
+            n_present = int(text.notna().sum())
+            if n_unique == n_present and n_present > 20:
                 raise DataError(
                     f"{source}: categorical column '{col}' has a different value in every row (an identifier?); "
                     "add it to prepare.drop_columns or prepare.hash_columns"
@@ -519,10 +621,55 @@ def validate_and_clean(
 # --------------------------------------------------------------------------------------------
 
 
-def split_holdout(df: pd.DataFrame, *, target: str, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified holdout split; both parts keep the order of the input rows."""
+def split_holdout(
+    df: pd.DataFrame, *, target: str, test_size: float, seed: int, n_splits: int, source: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified holdout split; both parts keep the order of the input rows.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The clean data with the 0/1 target.
+    target : str
+        The target column.
+    test_size : float
+        Share of the rows in the test part.
+    seed : int
+        Seed of the split.
+    n_splits : int
+        Validation folds made of the training part later: each class needs that many training rows.
+    source : str
+        Name of the sources, for messages.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        The training and the test part.
+
+    Raises
+    ------
+    DataError
+        When a class gets no test row or fewer than ``n_splits`` training rows. (scikit-learn rounds
+        the per-class counts differently from the estimate checked by :func:`validate_and_clean`.)
+    """
     idx = np.arange(len(df))
-    train_idx, test_idx = train_test_split(idx, test_size=test_size, stratify=df[target].to_numpy(), random_state=seed)
+    y = df[target].to_numpy()
+    try:
+        train_idx, test_idx = train_test_split(idx, test_size=test_size, stratify=y, random_state=seed)
+    except ValueError as exc:  # e.g. a test part smaller than the number of classes
+        msg = str(exc).strip().splitlines()[0]
+        raise DataError(f"{source}: cannot split off a test part with test_size={test_size} ({msg}); "
+                        "raise prepare.test_size or add rows") from None
+    for kind, cls in (("positive", 1), ("negative", 0)):
+        n_train, n_test = int((y[train_idx] == cls).sum()), int((y[test_idx] == cls).sum())
+        if n_test < 1 or n_train < n_splits:
+            fix = (f"raise prepare.test_size or add {kind} rows" if n_test < 1
+                   else f"lower prepare.n_splits or prepare.test_size, or add {kind} rows")
+            raise DataError(
+                f"{source}: the holdout split with test_size={test_size} puts {n_test} of the {n_train + n_test} "
+                f"{kind} row(s) in the test part and {n_train} in the training part; every class needs a test row "
+                f"and prepare.n_splits={n_splits} training rows: {fix}"
+            )
     return df.iloc[np.sort(train_idx)].reset_index(drop=True), df.iloc[np.sort(test_idx)].reset_index(drop=True)
 
 

@@ -169,9 +169,14 @@ def feature_distributions(df: pd.DataFrame, y: Sequence[int], columns: Sequence[
         s = df[col]
         if isinstance(s.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(s):  # object or str
             shares = class_shares(s, y)
-            top = shares.max(axis=1).sort_values(ascending=False).index[:10]
-            shares.loc[top].plot.bar(ax=ax, color=["#9aa5b1", "#d1495b"], legend=False, width=0.8)
-            ax.tick_params(axis="x", labelsize=6)
+            if shares.empty:  # every value missing in these rows (pandas' bar plot fails on no bars)
+                ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            else:
+                top = shares.max(axis=1).sort_values(ascending=False).index[:10]
+                shares.loc[top].plot.bar(ax=ax, color=["#9aa5b1", "#d1495b"], legend=False, width=0.8)
+                ax.tick_params(axis="x", labelsize=6)
         else:
             values = s.to_numpy(dtype=float)
             finite = values[np.isfinite(values)]

@@ -46,7 +46,6 @@ DEFAULT_PSI_THRESHOLD = 0.2
 #: ``prepare.hash_salt_env``); ``predict --salt-env`` names another.
 DEFAULT_SALT_ENV = "IMBALANCE_LAB_SALT"
 _NA_TEXT = {"", "nan", "na", "n/a", "null", "none"}
-_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
 
 
 class ScoringError(ImbalanceLabError):
@@ -258,14 +257,37 @@ def file_format(path: str | Path, *, role: str) -> str:
     raise ScoringError(f"{path}: cannot tell the {role} format from the file name; name it *.csv or *.parquet")
 
 
+def _text_start(path: Path, *, size: int = 65536) -> str | None:
+    """The first ``size`` bytes of a CSV file as text, decompressed as pandas would (gzip, bz2,
+    xz, zip); None for a compression the standard library cannot read (zstd)."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            raw = archive.open(names[0]).read(size) if names else b""
+    elif suffix == ".zst":
+        return None
+    else:
+        opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix, open)
+        with opener(path, "rb") as fh:
+            raw = fh.read(size)
+    return raw.decode("utf-8", errors="replace")
+
+
 def _csv_sep(path: Path) -> str:
+    """The separator of a CSV file: tab for *.tsv, else sniffed from its first line (also in a
+    compressed file), "," when that fails."""
     suffixes = [s.lower() for s in path.suffixes]
     if ".tsv" in suffixes:
         return "\t"
-    if suffixes and suffixes[-1] in _COMPRESSED:
+    sample = _text_start(path)
+    if sample is None:
         return ","
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        sample = fh.read(65536)
     first = sample.splitlines()[0] if sample else ""
     try:
         return csv.Sniffer().sniff(first or sample, delimiters=",;\t|").delimiter

@@ -16,6 +16,13 @@ weighting
     fit time for xgboost).
 resampling
     Random over/under-sampling, SMOTE and its variants, and SMOTE followed by a cleaning step.
+    The samplers see the preprocessed columns: the numeric ones first, then discrete ones
+    (missing-value indicators, categorical codes or one-hot columns). With discrete columns,
+    SMOTE (alone or before Tomek links or ENN) runs as SMOTE-NC, which gives a synthetic row the
+    most frequent value of its neighbours in each discrete column instead of interpolating codes
+    (SMOTE-N when no column is numeric). Borderline-SMOTE and ADASYN have no such variant in
+    imbalanced-learn: they interpolate the discrete columns too, and building them for a schema
+    with categorical columns logs a warning.
 ensemble
     Balanced random forest and EasyEnsemble: they replace the model.
 threshold
@@ -42,7 +49,7 @@ import numpy as np
 import pandas as pd
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import BalancedRandomForestClassifier, EasyEnsembleClassifier
-from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
+from imblearn.over_sampling import ADASYN, SMOTE, SMOTEN, SMOTENC, BorderlineSMOTE, RandomOverSampler
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -154,17 +161,26 @@ class CheckedSampler(BaseEstimator):
     ``RuntimeError`` left from imbalanced-learn is re-raised as a :class:`StrategyError` naming
     the strategy.
 
+    Nothing fitted is kept: a fitted sampler's nearest-neighbour index holds the training rows,
+    which would be saved with the model.
+
     Parameters
     ----------
     sampler : imblearn sampler
         The wrapped sampler (cloned at each ``fit_resample``).
     strategy : str
         The strategy name used in messages.
+    n_continuous : int or None
+        How many leading columns of the rows to resample are continuous; the others are
+        discrete (missing-value indicators, categorical codes or one-hot columns), and a plain
+        SMOTE (also inside SMOTETomek or SMOTEENN) then runs as SMOTE-NC with those columns as
+        categorical features (:func:`for_discrete_columns`). None: every column is continuous.
     """
 
-    def __init__(self, sampler: Any = None, *, strategy: str = "") -> None:
+    def __init__(self, sampler: Any = None, *, strategy: str = "", n_continuous: int | None = None) -> None:
         self.sampler = sampler
         self.strategy = strategy
+        self.n_continuous = n_continuous
 
     def _check(self, y: Any) -> None:
         name = self.strategy or type(self.sampler).__name__
@@ -195,9 +211,12 @@ class CheckedSampler(BaseEstimator):
         """
         self._check(y)
         name = self.strategy or type(self.sampler).__name__
-        self.sampler_ = clone(self.sampler)
-        try:
-            return self.sampler_.fit_resample(X, y, **params)
+        sampler = clone(self.sampler)
+        n_features = np.shape(X)[1]
+        if self.n_continuous is not None and n_features > self.n_continuous:
+            sampler = for_discrete_columns(sampler, list(range(self.n_continuous, n_features)))
+        try:  # the fitted sampler is not kept (see the class docstring)
+            return sampler.fit_resample(X, y, **params)
         except (ValueError, RuntimeError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             if "ratio" in first or "sampling_strategy" in first:
@@ -210,6 +229,34 @@ class CheckedSampler(BaseEstimator):
         """Resample once (for API completeness); returns ``self``."""
         self.fit_resample(X, y, **params)
         return self
+
+
+def for_discrete_columns(sampler: Any, discrete: list[int]) -> Any:
+    """The sampler with its plain SMOTE (itself, or the ``smote`` of a SMOTETomek or SMOTEENN)
+    replaced by SMOTE-NC treating the ``discrete`` columns as categorical, with the same
+    ``sampling_strategy``, ``k_neighbors`` and ``random_state``; by SMOTE-N when every column
+    is discrete. Other samplers are returned as they are.
+
+    Parameters
+    ----------
+    sampler : imblearn sampler
+        Unfitted; changed in place when it holds a SMOTE.
+    discrete : list of int
+        Indices of the discrete columns (not empty).
+    """
+
+    def replace(smote: Any) -> Any:
+        if type(smote) is not SMOTE:
+            return smote
+        options = dict(sampling_strategy=smote.sampling_strategy, random_state=smote.random_state,
+                       k_neighbors=smote.k_neighbors)
+        if discrete[0] == 0:
+            return SMOTEN(**options)
+        return SMOTENC(categorical_features=discrete, **options)
+
+    if isinstance(sampler, (SMOTETomek, SMOTEENN)):
+        return sampler.set_params(smote=replace(sampler.smote))
+    return replace(sampler)
 
 
 class CheckedBalancedRandomForestClassifier(BalancedRandomForestClassifier):
@@ -339,7 +386,7 @@ STRATEGIES: dict[str, StrategySpec] = {
         lambda *, seed, sampling_strategy, k_neighbors: RandomUnderSampler(
             sampling_strategy=sampling_strategy, random_state=seed)),
     "smote": StrategySpec(
-        "resampling", "SMOTE: synthetic positives interpolated between positive neighbours", _smote),
+        "resampling", "SMOTE: synthetic positives between positive neighbours (SMOTE-NC with discrete columns)", _smote),
     "borderline_smote": StrategySpec(
         "resampling", "Borderline-SMOTE: synthetic positives near the class boundary only",
         lambda *, seed, sampling_strategy, k_neighbors: BorderlineSMOTE(
@@ -365,6 +412,10 @@ STRATEGIES: dict[str, StrategySpec] = {
     "threshold_moving": StrategySpec(
         "threshold", "The unchanged model with its decision threshold tuned on out-of-fold scores"),
 }
+
+
+#: Resampling strategies without a variant for discrete columns: they interpolate them.
+INTERPOLATE_DISCRETE = ("borderline_smote", "adasyn")
 
 
 def describe_strategies() -> pd.DataFrame:
@@ -486,8 +537,12 @@ def make_strategy_pipeline(
 
     if spec.sampler is not None:
         sampler = spec.sampler(seed=seed, sampling_strategy=sampling_strategy, k_neighbors=int(k_neighbors))
+        if strategy in INTERPOLATE_DISCRETE and schema["categorical"]:
+            log.warning("strategy %r interpolates the encoded categorical columns (%s) like numbers: imbalanced-learn "
+                        "has no categorical variant of it (smote, smote_tomek and smote_enn use SMOTE-NC)",
+                        strategy, ", ".join(schema["categorical"]))
         return make_pipeline(model, schema, seed=seed, params=params, n_jobs=n_jobs,
-                             sampler=CheckedSampler(sampler, strategy=strategy))
+                             sampler=CheckedSampler(sampler, strategy=strategy, n_continuous=len(schema["numeric"])))
 
     log.info("strategy %r brings its own estimator: model %r and its params are not used", strategy, model)
     if strategy == "balanced_random_forest":
