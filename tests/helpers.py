@@ -1,4 +1,4 @@
-"""Shared helpers for tests: a copy of the project in a temporary directory."""
+"""Shared helpers for tests: a small hand-made data set, a copy of the project in a temporary directory."""
 
 from __future__ import annotations
 
@@ -8,12 +8,41 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PROJECT_FILES = ["src", "notebooks", "data/raw", "params.yaml", "dvc.yaml", ".dvc/config", ".dvcignore",
                  "pyproject.toml", ".gitignore"]
+
+
+def make_data(n: int, *, positives: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """A signal column, a noise column with missing values and a categorical one with missing values.
+
+    The log-odds are linear in ``num1`` and in the category, so a logistic regression is well
+    specified (its probabilities are calibrated at the prevalence it is trained at).
+
+    Returns
+    -------
+    (X, y, schema)
+        ``positives`` of the ``n`` labels are 1; ``schema`` is the frame's, as prepare writes it.
+    """
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n, dtype=int)
+    y[rng.choice(n, size=positives, replace=False)] = 1
+    num1 = rng.normal(size=n) + 1.5 * y
+    num2 = rng.normal(loc=3.0, scale=2.0, size=n)
+    num2[rng.random(n) < 0.1] = np.nan
+    cat = np.where(y == 1, rng.choice(["a", "b", "c"], size=n, p=[0.2, 0.2, 0.6]),
+                   rng.choice(["a", "b", "c"], size=n, p=[0.45, 0.45, 0.1])).astype(object)
+    cat[rng.random(n) < 0.05] = np.nan
+    X = pd.DataFrame({"num1": num1, "num2": num2, "cat": pd.Series(cat, dtype=object)})
+    schema = {"target": "y", "numeric": ["num1", "num2"], "categorical": {"cat": ["a", "b", "c"]},
+              "features": ["num1", "num2", "cat"]}
+    return X, y, schema
+
 
 #: A small, fast configuration of the pipeline for end-to-end tests.
 SMALL = {

@@ -28,6 +28,7 @@ from imbalance_lab.data import iter_splits, make_folds
 from imbalance_lab.errors import ImbalanceLabError
 from imbalance_lab.models import make_pipeline
 from imbalance_lab.params import TUNE_METRICS
+from tests.helpers import make_data
 
 # --------------------------------------------------------------------------------------------
 # Fixtures
@@ -36,23 +37,7 @@ from imbalance_lab.params import TUNE_METRICS
 
 def make_dataset(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """~10 % positives, two numeric columns (one with missing values) and a categorical one."""
-    rng = np.random.default_rng(seed)
-    y = np.zeros(n, dtype=int)
-    y[rng.choice(n, size=n // 10, replace=False)] = 1
-    num1 = rng.normal(size=n) + 1.5 * y
-    num2 = rng.normal(loc=3.0, scale=2.0, size=n)
-    num2[rng.random(n) < 0.1] = np.nan
-    cat = np.where(y == 1, rng.choice(["a", "b", "c"], size=n, p=[0.2, 0.2, 0.6]),
-                   rng.choice(["a", "b", "c"], size=n, p=[0.45, 0.45, 0.1])).astype(object)
-    cat[rng.random(n) < 0.05] = np.nan
-    X = pd.DataFrame({"num1": num1, "num2": num2, "cat": pd.Series(cat, dtype=object)})
-    schema = {
-        "target": "y",
-        "numeric": ["num1", "num2"],
-        "categorical": {"cat": ["a", "b", "c"]},
-        "features": ["num1", "num2", "cat"],
-    }
-    return X, y, schema
+    return make_data(n, positives=n // 10, seed=seed)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from imbalance_lab import strategies as st
 from imbalance_lab.data import iter_splits, make_folds
 from imbalance_lab.errors import ImbalanceLabError
 from imbalance_lab.models import make_pipeline
+from tests import helpers
 
 REQUIRED = {
     "none", "class_weight", "random_over", "random_under", "smote", "borderline_smote", "adasyn",
@@ -31,24 +32,8 @@ NEIGHBOUR_SAMPLERS = ["smote", "borderline_smote", "adasyn", "smote_tomek", "smo
 
 
 def make_data(n: int = 400, *, positives: int | None = None, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, dict]:
-    """~8 % positives; a signal column, a noise column with missing values, a categorical one.
-
-    The log-odds are linear in ``num1`` and in the category, so a logistic regression is well
-    specified (its probabilities are calibrated at the prevalence it is trained at).
-    """
-    rng = np.random.default_rng(seed)
-    y = np.zeros(n, dtype=int)
-    y[rng.choice(n, size=positives if positives is not None else round(0.08 * n), replace=False)] = 1
-    num1 = rng.normal(size=n) + 1.5 * y
-    num2 = rng.normal(loc=3.0, scale=2.0, size=n)
-    num2[rng.random(n) < 0.1] = np.nan
-    cat = np.where(y == 1, rng.choice(["a", "b", "c"], size=n, p=[0.2, 0.2, 0.6]),
-                   rng.choice(["a", "b", "c"], size=n, p=[0.45, 0.45, 0.1])).astype(object)
-    cat[rng.random(n) < 0.05] = np.nan
-    X = pd.DataFrame({"num1": num1, "num2": num2, "cat": pd.Series(cat, dtype=object)})
-    schema = {"target": "y", "numeric": ["num1", "num2"], "categorical": {"cat": ["a", "b", "c"]},
-              "features": ["num1", "num2", "cat"]}
-    return X, y, schema
+    """~8 % positives unless ``positives`` says otherwise (:func:`tests.helpers.make_data`)."""
+    return helpers.make_data(n, positives=round(0.08 * n) if positives is None else positives, seed=seed)
 
 
 @pytest.fixture(scope="module")
