@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from imbalance_lab import drift as drift_module
 from imbalance_lab.drift import DriftAccumulator, drift_figure, drift_table, psi, reference_stats, validate_reference
-from imbalance_lab.scoring import DRIFT_EXIT, drift_file
+from imbalance_lab.scoring import DRIFT_EXIT, ScoringError, drift_file
 from tests.test_artifact import SCHEMA, fit, make_data, save
 from tests.test_scoring import run_cli
 
@@ -223,6 +223,68 @@ def test_drift_command_errors(tmp_path, model_dir, capsys):
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"error: {src}: column 'cat' is missing")
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("which", ["report", "figure"])
+def test_drift_never_writes_over_its_input(tmp_path, model_dir, which):
+    src = tmp_path / ("new.csv" if which == "report" else "new.png.csv")
+    stable().to_csv(src, index=False)
+    before = src.read_bytes()
+    target = {"report_path": src} if which == "report" else {"figure_path": tmp_path / "sub" / ".." / src.name}
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(ScoringError, match="is the input file; choose another output path"):
+        drift_file(model_dir, src, **target)
+    assert src.read_bytes() == before
+
+
+def test_drift_outputs_are_checked_before_reading_and_written_together(tmp_path, model_dir):
+    src = tmp_path / "new.csv"
+    stable().to_csv(src, index=False)
+    (tmp_path / "a_dir").mkdir()
+    report = tmp_path / "drift.json"
+    report.write_text("previous report\n")
+    cases = [
+        ({"figure_path": tmp_path / "a_dir"}, r"a_dir: is a directory; give a file name ending in \.png"),
+        ({"figure_path": tmp_path / "drift.jpg"}, r"drift\.jpg: cannot tell the figure format"),
+        ({"figure_path": tmp_path / "x.png", "report_path": tmp_path / "x.png"}, "is also the report's path"),
+        ({"figure_path": tmp_path / "missing" / "file" / "drift.png"}, None),  # made: not an error
+    ]
+    for kwargs, message in cases:
+        if message is None:
+            drift_file(model_dir, src, **kwargs)
+            continue
+        with pytest.raises(ScoringError, match=message):
+            drift_file(model_dir, src, **{"report_path": report, **kwargs})
+        assert report.read_text() == "previous report\n"
+    # the figure fails after the report is written: neither replaces its target
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "drift.png").write_bytes(b"old figure")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Figure, "savefig", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
+        with pytest.raises(RuntimeError, match="disk full"):
+            drift_file(model_dir, src, report_path=report, figure_path=tmp_path / "locked" / "drift.png")
+    assert report.read_text() == "previous report\n"
+    assert (tmp_path / "locked" / "drift.png").read_bytes() == b"old figure"
+    assert not [p.name for p in tmp_path.rglob(".*.tmp")]
+
+
+def test_drift_directory_that_cannot_be_made_is_one_line_error(tmp_path, model_dir):
+    src = tmp_path / "new.csv"
+    stable().to_csv(src, index=False)
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(ScoringError, match=r"file/drift\.json: cannot write \(.*\); check the directory"):
+        drift_file(model_dir, src, report_path=tmp_path / "file" / "drift.json")
+
+
+@pytest.mark.parametrize("fmt, magic", [("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_drift_figure_formats_follow_the_name_and_are_reproducible(tmp_path, model_dir, fmt, magic):
+    src = tmp_path / "new.parquet"
+    shifted().to_parquet(src, index=False)
+    first, second = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
+    drift_file(model_dir, src, figure_path=first)
+    drift_file(model_dir, src, figure_path=second)
+    assert first.read_bytes().startswith(magic)
+    assert first.read_bytes() == second.read_bytes()
 
 
 def test_malformed_reference_statistics_are_a_one_line_error(tmp_path, model_dir):

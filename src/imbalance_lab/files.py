@@ -46,10 +46,14 @@ def _clean(obj: Any, digits: int | None) -> Any:
     return obj
 
 
+def json_bytes(obj: Any, *, digits: int | None = 6) -> bytes:
+    """``obj`` as JSON with sorted keys, floats rounded to ``digits`` and NaN as null."""
+    return (json.dumps(_clean(obj, digits), indent=2, sort_keys=True) + "\n").encode()
+
+
 def write_json(path: str | Path, obj: Any, *, digits: int | None = 6) -> Path:
-    """Write JSON with sorted keys, floats rounded to ``digits`` and NaN as null."""
-    text = json.dumps(_clean(obj, digits), indent=2, sort_keys=True) + "\n"
-    return write_bytes(path, text.encode())
+    """Write JSON with sorted keys, floats rounded to ``digits`` and NaN as null (atomically)."""
+    return write_bytes(path, json_bytes(obj, digits=digits))
 
 
 def read_json(path: str | Path) -> Any:

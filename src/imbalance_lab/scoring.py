@@ -2,8 +2,9 @@
 
 Both read CSV or Parquet in chunks (bounded memory), check every chunk against the model's
 schema (:func:`check_input`) and stop with a one-line :class:`ScoringError` naming the file
-and column when the data does not fit. :func:`predict_file` writes its output to a temporary
-file next to the target and renames it at the end, so a failed run leaves no partial output.
+and column (or line) when the data does not fit. Outputs are written to temporary files next to
+their targets and renamed at the end, so a failed run leaves no partial output and an existing
+file as it was.
 
 Command line (registered by :func:`add_commands`)::
 
@@ -23,6 +24,7 @@ import io
 import logging
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,7 @@ import pandas as pd
 
 from .artifact import LoadedModel, load_model
 from .errors import ImbalanceLabError
-from .files import write_bytes, write_json
+from .files import json_bytes
 
 log = logging.getLogger(__name__)
 
@@ -257,9 +259,33 @@ def file_format(path: str | Path, *, role: str) -> str:
     raise ScoringError(f"{path}: cannot tell the {role} format from the file name; name it *.csv or *.parquet")
 
 
-def _text_start(path: Path, *, size: int = 65536) -> str | None:
-    """The first ``size`` bytes of a CSV file as text, decompressed as pandas would (gzip, bz2,
-    xz, zip); None for a compression the standard library cannot read (zstd)."""
+#: Compressed CSV output, by suffix: the standard library module that writes it.
+_CSV_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
+
+
+def _output_format(path: Path, *, input_path: Path) -> str:
+    """The output's format (``"csv"`` or ``"parquet"``), checked before any work: not a
+    directory, not the input file, and a compression suffix only where it is written."""
+    fmt = file_format(path, role="output")
+    suffix = path.suffix.lower()
+    if suffix in (".zip", ".zst", ".bz2", ".gz", ".xz") and (fmt == "parquet" or suffix not in _CSV_COMPRESSION):
+        raise ScoringError(f"{path}: cannot write {fmt.upper()} compressed as {suffix}; name it *.csv, "
+                           "*.csv.gz, *.csv.bz2, *.csv.xz or *.parquet (Parquet is compressed already)")
+    _check_output(path, input_path=input_path, hint="a file name ending in .csv or .parquet")
+    return fmt
+
+
+def _check_output(path: Path, *, input_path: Path, hint: str) -> None:
+    """Refuse an output path that is a directory or the input file itself."""
+    if path.is_dir():
+        raise ScoringError(f"{path}: is a directory; give {hint}")
+    if path.exists() and input_path.exists() and os.path.samefile(path, input_path):
+        raise ScoringError(f"{path}: is the input file; choose another output path")
+
+
+def _open_binary(path: Path) -> Any:
+    """``path`` opened for reading bytes, decompressed as pandas would (gzip, bz2, xz; the first
+    member of a zip file)."""
     import bz2
     import gzip
     import lzma
@@ -267,15 +293,20 @@ def _text_start(path: Path, *, size: int = 65536) -> str | None:
 
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            raw = archive.open(names[0]).read(size) if names else b""
-    elif suffix == ".zst":
+        archive = zipfile.ZipFile(path)
+        names = archive.namelist()
+        return archive.open(names[0]) if names else io.BytesIO()
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix, open)
+    return opener(path, "rb")
+
+
+def _text_start(path: Path, *, size: int = 65536) -> str | None:
+    """The first ``size`` bytes of a CSV file as text, decompressed as pandas would (gzip, bz2,
+    xz, zip); None for a compression the standard library cannot read (zstd)."""
+    if path.suffix.lower() == ".zst":
         return None
-    else:
-        opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix, open)
-        with opener(path, "rb") as fh:
-            raw = fh.read(size)
+    with _open_binary(path) as fh:
+        raw = fh.read(size)
     return raw.decode("utf-8", errors="replace")
 
 
@@ -293,6 +324,50 @@ def _csv_sep(path: Path) -> str:
         return csv.Sniffer().sniff(first or sample, delimiters=",;\t|").delimiter
     except csv.Error:
         return ","
+
+
+def _check_fields(path: Path, *, sep: str, n_fields: int) -> None:
+    """Stop when a data row of a CSV file has more or fewer fields than its header.
+
+    pandas reads such rows without a word when only some columns are read (a stray separator
+    shifts the values into the wrong columns; a truncated last row is padded with missing
+    values), so they would be scored wrongly. pyarrow's CSV reader checks every row's field
+    count fast; only when one is wrong is the file read again with :mod:`csv` to name its line.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if path.suffix.lower() == ".zst":
+        return  # pyarrow reads it, but the csv module could not name the line; pandas reads it as it is
+    names = [f"c{i}" for i in range(n_fields)]
+    try:
+        with _open_binary(path) as raw:
+            reader = pacsv.open_csv(
+                raw,
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22),
+                parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.binary()}),
+            )
+            for _batch in reader:
+                pass
+        return
+    except pa.ArrowInvalid as exc:
+        found = re.search(r"Expected \d+ columns, got \d+", str(exc))
+        if found is None:
+            return  # not a field count: let pandas read it and name what it finds
+    except (OSError, ValueError, RuntimeError):
+        return
+    with io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", errors="replace", newline="") as fh:
+        rows = csv.reader(fh, delimiter=sep)
+        next(rows, None)
+        for row in rows:
+            if row and len(row) != n_fields:
+                raise ScoringError(
+                    f"{path}: line {rows.line_num} has {len(row)} fields, the header {n_fields}; fix or remove "
+                    "that row (a separator inside an unquoted value, or a truncated file)"
+                )
+    raise ScoringError(f"{path}: a row has more or fewer fields than the header ({found.group(0).lower()}); "
+                       "fix or remove it")
 
 
 def _read_error(path: Path, fmt: str, exc: BaseException) -> ScoringError:
@@ -333,6 +408,7 @@ class _Input:
             else:
                 self._sep = _csv_sep(self.path)
                 self.columns = [str(c).strip() for c in pd.read_csv(self.path, sep=self._sep, nrows=0).columns]
+                _check_fields(self.path, sep=self._sep, n_fields=len(self.columns))
         except ScoringError:
             raise
         except Exception as exc:  # pyarrow and pandas raise many types
@@ -370,7 +446,7 @@ class _Input:
 def _atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path next to ``path`` that replaces it when the block succeeds."""
     if path.is_dir():
-        raise ScoringError(f"{path}: is a directory; give a file name ending in .csv or .parquet")
+        raise ScoringError(f"{path}: is a directory; give a file name")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -391,15 +467,16 @@ def _atomic_path(path: Path) -> Iterator[Path]:
 class _Output:
     """Writes scored chunks as CSV or Parquet to an open temporary file."""
 
-    def __init__(self, path: Path, fmt: str) -> None:
-        self.path, self.format = path, fmt
+    def __init__(self, path: Path, fmt: str, *, suffix: str = "") -> None:
+        self.path, self.format, self.suffix = path, fmt, suffix.lower()
         self._fh: Any = None
+        self._raw: Any = None
         self._writer: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.format == "csv":
             if self._fh is None:
-                self._fh = open(self.path, "w", encoding="utf-8", newline="")
+                self._fh = io.TextIOWrapper(self._compressed(), encoding="utf-8", newline="")
                 frame.to_csv(self._fh, index=False, lineterminator="\n")
             else:
                 frame.to_csv(self._fh, index=False, header=False, lineterminator="\n")
@@ -414,9 +491,25 @@ class _Output:
             table = table.cast(self._writer.schema)
         self._writer.write_table(table)
 
+    def _compressed(self) -> Any:
+        """The temporary file opened for bytes, through the compressor its final name asks for."""
+        import bz2
+        import gzip
+        import lzma
+
+        module = _CSV_COMPRESSION.get(self.suffix)
+        if module is None:
+            return open(self.path, "wb")
+        if module == "gzip":  # no file name or time in the header: the same scores give the same bytes
+            self._raw = open(self.path, "wb")
+            return gzip.GzipFile(filename="", fileobj=self._raw, mode="wb", mtime=0)
+        return {"bz2": bz2.open, "lzma": lzma.open}[module](self.path, "wb")
+
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
+        if self._raw is not None:
+            self._raw.close()
         if self._writer is not None:
             self._writer.close()
 
@@ -485,7 +578,8 @@ def predict_file(
     input_path : str or Path
         ``*.csv`` (separator detected; ``*.tsv`` and compressed CSV too) or ``*.parquet``.
     output_path : str or Path
-        ``*.csv`` or ``*.parquet``: the id columns of the input (schema ``id_columns``),
+        ``*.csv`` (``*.csv.gz``, ``*.csv.bz2``, ``*.csv.xz`` compressed) or ``*.parquet``, not
+        the input file: the id columns of the input (schema ``id_columns``),
         ``score`` and ``label``, one row per input row in input order. Written to a temporary
         file and renamed at the end: on error nothing is left behind.
     chunksize : int
@@ -506,9 +600,7 @@ def predict_file(
     if chunksize < 1:
         raise ValueError(f"chunksize must be positive, got {chunksize}")
     input_path, output_path = Path(input_path), Path(output_path)
-    out_format = file_format(output_path, role="output")
-    if output_path.exists() and input_path.exists() and output_path.resolve() == input_path.resolve():
-        raise ScoringError(f"{output_path}: is the input file; choose another output path")
+    out_format = _output_format(output_path, input_path=input_path)
     model = load_model(model_dir)
     source = _Input(input_path, model.schema, chunksize=chunksize)
     salt = _id_salt(model, source, salt_env=salt_env, keep_ids=keep_ids)
@@ -517,7 +609,7 @@ def predict_file(
     positives = 0
     columns = [*source.id_columns, "score", "label"]
     with _atomic_path(output_path) as tmp:
-        out = _Output(tmp, out_format)
+        out = _Output(tmp, out_format, suffix=output_path.suffix)
         try:
             def visit(checked: CheckedInput, _chunk: pd.DataFrame) -> None:
                 nonlocal positives
@@ -564,7 +656,9 @@ def drift_file(
     report_path : str or Path, optional
         Where to write the JSON report (thresholds, rows, drifted features, the table).
     figure_path : str or Path, optional
-        Where to write the PSI bar chart (PNG).
+        Where to write the PSI bar chart (``*.png``, ``*.svg`` or ``*.pdf``). The report and the
+        figure are checked before the input is read, and replace existing files only when both
+        are written.
     psi_threshold : float, optional
         A feature drifts when its PSI exceeds this. Default: the threshold the model was trained
         with (``evaluate.psi_threshold``, kept in the model's params), else 0.2.
@@ -581,6 +675,19 @@ def drift_file(
     from .drift import DriftAccumulator, drift_figure
 
     input_path = Path(input_path)
+    report_path = None if report_path is None else Path(report_path)
+    figure_path = None if figure_path is None else Path(figure_path)
+    if report_path is not None:
+        _check_output(report_path, input_path=input_path, hint="a file name for the JSON report")
+    figure_format = None
+    if figure_path is not None:
+        _check_output(figure_path, input_path=input_path, hint="a file name ending in .png, .svg or .pdf")
+        figure_format = figure_path.suffix.lower().lstrip(".")
+        if figure_format not in ("png", "svg", "pdf"):
+            raise ScoringError(f"{figure_path}: cannot tell the figure format from the file name; "
+                               "name it *.png, *.svg or *.pdf")
+        if report_path is not None and (report_path.resolve() == figure_path.resolve()):
+            raise ScoringError(f"{figure_path}: is also the report's path; give the report and the figure two names")
     model = load_model(model_dir)
     if psi_threshold is None:
         psi_threshold = float((model.meta.get("params") or {}).get("psi_threshold", DEFAULT_PSI_THRESHOLD))
@@ -595,24 +702,34 @@ def drift_file(
     if not model.reference["numeric"] and not model.reference["categorical"]:
         raise ScoringError(f"{model.directory / 'reference.json'}: holds no training statistics; re-train the model")
     source = _Input(input_path, model.schema, chunksize=chunksize)
-    counts = _scan(model, source, lambda checked, _chunk: acc.update(checked.X), desc=f"drift {input_path.name}")
-    if counts["rows"] == 0:
-        raise ScoringError(f"{input_path}: no data rows; drift needs rows to compare")
-    table = acc.table(psi_threshold=psi_threshold, p_threshold=p_threshold)
-    drifted = bool(table["drifted"].any())
-    if report_path is not None:
-        report = {
-            "input": str(input_path), "model": str(model.directory), "rows": counts["rows"],
-            "psi_threshold": psi_threshold, "p_threshold": p_threshold, "drifted": drifted,
-            "drifted_features": table.loc[table["drifted"], "feature"].tolist(),
-            "unseen_categories": counts["unseen_categories"],
-            "features": table.to_dict(orient="records"),
-        }
-        write_json(report_path, report)
-    if figure_path is not None:
-        buf = io.BytesIO()
-        drift_figure(table, psi_threshold=psi_threshold).savefig(buf, format="png", dpi=120, metadata={"Software": None})
-        write_bytes(figure_path, buf.getvalue())
+    # both outputs go to temporary files made before the scan (so an unwritable directory stops
+    # it before any work) and replace their targets only when both are written
+    with contextlib.ExitStack() as stack:
+        report_tmp = stack.enter_context(_atomic_path(report_path)) if report_path is not None else None
+        figure_tmp = stack.enter_context(_atomic_path(figure_path)) if figure_path is not None else None
+        counts = _scan(model, source, lambda checked, _chunk: acc.update(checked.X), desc=f"drift {input_path.name}")
+        if counts["rows"] == 0:
+            raise ScoringError(f"{input_path}: no data rows; drift needs rows to compare")
+        table = acc.table(psi_threshold=psi_threshold, p_threshold=p_threshold)
+        drifted = bool(table["drifted"].any())
+        if report_tmp is not None:
+            report = {
+                "input": str(input_path), "model": str(model.directory), "rows": counts["rows"],
+                "psi_threshold": psi_threshold, "p_threshold": p_threshold, "drifted": drifted,
+                "drifted_features": table.loc[table["drifted"], "feature"].tolist(),
+                "unseen_categories": counts["unseen_categories"],
+                "features": table.to_dict(orient="records"),
+            }
+            report_tmp.write_bytes(json_bytes(report))
+        if figure_tmp is not None:
+            # no software version or date in the file: the same table gives the same bytes
+            metadata = {"png": {"Software": None}, "svg": {"Date": None},
+                        "pdf": {"Creator": None, "Producer": None, "CreationDate": None}}[figure_format]
+            import matplotlib
+
+            with matplotlib.rc_context({"svg.hashsalt": "imbalance-lab"}):  # SVG ids from a fixed salt
+                drift_figure(table, psi_threshold=psi_threshold).savefig(figure_tmp, format=figure_format, dpi=120,
+                                                                         metadata=metadata)
     return table, drifted
 
 
@@ -697,7 +814,7 @@ def add_commands(subparsers: Any) -> None:
     drift.add_argument("--model", required=True, metavar="DIR", help="model artifact directory")
     drift.add_argument("--input", required=True, metavar="FILE", help="*.csv or *.parquet")
     drift.add_argument("--report", metavar="FILE", help="write a JSON report here")
-    drift.add_argument("--figure", metavar="FILE", help="write a PNG of the PSI per feature here")
+    drift.add_argument("--figure", metavar="FILE", help="write a chart of the PSI per feature here (.png, .svg or .pdf)")
     drift.add_argument("--psi-threshold", type=_positive_float, default=None, metavar="X",
                        help="a feature drifts when its PSI exceeds this (default: the model's evaluate.psi_threshold)")
     drift.set_defaults(func=_cmd_drift)
