@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 
 PASSWORD = "s3cret-Pw-9f2k"
+#: Set to 1 (``.ci/run`` does) to make a missing server a failure instead of a skip.
+REQUIRE_ENV = "IMBALANCE_LAB_REQUIRE_POSTGRES"
 
 
 def _bin(name: str) -> str:
@@ -17,6 +19,20 @@ def _bin(name: str) -> str:
     if not found:
         raise RuntimeError("PostgreSQL server binaries not found; install them: apt-get install postgresql")
     return found[-1]
+
+
+def require_server() -> None:
+    """Skip the calling test when Debian's PostgreSQL server is not installed (a machine with only
+    Python and git), with the reason and the fix; fail instead when ``$IMBALANCE_LAB_REQUIRE_POSTGRES``
+    is 1, so CI never skips it."""
+    import pytest
+
+    if glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        return
+    reason = "PostgreSQL server binaries not found (apt-get install postgresql; .ci/run installs them)"
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason}, and ${REQUIRE_ENV}=1 requires them")
+    pytest.skip(reason)
 
 
 def _free_port() -> int:

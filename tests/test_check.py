@@ -130,6 +130,7 @@ def test_readme_starts_with_the_two_commands():
 def test_ci_runs_the_check_then_make_test():
     commands = [ln.split("#")[0].strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert "make check CHECK_FLAGS=--strict" in commands and commands[-1] == "exec make test"
+    assert "export IMBALANCE_LAB_REQUIRE_POSTGRES=1" in commands  # CI never skips the PostgreSQL test
     assert "imbalance-lab check $(CHECK_FLAGS)" in (ROOT / "Makefile").read_text()
 
 

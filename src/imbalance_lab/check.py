@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from .errors import ImbalanceLabError
+from .files import read_yaml
 from .package import PACKAGE, imported_modules, module_closure, package_sources
 from .runner import PATH_REF, pipeline_paths, read_stage
 
@@ -424,8 +426,11 @@ def check_project(root: str | Path = ".", *, kernel: bool = True, git: bool = Tr
         Notebook parameter defaults must equal params.yaml's values (see :func:`check_stage`).
     """
     root = Path(root)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    dvc = yaml.safe_load((root / "dvc.yaml").read_text())
+    params = read_yaml(root / "params.yaml", hint="run `imbalance-lab check` from the project root")
+    dvc = read_yaml(root / "dvc.yaml", hint="run `imbalance-lab check` from the project root")
+    if not isinstance(params, dict) or not isinstance(dvc, dict):
+        raise ImbalanceLabError(f"{root / ('params.yaml' if not isinstance(params, dict) else 'dvc.yaml')}: "
+                                "is not a mapping of sections; fix the file")
     problems = []
     text = (root / "dvc.yaml").read_text()
     for key in sorted(set(PATH_REF.findall(text)) - set(pipeline_paths(dvc))):

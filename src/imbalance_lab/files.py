@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
+
+from .errors import ImbalanceLabError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -54,6 +57,33 @@ def json_bytes(obj: Any, *, digits: int | None = 6) -> bytes:
 def write_json(path: str | Path, obj: Any, *, digits: int | None = 6) -> Path:
     """Write JSON with sorted keys, floats rounded to ``digits`` and NaN as null (atomically)."""
     return write_bytes(path, json_bytes(obj, digits=digits))
+
+
+def read_yaml(path: str | Path, *, error: type[Exception] | None = None,
+              hint: str = "run from the project root") -> Any:
+    """Read a YAML file; a missing file, non-UTF-8 text or a syntax error is one line.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    error : exception class, optional
+        What to raise (default :class:`imbalance_lab.errors.ImbalanceLabError`).
+    hint : str
+        The fix named when the file is not found.
+    """
+    error = error or ImbalanceLabError
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{path}: file not found; {hint}")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise error(f"{path}: is not UTF-8 text; save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" line {line + 1}" if line is not None else ""
+        raise error(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from None
 
 
 def read_json(path: str | Path) -> Any:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
 from .errors import ParamsError
+from .files import read_yaml
 
 PARAMS_FILE = "params.yaml"
 
@@ -298,15 +297,5 @@ def load_params(path: str | Path = PARAMS_FILE, *, sections: list[str] | None = 
     dict
         The validated params.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ParamsError(f"{path}: file not found; run from the project root or pass --params")
-    try:
-        params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ParamsError(f"{path}: is not UTF-8 text; save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f" line {line + 1}" if line is not None else ""
-        raise ParamsError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from None
+    params = read_yaml(path, error=ParamsError, hint="run from the project root or pass --params")
     return validate_params(params, sections=sections)

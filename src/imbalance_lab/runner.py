@@ -38,7 +38,7 @@ import yaml
 
 from . import errors
 from .errors import ImbalanceLabError
-from .files import write_bytes
+from .files import read_yaml, write_bytes
 from .params import load_params
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,9 @@ def read_stage(stage: str, *, dvc_file: str | Path = "dvc.yaml") -> dict[str, An
         ``notebook``, ``report``, ``html`` (raw strings, possibly ``${paths.*}``),
         ``path_keys`` (sorted) and ``paths`` (name -> path for those keys).
     """
-    dvc = yaml.safe_load(Path(dvc_file).read_text())
+    dvc = read_yaml(dvc_file, hint="run from the project root or pass --dvc-file")
+    if not isinstance(dvc, dict):
+        raise ImbalanceLabError(f"{dvc_file}: is not a mapping with 'stages'; fix the file")
     declared = pipeline_paths(dvc)
     stages = dvc.get("stages", {})
     if stage not in stages:

@@ -796,7 +796,7 @@ def add_commands(subparsers: Any) -> None:
     )
     predict.add_argument("--model", required=True, metavar="DIR", help="model artifact directory")
     predict.add_argument("--input", required=True, metavar="FILE", help="*.csv or *.parquet")
-    predict.add_argument("--output", required=True, metavar="FILE", help="*.csv or *.parquet")
+    predict.add_argument("--output", required=True, metavar="FILE", help="*.csv (.csv.gz, .csv.bz2, .csv.xz) or *.parquet")
     predict.add_argument("--chunksize", type=_positive_int, default=DEFAULT_CHUNKSIZE, metavar="N",
                          help=f"rows per chunk (default {DEFAULT_CHUNKSIZE})")
     predict.add_argument("--salt-env", default=DEFAULT_SALT_ENV, metavar="NAME",

@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from imbalance_lab.tuning import SLOT_ATTR
 from tests.helpers import copy_project, env, run, update_params
-from tests.postgres import PASSWORD, Server
+from tests.postgres import PASSWORD, Server, require_server
 
 pytestmark = pytest.mark.slow
 TUNE = {"model": "logistic_regression", "metric": "log_loss", "pruner": "median", "n_jobs": 1}
@@ -71,8 +71,23 @@ def test_tune_resumes_after_sigkill_without_losing_completed_trials(tmp_path):
     assert metrics["trials_completed"] + metrics["trials_pruned"] == 40
 
 
+@pytest.mark.parametrize("required", ["1", None])
+def test_a_missing_postgres_server_skips_unless_required(monkeypatch, required):
+    import tests.postgres
+
+    monkeypatch.setattr(tests.postgres.glob, "glob", lambda pattern: [])  # no server installed
+    if required:
+        monkeypatch.setenv(tests.postgres.REQUIRE_ENV, required)
+    else:
+        monkeypatch.delenv(tests.postgres.REQUIRE_ENV, raising=False)
+    outcome = pytest.fail.Exception if required else pytest.skip.Exception
+    with pytest.raises(outcome, match=r"PostgreSQL server binaries not found \(apt-get install postgresql"):
+        require_server()
+
+
 @pytest.fixture(scope="module")
 def postgres():
+    require_server()
     base = Path(tempfile.mkdtemp(prefix="imbalance-lab-pg-"))
     os.chmod(base, 0o755)
     server = Server(base)
@@ -81,6 +96,7 @@ def postgres():
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.postgres
 def test_stage_and_two_workers_share_one_postgres_study(tmp_path, postgres):
     n_trials = 16
     root = _prepared(tmp_path, {**TUNE, "n_trials": n_trials, "storage_env": "LAB_OPTUNA_URL"})
