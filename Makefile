@@ -41,7 +41,7 @@ check: env  ## notebooks, params.yaml and dvc.yaml agree; stage inputs tracked b
 lab: env  ## JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
 
-lock:  ## re-resolve requirements.lock from pyproject.toml (then commit it)
+lock: env  ## re-resolve requirements.lock from pyproject.toml (then commit it)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --universal \
 		--generate-hashes --quiet -o requirements.lock
 

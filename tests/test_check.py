@@ -102,7 +102,50 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     assert _names(pip) == _names(declared)
-    assert "python=3.11" in conda
+    assert conda == ["python=3.11", "pip"]  # nothing else from conda: every package comes through pip, as declared
+
+
+def _imported_modules() -> dict[str, str]:
+    """Top-level module -> the first file importing it, over src/, tests/, bench/ and the notebooks."""
+    import ast
+    import sys
+
+    found: dict[str, str] = {}
+
+    def scan(source: str, where: str) -> None:
+        for node in ast.walk(ast.parse(source)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in ("imbalance_lab", "tests", "bench"):
+                    found.setdefault(top, where)
+
+    for folder in ("src", "tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            scan(path.read_text(), str(path.relative_to(ROOT)))
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                lines = "".join(cell["source"]).splitlines()
+                scan("\n".join(ln for ln in lines if not ln.lstrip().startswith(("%", "!"))), str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_imported_package_is_declared():
+    """A package used only through another's dependencies could vanish from the lock at the next
+    `make lock`; every import must name a declared distribution."""
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {canonicalize_name(n) for n in
+                _names(project["dependencies"] + [d for ds in project["optional-dependencies"].values() for d in ds])}
+    distributions = packages_distributions()
+    imported = _imported_modules()
+    assert {"sklearn", "imblearn", "optuna", "IPython", "yaml"} <= set(imported)  # the scan sees all kinds of file
+    undeclared = {module: where for module, where in imported.items()
+                  if not {canonicalize_name(d) for d in distributions.get(module, [module])} & declared}
+    assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
 
 
 def test_lock_pins_every_dependency_with_hashes():
