@@ -447,6 +447,26 @@ def test_date_and_time_columns(values):
     assert "'when'" in msg and "prepare.drop_columns" in msg and "numeric features" in msg
 
 
+@pytest.mark.parametrize("text", [["2024-01-05", "2024-02-11", None], ["05/01/2024", "11/02/2024", "01/03/2024"],
+                                  ["2024-01-05 08:30", "2024-01-05T17:45:10Z", "2024-02-11"], ["08:30", "17:45", "23:59:59"]])
+def test_dates_and_times_written_as_text_are_date_columns(text):
+    """A CSV's dates arrive as text: without this check they became a categorical of dates (or,
+    all different, an 'identifier')."""
+    df = frame().assign(when=pd.Series(text * 8, dtype="string"))
+    msg = clean_error(df)
+    assert f"column 'when' holds dates or times (text such as '{text[0]}')" in msg
+    assert "prepare.drop_columns" in msg and "prepare.categorical" in msg
+    _, schema, _ = clean(df, categorical=["when"])
+    assert "when" in schema["categorical"]
+
+
+@pytest.mark.parametrize("text", [["25-34", "35-44", "45-54"], ["3/5", "1/2", "2/3"], ["v1.2.10", "v1.3.0", "v2.0.1"],
+                                  ["2024-01-05", "2024-02-11", "unknown"]])
+def test_text_that_only_partly_looks_like_dates_stays_categorical(text):
+    _, schema, _ = clean(frame().assign(band=pd.Series(text * 8, dtype=object)))
+    assert sorted(schema["categorical"]["band"]) == sorted(text)
+
+
 def test_date_column_declared_categorical_is_a_category():
     when = pd.Series(pd.date_range("2024-01-01", periods=3, freq="MS"))
     _, schema, _ = clean(frame().assign(when=pd.concat([when] * 8, ignore_index=True)), categorical=["when"])

@@ -447,6 +447,24 @@ def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None
 
 #: ``pd.api.types.infer_dtype`` of object columns of dates or times (e.g. Parquet date32 or SQL)
 _TIME_TYPES = {"datetime", "datetime64", "date", "timedelta", "timedelta64", "time"}
+#: Text that is a date (three parts, one of them a four-digit year: 2024-01-31, 31/01/2024,
+#: 31.01.2024, 20240131 is not) or a time of day (12:30, 12:30:59), possibly both. Two-part text
+#: such as an age band (25-34) or a ratio (3/5) is not.
+_DATE_TEXT = (r"^\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})"
+              r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$"
+              r"|^\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*$")
+
+
+def _date_text(s: pd.Series) -> str | None:
+    """The first value when every value of a text column is written as a date or a time of day
+    (a CSV file's dates arrive as text), else None."""
+    if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
+        return None
+    present = s.dropna()
+    if present.empty or not all(isinstance(v, str) for v in present.iloc[:1000]):
+        return None
+    present = present.astype(str)
+    return str(present.iloc[0]) if bool(present.str.fullmatch(_DATE_TEXT).all()) else None
 
 
 def validate_and_clean(
@@ -540,11 +558,14 @@ def validate_and_clean(
         s = df[col]
         if s.isna().all():
             raise DataError(f"{source}: column '{col}' is empty in every row; add it to prepare.drop_columns")
+        text_date = None if col in categorical else _date_text(s)
         if col not in categorical and (
                 pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s)
-                or s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in _TIME_TYPES):
+                or s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in _TIME_TYPES
+                or text_date is not None):
+            kind = f"text such as {text_date[:30]!r}" if text_date is not None else s.dtype
             raise DataError(
-                f"{source}: column '{col}' holds dates or times ({s.dtype}); drop it (prepare.drop_columns), "
+                f"{source}: column '{col}' holds dates or times ({kind}); drop it (prepare.drop_columns), "
                 "derive numeric features from it before the pipeline, or list it in prepare.categorical to use "
                 "its values as categories"
             )

@@ -59,6 +59,10 @@ def main() -> None:
     )
     write("other_schema.csv", df.rename(columns={"plan": "plan_name"}))
     write("identifier_column.csv", df.assign(name=[f"customer {i:03d}" for i in range(len(df))]))
+    write("latin1.csv", df.assign(plan=df["plan"].replace({"pro": "pro-\u00e9t\u00e9"})), encoding="latin-1")
+    write("decimal_comma.csv", df, sep=";", decimal=",")
+    months = pd.date_range("2023-01-01", periods=12, freq="MS").strftime("%Y-%m-%d")
+    write("dates.csv", df.assign(signup=[months[i % 12] for i in range(len(df))]))
 
 
 if __name__ == "__main__":
