@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -107,6 +108,30 @@ def art(tmp_path, saved):
 # --------------------------------------------------------------------------------------------
 # Round trip
 # --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version, message", [
+    (artifact.FORMAT_VERSION + 1, f"artifact format {artifact.FORMAT_VERSION + 1} is newer than this imbalance-lab "
+                                  f"supports ({artifact.FORMAT_VERSION}); upgrade imbalance-lab"),
+    ("1", "'format_version' is not a whole number; re-run dvc repro or dvc pull"),
+])
+def test_an_artifact_of_another_format_version_is_refused(art, version, message):
+    meta = json.loads((art / "model.json").read_text())
+    meta["format_version"] = version
+    rewrite(art, "model.json", json.dumps(meta).encode())
+    with pytest.raises(artifact.ArtifactError) as exc:
+        artifact.load_model(art)
+    assert str(exc.value) == f"{art / 'model.json'}: {message}"
+
+
+def test_other_library_versions_load_with_a_warning(art, caplog):
+    meta = json.loads((art / "model.json").read_text())
+    assert meta["versions"]["scikit-learn"] == artifact.library_versions()["scikit-learn"]
+    meta["versions"]["scikit-learn"] = "0.1.0"
+    rewrite(art, "model.json", json.dumps(meta).encode())
+    with caplog.at_level(logging.WARNING, logger="imbalance_lab.artifact"):
+        artifact.load_model(art)
+    assert f"saved with scikit-learn 0.1.0, loading with {artifact.library_versions()['scikit-learn']}" in caplog.text
 
 
 @pytest.mark.parametrize("name", ["logistic_regression", "hist_gradient_boosting", "xgboost"])

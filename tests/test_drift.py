@@ -311,3 +311,15 @@ def test_validate_reference(reference):
     broken["numeric"]["num2"]["shares"] = broken["numeric"]["num2"]["shares"][:-1]
     with pytest.raises(ValueError, match="'num2'"):
         validate_reference(broken)
+
+
+@pytest.mark.parametrize("value", ["0", "-0.1", "nan"])
+def test_a_psi_threshold_that_is_not_positive_is_refused(tmp_path, model_dir, capsys, value):
+    src = tmp_path / "new.csv"
+    stable().to_csv(src, index=False)
+    with pytest.raises(SystemExit) as exc:  # the command line's own check, before any work
+        run_cli(["drift", "--model", str(model_dir), "--input", str(src), "--psi-threshold", value])
+    assert exc.value.code == 2
+    assert f"argument --psi-threshold: must be a positive number, got {value}" in capsys.readouterr().err
+    with pytest.raises(ScoringError, match=f"--psi-threshold must be positive, got {float(value)}"):
+        drift_file(model_dir, src, psi_threshold=float(value))  # the function's, for callers from Python

@@ -705,7 +705,9 @@ def load_model(directory: str | Path) -> LoadedModel:
         raise ArtifactError(f"{directory / REFERENCE_FILE}: not reference statistics; re-run dvc repro or dvc pull")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ArtifactError(f"{meta_path}: not an imbalance-lab model description; re-run dvc repro or dvc pull")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+    if not isinstance(meta.get("format_version", 0), int):
+        raise ArtifactError(f"{meta_path}: 'format_version' is not a whole number; re-run dvc repro or dvc pull")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ArtifactError(
             f"{meta_path}: artifact format {meta.get('format_version')} is newer than this imbalance-lab "
             f"supports ({FORMAT_VERSION}); upgrade imbalance-lab"
