@@ -55,16 +55,42 @@ def test_check_command_accepts_edited_params_unless_strict(tmp_path):
     assert "problem:" in strict.stderr and "top_k_fraction" in strict.stderr and "0.05" in strict.stderr
 
 
-def test_check_reports_missing_src_dependency_and_extra_param(tmp_path):
+def test_check_reports_missing_src_dependency_and_a_parameter_the_notebook_lacks(tmp_path):
     root = copy_project(tmp_path)
     dvc = (root / "dvc.yaml").read_text()
     (root / "dvc.yaml").write_text(dvc.replace("      - src/imbalance_lab/evaluation.py\n", "", 1))
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["prepare"]["new_key"] = 1
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    nb_path = root / "notebooks" / "01_prepare.ipynb"
+    nb = json.loads(nb_path.read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    cell["source"] = "".join(cell["source"]).replace("test_size = 0.2\n", "")
+    nb_path.write_text(json.dumps(nb))
     problems = check_project(root, kernel=False)
     assert any("evaluation.py" in p and "cross_validate" in p for p in problems), problems
-    assert any("lacks 'new_key'" in p for p in problems), problems
+    assert "notebooks/01_prepare.ipynb: parameters cell lacks 'test_size' (params.yaml has it); add `test_size = 0.2`" \
+        in problems
+
+
+@pytest.mark.parametrize("change, message", [
+    # a typo: the notebook must not be told to declare it, the params file must be fixed
+    ({"cross_validate": {"top_k_fracton": 0.2}}, "unknown key 'cross_validate.top_k_fracton'; did you mean 'top_k_fraction'"),
+    ({"evaluate": None}, "'evaluate'"),  # an empty section was a TypeError traceback
+])
+def test_check_reports_what_params_validation_says(tmp_path, change, message):
+    root = copy_project(tmp_path)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for section, value in change.items():
+        params[section] = value if value is None else {**params[section], **value}
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    problems = check_project(root, kernel=False)
+    assert len(problems) == 1 and problems[0].startswith("params.yaml: ") and message in problems[0], problems
+
+
+def test_check_reports_a_missing_notebook(tmp_path):
+    root = copy_project(tmp_path)
+    (root / "notebooks" / "03_tune.ipynb").unlink()
+    problems = check_project(root, kernel=False)
+    assert "notebooks/03_tune.ipynb: not found (stage 'tune' in dvc.yaml depends on it); restore it or fix the stage" \
+        in problems, problems
 
 
 def test_check_reports_outputs_in_source_notebook(tmp_path):

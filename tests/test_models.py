@@ -181,6 +181,16 @@ def test_unknown_hyperparameter_is_a_params_error_naming_it(name, params, named,
     assert (hint in msg) if hint else "did you mean" not in msg
 
 
+@pytest.mark.parametrize("name, key", [("xgboost", "random_state"), ("random_forest", "n_jobs"),
+                                       ("logistic_regression", "random_state"), ("xgboost", "nthread")])
+def test_parameters_the_pipeline_sets_are_refused(name, key):
+    """They were passed twice (TypeError: got multiple values for keyword argument)."""
+    from imbalance_lab.errors import ParamsError
+
+    with pytest.raises(ParamsError, match=rf"^cross_validate\.model_params\.{name}\.{key} is set by the pipeline"):
+        make_estimator(name, seed=0, params={key: 1})
+
+
 def test_registry_entries():
     assert set(MODELS) == {"dummy", "logistic_regression", "random_forest", "hist_gradient_boosting", "xgboost"}
     for spec in MODELS.values():

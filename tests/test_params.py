@@ -204,6 +204,8 @@ def test_wrong_type_names_the_key(valid, qualified, value):
         ("cross_validate.models", ["svm"]),
         ("cross_validate.model_params", {"svm": {}}),
         ("cross_validate.model_params", {"dummy": 5}),
+        ("cross_validate.model_params", {"random_forest": {"n_jobs": 2}}),  # crashed the stage: given twice
+        ("cross_validate.model_params", {"xgboost": {"random_state": 1}}),
         ("cross_validate.selection_metric", "accuracy"),
         ("cross_validate.top_k_fraction", 1.0),
         ("cross_validate.top_k_fraction", 0.0),
@@ -280,6 +282,16 @@ def test_load_params_validates_the_file(tmp_path, valid):
     f.write_text(yaml.safe_dump(valid))
     with pytest.raises(ParamsError, match=r"'prepare\.n_splits'"):
         P.load_params(f)
+
+
+@pytest.mark.parametrize("text, value", [("5e-2", 0.05), ("1E-1", 0.1), ("2.5e-1", 0.25)])
+def test_load_params_reads_exponent_floats_as_dvc_does(tmp_path, valid, text, value):
+    """YAML 1.1 (PyYAML) made '5e-2' a string, and validation said "must be float, got '5e-2'";
+    DVC (YAML 1.2) reads it as 0.05, so the pipeline must too."""
+    f = tmp_path / "params.yaml"
+    f.write_text(yaml.safe_dump(valid).replace("top_k_fraction: 0.1", f"top_k_fraction: {text}"))
+    assert f"top_k_fraction: {text}" in f.read_text()
+    assert P.load_params(f)["cross_validate"]["top_k_fraction"] == value
 
 
 def test_load_params_invalid_yaml_names_file_and_line(tmp_path):

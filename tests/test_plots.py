@@ -154,6 +154,22 @@ def test_pareto_front_hand_made():
     assert plots.pareto_front(cost, score).tolist() == expected
 
 
+def test_pareto_front_for_a_metric_where_lower_is_better():
+    """A log loss of 0.05 in 1 s beats 0.06 in 10 s (the front was computed as if higher were better)."""
+    assert plots.pareto_front([1.0, 10.0], [0.05, 0.06], lower_is_better=True).tolist() == [True, False]
+    assert plots.pareto_front([1.0, 10.0], [0.06, 0.05], lower_is_better=True).tolist() == [True, True]
+    assert plots.pareto_front([1.0, 10.0], [0.05, 0.06]).tolist() == [True, True]
+
+
+def test_cost_performance_draws_the_front_the_metric_calls_better():
+    fig = plots.cost_performance(["fast", "slow", "bad"], [1.0, 10.0, 5.0], [0.20, 0.21, 0.30], metric="log_loss")
+    front = next(line for line in fig.axes[0].get_lines() if line.get_label() == "Pareto front")
+    assert front.get_xdata().tolist() == [1.0]  # 'fast' dominates both: lower log loss and less time
+    fig = plots.cost_performance(["fast", "slow", "bad"], [1.0, 10.0, 5.0], [0.20, 0.21, 0.30], metric="roc_auc")
+    front = next(line for line in fig.axes[0].get_lines() if line.get_label() == "Pareto front")
+    assert front.get_xdata().tolist() == [1.0, 5.0]
+
+
 def test_pareto_front_duplicates_and_single():
     assert plots.pareto_front([1.0, 1.0, 2.0], [0.5, 0.5, 0.4]).tolist() == [True, True, False]
     assert plots.pareto_front([3.0], [0.1]).tolist() == [True]

@@ -21,9 +21,10 @@ from typing import Any
 
 import yaml
 
-from .errors import ImbalanceLabError
+from .errors import ImbalanceLabError, ParamsError
 from .files import read_yaml
 from .package import PACKAGE, imported_modules, module_closure, package_sources
+from .params import validate_params
 from .runner import PATH_REF, pipeline_paths, read_stage
 
 #: Modules the stage runner itself imports: every stage depends on them.
@@ -136,8 +137,13 @@ def check_stage(stage: str, *, root: Path, params: dict[str, Any], dvc: dict[str
     spec = dvc["stages"][stage]
     info = read_stage(stage, dvc_file=root / "dvc.yaml")
     nb_path = root / info["notebook"]
-    notebook = json.loads(nb_path.read_text())
     where = f"{info['notebook']}"
+    try:
+        notebook = json.loads(nb_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [f"{where}: not found (stage '{stage}' in dvc.yaml depends on it); restore it or fix the stage"]
+    except (ValueError, UnicodeDecodeError) as exc:
+        return [f"{where}: not a notebook ({type(exc).__name__}: {str(exc)[:80]}); restore it from git"]
     try:
         declared = parameters_cell(notebook)
     except (ValueError, SyntaxError) as exc:
@@ -431,6 +437,10 @@ def check_project(root: str | Path = ".", *, kernel: bool = True, git: bool = Tr
     if not isinstance(params, dict) or not isinstance(dvc, dict):
         raise ImbalanceLabError(f"{root / ('params.yaml' if not isinstance(params, dict) else 'dvc.yaml')}: "
                                 "is not a mapping of sections; fix the file")
+    try:  # a misspelled or mistyped key: the validator's message (with its did-you-mean) is the fix
+        validate_params(params)
+    except ParamsError as exc:
+        return [str(exc)]
     problems = []
     text = (root / "dvc.yaml").read_text()
     for key in sorted(set(PATH_REF.findall(text)) - set(pipeline_paths(dvc))):

@@ -31,14 +31,13 @@ from tqdm import tqdm
 
 from .data import iter_splits
 from .errors import ThresholdError
+from .params import LOWER_IS_BETTER
 
 log = logging.getLogger(__name__)
 
 #: Threshold-free metrics a learning curve can show, with their scikit-learn scorer names.
 CURVE_METRICS = {"average_precision": "average_precision", "roc_auc": "roc_auc", "brier": "neg_brier_score",
                  "log_loss": "neg_log_loss"}
-#: Metrics where lower is better.
-LOWER_IS_BETTER = frozenset({"brier", "log_loss"})
 EPS = 1e-15
 
 
@@ -659,6 +658,34 @@ def best_model(summary: pd.DataFrame, *, metric: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Several models
 # --------------------------------------------------------------------------------------------
+
+
+#: The metrics of the best model that ``metrics/cross_validate.json`` always holds (the columns
+#: of ``dvc exp show``), with average precision's corrected interval.
+HEADLINE_METRICS = ("average_precision", "roc_auc", "brier", "f1", "capture_at_k")
+
+
+def headline(summary: pd.DataFrame, *, best: str, selection_metric: str) -> dict[str, Any]:
+    """The cross-validation headline: the best model, the metric it was chosen by, its mean
+    :data:`HEADLINE_METRICS`, average precision's corrected CI, and the selection metric's mean
+    and CI when it is another metric (so the file always holds the number the choice was made by).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`summarize` output, indexed by model, with ``{metric}_mean/_ci_low/_ci_high``.
+    best : str
+        The chosen model (a row of ``summary``).
+    selection_metric : str
+        The metric it was chosen by.
+    """
+    out: dict[str, Any] = {"best_model": best, "selection_metric": selection_metric}
+    for metric in dict.fromkeys((*HEADLINE_METRICS, selection_metric)):
+        out[metric] = summary.loc[best, f"{metric}_mean"]
+    for metric in dict.fromkeys(("average_precision", selection_metric)):
+        out[f"{metric}_ci_low"] = summary.loc[best, f"{metric}_ci_low"]
+        out[f"{metric}_ci_high"] = summary.loc[best, f"{metric}_ci_high"]
+    return out
 
 
 def cross_validate_models(

@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,22 @@ def write_json(path: str | Path, obj: Any, *, digits: int | None = 6) -> Path:
     return write_bytes(path, json_bytes(obj, digits=digits))
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading floats as YAML 1.2 does (and DVC, through ruamel.yaml):
+    ``5e-2`` and ``1e3`` are numbers, not the strings YAML 1.1 makes of them."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                |[-+]?\.(?:inf|Inf|INF)
+                |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
 def read_yaml(path: str | Path, *, error: type[Exception] | None = None,
               hint: str = "run from the project root") -> Any:
     """Read a YAML file; a missing file, non-UTF-8 text or a syntax error is one line.
@@ -77,7 +94,7 @@ def read_yaml(path: str | Path, *, error: type[Exception] | None = None,
     if not path.is_file():
         raise error(f"{path}: file not found; {hint}")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a safe loader)
     except UnicodeDecodeError:
         raise error(f"{path}: is not UTF-8 text; save it as UTF-8") from None
     except yaml.YAMLError as exc:

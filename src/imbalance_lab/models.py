@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 from .errors import ParamsError
 from .features import make_preprocessor
+from .params import RESERVED_MODEL_PARAMS
 
 
 def _xgboost(*, seed: int, n_jobs: int, **params: Any) -> BaseEstimator:
@@ -98,6 +99,10 @@ def make_estimator(name: str, *, seed: int, n_jobs: int = 1, params: dict[str, A
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(MODELS)}")
     params = params or {}
+    reserved = [k for k in params if k in RESERVED_MODEL_PARAMS]
+    if reserved:
+        raise ParamsError(f"cross_validate.model_params.{name}.{reserved[0]} is set by the pipeline (seeds from "
+                          "'seed', threads from the stage's n_jobs), not here; remove it")
     estimator_name, known = _parameters(name)
     unknown = sorted(set(params) - set(known))
     if unknown:  # XGBoost would take any name and only warn at fit time; scikit-learn raises a TypeError

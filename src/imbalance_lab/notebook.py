@@ -17,10 +17,34 @@ def project_root(start: str | Path | None = None) -> Path:
     raise FileNotFoundError(f"no dvc.yaml and params.yaml at or above {here}; open the notebook inside the project")
 
 
+def show_figures_as_png() -> bool:
+    """Make IPython show a matplotlib :class:`~matplotlib.figure.Figure` as its PNG image
+    (:func:`imbalance_lab.plots.figure_png`: the bytes the stage saves, no volatile metadata).
+
+    The figures are built with the object API, without pyplot, so no backend would render them
+    and a report would hold only ``<Figure size ...>``. Returns False outside IPython.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    from matplotlib.figure import Figure
+
+    from .plots import figure_png
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+    return True
+
+
 def setup(*, level: int = logging.INFO) -> Path:
     """Change to the project root (so the notebook runs the same from JupyterLab and the
-    pipeline), log to stderr without timestamps (so reports are reproducible), and set
-    pandas display options. Returns the project root."""
+    pipeline), log to stderr without timestamps (so reports are reproducible), show figures as
+    PNG images (:func:`show_figures_as_png`), and set pandas display options. Returns the
+    project root."""
+    show_figures_as_png()
     root = project_root()
     os.chdir(root)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)

@@ -89,6 +89,11 @@ def _sources_check(value: list) -> str | None:
     return None
 
 
+#: Estimator parameters the pipeline sets itself (the seed from params.yaml's ``seed``, threads
+#: from the stage's ``n_jobs``, one per fit): ``model_params`` may not set them.
+RESERVED_MODEL_PARAMS = ("random_state", "seed", "random_seed", "n_jobs", "nthread")
+
+
 def _model_params_check(value: dict) -> str | None:
     problem = _list_of(str, MODEL_NAMES)(list(value))
     if problem:
@@ -96,6 +101,10 @@ def _model_params_check(value: dict) -> str | None:
     for name, kwargs in value.items():
         if kwargs is not None and not isinstance(kwargs, dict):
             return f"'{name}' must map parameter names to values, got {kwargs!r}"
+        reserved = [k for k in (kwargs or {}) if k in RESERVED_MODEL_PARAMS]
+        if reserved:
+            return (f"must not set '{name}.{reserved[0]}': the pipeline sets it (seeds from 'seed', threads from "
+                    "the stage's n_jobs); remove it")
     return None
 
 
@@ -117,6 +126,9 @@ STRATEGY_NAMES = (
     "smote_enn", "balanced_random_forest", "easy_ensemble", "threshold_moving",
 )
 THRESHOLD_OBJECTIVES = ("f1", "cost", "recall", "precision")
+#: Metrics where lower is better (``evaluation.LOWER_IS_BETTER``: kept here, where every stage
+#: reads it without importing the evaluation code).
+LOWER_IS_BETTER = frozenset({"brier", "log_loss"})
 #: Model families the tune stage has a search space for (tuning.suggest_params).
 TUNE_MODELS = ("xgboost", "logistic_regression", "hist_gradient_boosting")
 #: Metrics the tune stage can optimise (evaluation.SCORE_METRICS; named here, not imported, so that

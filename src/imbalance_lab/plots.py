@@ -21,6 +21,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from .files import write_bytes, write_json
+from .params import LOWER_IS_BETTER
 
 Curves = Mapping[str, tuple[Sequence[int], Sequence[float]]]
 
@@ -56,11 +57,17 @@ def _roc_points(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np
     return fpr[keep], tpr[keep], t[keep]
 
 
-def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Save a figure as PNG without volatile metadata (same figure, same bytes)."""
+def figure_png(fig: Figure) -> bytes:
+    """A figure as PNG without volatile metadata (same figure, same bytes): the files
+    :func:`save_figure` writes and the images a notebook shows."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
-    return write_bytes(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Save a figure as PNG without volatile metadata (same figure, same bytes)."""
+    return write_bytes(path, figure_png(fig))
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,9 +261,12 @@ def score_intervals(summary: pd.DataFrame, *, metric: str) -> Figure:
     return fig
 
 
-def pareto_front(cost: Sequence[float], score: Sequence[float]) -> np.ndarray:
-    """Boolean mask of the points no other point beats on both lower cost and higher score."""
+def pareto_front(cost: Sequence[float], score: Sequence[float], *, lower_is_better: bool = False) -> np.ndarray:
+    """Boolean mask of the points no other point beats on both lower cost and a better score
+    (higher, or lower with ``lower_is_better``: Brier score, log loss)."""
     cost, score = np.asarray(cost, float), np.asarray(score, float)
+    if lower_is_better:
+        score = -score
     mask = np.ones(len(cost), bool)
     for i in range(len(cost)):
         dominated = (cost <= cost[i]) & (score >= score[i]) & ((cost < cost[i]) | (score > score[i]))
@@ -266,10 +276,11 @@ def pareto_front(cost: Sequence[float], score: Sequence[float]) -> np.ndarray:
 
 def cost_performance(names: Sequence[str], seconds: Sequence[float], score: Sequence[float], *, metric: str,
                      as_good: Sequence[bool] | None = None) -> Figure:
-    """Score against fit time (log scale) with the Pareto front; ``as_good`` rings the models
-    statistically indistinguishable from the best."""
+    """Score against fit time (log scale) with the Pareto front (for a metric in
+    :data:`imbalance_lab.params.LOWER_IS_BETTER`, lower scores are better); ``as_good``
+    rings the models statistically indistinguishable from the best."""
     seconds, score = np.asarray(seconds, float), np.asarray(score, float)
-    front = pareto_front(seconds, score)
+    front = pareto_front(seconds, score, lower_is_better=metric in LOWER_IS_BETTER)
     fig = Figure(figsize=(5.5, 4))
     ax = fig.subplots()
     ax.scatter(seconds, score, color=np.where(front, "#d1495b", "#9aa5b1"), zorder=3)

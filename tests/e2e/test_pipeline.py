@@ -62,6 +62,20 @@ def test_repro_writes_every_output(project):
     assert 0.06 < evaluate["average_precision"] < 1 and 0.5 < evaluate["roc_auc"] < 1
 
 
+def test_reports_show_their_figures(project):
+    """Every figure a report displays is an image (the object-API figures once showed only as
+    '<Figure size ...>' text), in the notebook and in its HTML."""
+    for stage_report in sorted((project / "reports").glob("*.ipynb")):
+        outputs = [o for c in json.loads(stage_report.read_text())["cells"] for o in c.get("outputs", [])]
+        data = [o.get("data", {}) for o in outputs]
+        text_only = [d["text/plain"] for d in data if "image/png" not in d and "<Figure size" in "".join(d.get("text/plain", ""))]
+        assert not text_only, f"{stage_report.name}: figures without an image: {text_only}"
+        images = sum("image/png" in d for d in data)
+        assert images >= 2, f"{stage_report.name}: {images} image(s)"
+        html = stage_report.with_suffix(".html").read_text()
+        assert html.count("data:image/png;base64") >= images and "&lt;Figure size" not in html, stage_report.name
+
+
 def test_second_repro_does_nothing(project):
     before = {rel: (project / rel).read_bytes() for rel in DETERMINISTIC}
     out = run(["dvc", "repro"], project).stdout

@@ -1,0 +1,49 @@
+"""Unit tests of imbalance_lab.notebook: what every stage notebook does first."""
+
+from __future__ import annotations
+
+import pytest
+from matplotlib.figure import Figure
+
+from imbalance_lab import notebook
+from imbalance_lab.plots import figure_png
+
+
+def _figure() -> Figure:
+    fig = Figure(figsize=(3, 2))
+    fig.add_subplot().plot([0, 1, 2], [0, 1, 0])
+    return fig
+
+
+def test_outside_ipython_figures_are_left_alone():
+    assert notebook.show_figures_as_png() is False
+
+
+@pytest.fixture
+def shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    yield shell
+    InteractiveShell.clear_instance()
+
+
+def test_in_ipython_a_figure_is_shown_as_the_png_a_stage_saves(shell):
+    """Without this, object-API figures (no pyplot backend) showed as '<Figure size ...>' only:
+    the stage reports had no pictures."""
+    fig = _figure()
+    before, _ = shell.display_formatter.format(fig)
+    assert "image/png" not in before and before["text/plain"].startswith("<Figure size")
+    assert notebook.show_figures_as_png() is True
+    shown, _ = shell.display_formatter.format(fig)
+    assert shown["image/png"] == figure_png(fig)
+    assert figure_png(_figure()) == figure_png(fig)  # the same figure gives the same bytes: reports are reproducible
+
+
+def test_project_root_is_found_from_a_subdirectory(tmp_path):
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    (tmp_path / "params.yaml").write_text("seed: 1\n")
+    (tmp_path / "notebooks").mkdir()
+    assert notebook.project_root(tmp_path / "notebooks") == tmp_path.resolve()
+    with pytest.raises(FileNotFoundError, match="open the notebook inside the project"):
+        notebook.project_root(tmp_path.parent)
