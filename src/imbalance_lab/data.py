@@ -461,10 +461,12 @@ def _date_text(s: pd.Series) -> str | None:
     if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
         return None
     present = s.dropna()
-    if present.empty or not all(isinstance(v, str) for v in present.iloc[:1000]):
+    head = present.iloc[:1000]
+    if head.empty or not all(isinstance(v, str) for v in head):
         return None
-    present = present.astype(str)
-    return str(present.iloc[0]) if bool(present.str.fullmatch(_DATE_TEXT).all()) else None
+    if not head.astype(str).str.fullmatch(_DATE_TEXT).all():  # most text columns stop here, cheaply
+        return None
+    return str(head.iloc[0]) if bool(present.astype(str).str.fullmatch(_DATE_TEXT).all()) else None
 
 
 def validate_and_clean(
