@@ -11,7 +11,9 @@ from imbalance_lab.plots import figure_png
 
 def _figure() -> Figure:
     fig = Figure(figsize=(3, 2))
-    fig.add_subplot().plot([0, 1, 2], [0, 1, 0])
+    ax = fig.add_subplot()
+    ax.plot([0, 1, 2], [0, 1, 0])
+    ax.set_title("a curve")
     return fig
 
 
@@ -35,8 +37,9 @@ def test_in_ipython_a_figure_is_shown_as_the_png_a_stage_saves(shell):
     before, _ = shell.display_formatter.format(fig)
     assert "image/png" not in before and before["text/plain"].startswith("<Figure size")
     assert notebook.show_figures_as_png() is True
-    shown, _ = shell.display_formatter.format(fig)
+    shown, metadata = shell.display_formatter.format(fig)
     assert shown["image/png"] == figure_png(fig)
+    assert metadata["image/png"] == {"alt": "a curve"}  # the HTML report's alternative text
     assert figure_png(_figure()) == figure_png(fig)  # the same figure gives the same bytes: reports are reproducible
 
 
@@ -47,3 +50,12 @@ def test_project_root_is_found_from_a_subdirectory(tmp_path):
     assert notebook.project_root(tmp_path / "notebooks") == tmp_path.resolve()
     with pytest.raises(FileNotFoundError, match="open the notebook inside the project"):
         notebook.project_root(tmp_path.parent)
+
+
+def test_figure_alt_joins_the_titles():
+    fig = Figure()
+    fig.suptitle("Drift")
+    fig.add_subplot(1, 2, 1).set_title("PSI")
+    fig.add_subplot(1, 2, 2)
+    assert notebook.figure_alt(fig) == "Drift; PSI"
+    assert notebook.figure_alt(Figure()) == "figure"

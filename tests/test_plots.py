@@ -267,13 +267,39 @@ def test_pr_roc_calibration_figures(curves):
     fig = plots.pr_curves(curves, prevalence=0.15)
     assert isinstance(fig, Figure)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert labels[0].startswith("good (AP ") and labels[-1] == "prevalence 0.150"
+    assert labels[0].startswith("good (pooled AP ") and labels[-1] == "prevalence 0.150"
+    labels = [t.get_text() for t in plots.pr_curves(curves, pooled=False).axes[0].get_legend().get_texts()]
+    assert labels[0].startswith("good (AP ")
     fig = plots.roc_curves(curves)
     assert isinstance(fig, Figure)
-    assert fig.axes[0].get_legend().get_texts()[0].get_text().startswith("good (AUC ")
+    assert fig.axes[0].get_legend().get_texts()[0].get_text().startswith("good (pooled AUC ")
+    assert plots.roc_curves(curves, pooled=False).axes[0].get_legend().get_texts()[0].get_text().startswith("good (AUC ")
     fig = plots.calibration_curves(curves, n_bins=4)
     assert isinstance(fig, Figure)
     assert len(fig.axes[0].lines) == 3  # two models and the diagonal
+
+
+@pytest.mark.parametrize("make", [plots.pr_curves, plots.roc_curves, plots.calibration_curves])
+def test_twelve_curves_have_twelve_looks(curves, make):
+    """The default colour cycle repeats after ten: 'none' and 'easy_ensemble' were both blue."""
+    many = {f"strategy {i}": curves["good"] for i in range(12)}
+    lines = [ln for ln in make(many).axes[0].get_lines() if ln.get_label().startswith("strategy")]
+    assert len(lines) == 12
+    assert len({(tuple(np.round(ln.get_color(), 4)) if not isinstance(ln.get_color(), str) else ln.get_color(),
+                 ln.get_linestyle()) for ln in lines}) == 12
+
+
+def test_discrete_features_get_one_bar_per_level():
+    """Levels 5 and 6 of a 0-8 code fell into one bin [4.8, 6.4): the main signal was hidden."""
+    df = pd.DataFrame({"code": [0] * 10 + [5] * 10 + [6] * 10 + [8] * 10, "x": np.linspace(0, 1, 40)})
+    y = [0] * 10 + [0] * 9 + [1] + [1] * 5 + [0] * 5 + [0] * 10
+    fig = plots.feature_distributions(df, y, ["code", "x"], ncols=2)
+    code, x = fig.axes[:2]
+    negatives = code.patches[: len(code.patches) // 2]
+    edges = sorted({round(p.get_x() + p.get_width() / 2, 6) for p in code.patches if p.get_height() > 0})
+    assert set(edges) <= {0.0, 5.0, 6.0, 8.0} and {5.0, 6.0} <= set(edges)  # bars centred on the levels
+    assert sum(p.get_height() for p in negatives) == pytest.approx(1.0)  # the shares of a class add up to one
+    assert code.get_ylabel() == "share of class" and x.get_ylabel() == "density"
 
 
 def test_score_intervals():

@@ -245,3 +245,21 @@ def test_user_errors_of_every_module_are_recognised():
     names = runner._error_names()
     assert {"ImbalanceLabError", "DataError", "ParamsError", "StrategyError", "TuneError", "ArtifactError", "ScoringError"} <= names
     assert "StageError" in names and "ValueError" not in names
+
+
+def test_render_html_keeps_a_figures_alternative_text():
+    """JupyterLab's HTML template drops it (nbconvert then warns and writes 'No description has
+    been provided for this image')."""
+    import base64
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("fig")
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"},
+                                           metadata={"image/png": {"alt": "Class balance & <prevalence>"}})]
+    nb.cells = [cell]
+    html = runner.render_html(nb).decode()
+    assert f'<img alt="Class balance &amp; &lt;prevalence&gt;" src="data:image/png;base64,{png}"/>' in html
+    assert "No description has been provided" not in html

@@ -783,3 +783,24 @@ def test_max_trees_is_part_of_the_study_name():
     name = tuning.study_name(model="xgboost", tune_params=base, seed=1, data_fingerprint="d", code="c", n_folds=5)
     assert name != tuning.study_name(model="xgboost", tune_params={**base, "max_trees": 300}, seed=1,
                                      data_fingerprint="d", code="c", n_folds=5)
+
+
+def test_at_search_bounds_names_parameters_at_an_end_of_their_range():
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.trial import create_trial
+
+    from imbalance_lab.tuning import at_search_bounds
+
+    trial = create_trial(
+        params={"max_depth": 8, "depth_low": 2, "depth_mid": 5, "mcw": 18.86, "lr": 0.0102, "mid": 0.5, "lin": 4.95,
+                "kind": "a"},
+        distributions={"max_depth": IntDistribution(2, 8), "depth_low": IntDistribution(2, 8),
+                       "depth_mid": IntDistribution(2, 8), "mcw": FloatDistribution(0.5, 20.0, log=True),
+                       "lr": FloatDistribution(0.01, 0.3, log=True), "mid": FloatDistribution(0.0, 1.0),
+                       "lin": FloatDistribution(0.0, 5.0), "kind": CategoricalDistribution(["a", "b"])},
+        value=0.18,
+    )
+    # 18.86 on [0.5, 20] log: 98.4 % of the way up; 0.0102 on [0.01, 0.3] log: 0.6 %; 4.95 of 5: 99 %
+    assert at_search_bounds(trial) == {"max_depth": "upper", "depth_low": "lower", "mcw": "upper", "lr": "lower",
+                                       "lin": "upper"}
+    assert at_search_bounds(trial, margin=0.001) == {"max_depth": "upper", "depth_low": "lower"}

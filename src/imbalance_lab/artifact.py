@@ -398,6 +398,27 @@ def _fmt(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
+def _evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
+    """The model card's sentences on how its metrics were measured."""
+    lines = []
+    rows, positives = evaluation.get("test_rows"), evaluation.get("test_positives")
+    if rows:
+        share = f" (prevalence {positives / rows:.1%})" if positives is not None else ""
+        lines.append(f"- Measured once, on the held-out test set: {rows} rows, {positives} positives{share}; "
+                     "no choice (model, strategy, threshold) was made on it.")
+    if evaluation.get("n_bootstrap"):
+        confidence = float(evaluation.get("confidence", 0.95))
+        lines.append(f"- `*_ci_low`, `*_ci_high`: {confidence:.0%} stratified percentile bootstrap interval "
+                     f"({evaluation['n_bootstrap']} resamples of the test rows, positives and negatives separately).")
+    if evaluation.get("top_k") is not None:
+        k = evaluation["top_k"]
+        what = f"the top {k:.0%} of rows by score" if k < 1 else f"the top {int(k)} rows by score"
+        n = f" ({evaluation['top_k_rows']} rows)" if evaluation.get("top_k_rows") else ""
+        lines.append(f"- `top_k_capture`, `top_k_lift`: the share of all positives in {what}{n}, and their "
+                     "precision over the prevalence.")
+    return lines
+
+
 def model_card(
     *,
     name: str,
@@ -408,6 +429,7 @@ def model_card(
     data_hashes: dict[str, str] | None = None,
     intended_use: str | None = None,
     limitations: list[str] | None = None,
+    evaluation: dict[str, Any] | None = None,
 ) -> str:
     """Render a model card in Markdown.
 
@@ -429,6 +451,10 @@ def model_card(
         Replaces the default "intended use" paragraph.
     limitations : list of str, optional
         Added to the default limitations.
+    evaluation : dict, optional
+        How the metrics were measured, to read them by: ``test_rows``, ``test_positives`` (the
+        held-out test set), ``n_bootstrap`` and ``confidence`` (the intervals), ``top_k`` and
+        ``top_k_rows`` (what ``top_k_*`` means), ``threshold_objective``.
 
     Returns
     -------
@@ -471,13 +497,17 @@ def model_card(
         lines += ["| metric | value |", "|---|---|"] + [f"| {_fmt(k)} | {_fmt(v)} |" for k, v in rows]
     else:
         lines.append("No metrics were recorded.")
+    if evaluation:
+        lines += ["", *_evaluation_lines(evaluation)]
     lines += ["", "## Decision threshold", ""]
     rule = ("No row is labelled positive: the threshold is above every possible score (predicting no positive "
             "was the cheapest choice)." if threshold > 1.0 else
             f"A row is labelled positive when its score is at least **{threshold:.6g}**.")
+    objective = (evaluation or {}).get("threshold_objective")
+    how = (f"chosen to optimise `{objective}` on the out-of-fold predictions of the training rows" if objective
+           else "chosen on training data")
     lines.append(
-        f"{rule} The threshold was chosen on training data; when the share of positives or the costs of errors "
-        "change, choose it again."
+        f"{rule} The threshold was {how}; when the share of positives or the costs of errors change, choose it again."
     )
     lines += ["", "## Limitations", ""]
     default_limits = [

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def project_root(start: str | Path | None = None) -> Path:
@@ -19,7 +20,8 @@ def project_root(start: str | Path | None = None) -> Path:
 
 def show_figures_as_png() -> bool:
     """Make IPython show a matplotlib :class:`~matplotlib.figure.Figure` as its PNG image
-    (:func:`imbalance_lab.plots.figure_png`: the bytes the stage saves, no volatile metadata).
+    (:func:`imbalance_lab.plots.figure_png`: the bytes the stage saves, no volatile metadata),
+    with its titles as the image's alternative text (:func:`figure_alt`).
 
     The figures are built with the object API, without pyplot, so no backend would render them
     and a report would hold only ``<Figure size ...>``. Returns False outside IPython.
@@ -35,8 +37,16 @@ def show_figures_as_png() -> bool:
 
     from .plots import figure_png
 
-    shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+    png = shell.display_formatter.formatters["image/png"]
+    png.for_type(Figure, lambda fig: (figure_png(fig), {"alt": figure_alt(fig)}))
     return True
+
+
+def figure_alt(fig: Any) -> str:
+    """A figure's alternative text for the HTML report: its title and its axes' titles."""
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
+    titles += [ax.get_title() for ax in fig.axes]
+    return "; ".join(t for t in titles if t) or "figure"
 
 
 def setup(*, level: int = logging.INFO) -> Path:

@@ -166,11 +166,17 @@ def missingness(df: pd.DataFrame, *, top: int = 20) -> Figure:
     return fig
 
 
+#: A numeric feature of whole numbers with at most this many levels is drawn with one bar per level.
+DISCRETE_LEVELS = 20
+
+
 def feature_distributions(df: pd.DataFrame, y: Sequence[int], columns: Sequence[str], *, ncols: int = 4) -> Figure:
-    """Per-feature distributions by class (density histograms, or category shares)."""
+    """Per-feature distributions by class: category shares, one bar per level for whole numbers
+    with at most :data:`DISCRETE_LEVELS` levels (the share of each class's rows), else density
+    histograms."""
     y = np.asarray(y).astype(int)
     nrows = int(np.ceil(len(columns) / ncols)) or 1
-    fig = Figure(figsize=(3.2 * ncols, 2.4 * nrows))
+    fig = Figure(figsize=(3.2 * ncols, 2.4 * nrows + 0.3), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     for ax, col in zip(axes, columns):
         s = df[col]
@@ -187,16 +193,22 @@ def feature_distributions(df: pd.DataFrame, y: Sequence[int], columns: Sequence[
         else:
             values = s.to_numpy(dtype=float)
             finite = values[np.isfinite(values)]
-            bins = np.histogram_bin_edges(finite, bins=min(20, max(2, len(np.unique(finite)))))
+            levels = np.unique(finite)
+            # whole numbers with few levels (counts, codes, ratings): one bar per level, so that
+            # neighbouring levels with different positive rates are not merged into one bin
+            discrete = (0 < len(levels) <= DISCRETE_LEVELS and bool(np.all(levels == np.round(levels)))
+                        and levels[-1] - levels[0] <= 3 * DISCRETE_LEVELS)
+            bins = (np.arange(levels[0] - 0.5, levels[-1] + 1.0) if discrete  # unit bins centred on the whole numbers
+                    else np.histogram_bin_edges(finite, bins=min(20, max(2, len(levels)))))
             for cls, color in ((0, "#9aa5b1"), (1, "#d1495b")):
                 v = values[(y == cls) & np.isfinite(values)]
-                ax.hist(v, bins=bins, density=True, alpha=0.6, color=color)
+                ax.hist(v, bins=bins, density=True, alpha=0.6, color=color, rwidth=0.9 if discrete else None)
+            ax.set_ylabel("share of class" if discrete else "density", fontsize=6)
         ax.set_title(col, fontsize=8)
         ax.tick_params(labelsize=6)
     for ax in axes[len(columns):]:
         ax.set_axis_off()
-    fig.legend(["negative", "positive"], loc="upper right")
-    fig.tight_layout()
+    fig.legend(["negative", "positive"], loc="outside upper right", ncols=2, fontsize=8)
     return fig
 
 
@@ -205,13 +217,30 @@ def feature_distributions(df: pd.DataFrame, y: Sequence[int], columns: Sequence[
 # --------------------------------------------------------------------------------------------
 
 
-def pr_curves(curves: Curves, *, prevalence: float | None = None) -> Figure:
-    """Precision-recall curves of several models (legend shows average precision)."""
+def _styles(n: int) -> list[dict[str, Any]]:
+    """Line colours (and, beyond 20 lines, dash patterns) that tell ``n`` curves apart: the default
+    cycle repeats after ten, so 12 strategies shared colours."""
+    if n <= 10:
+        return [{"color": f"C{i}"} for i in range(n)]
+    from matplotlib import colormaps
+
+    colors = colormaps["tab20"].colors
+    return [{"color": colors[i % 20], "ls": ("-", "--", ":")[i // 20 % 3]} for i in range(n)]
+
+
+def pr_curves(curves: Curves, *, prevalence: float | None = None, pooled: bool = True) -> Figure:
+    """Precision-recall curves of several models; the legend shows each curve's average precision.
+
+    With ``pooled`` (out-of-fold predictions of several folds and repeats, pooled into one curve)
+    the legend says "pooled AP": it is not the mean of the per-fold APs the tables compare and
+    choose by, and it can rank models differently.
+    """
     fig = Figure(figsize=(5, 4))
     ax = fig.subplots()
-    for name, (y, s) in curves.items():
+    label = "pooled AP" if pooled else "AP"
+    for (name, (y, s)), style in zip(curves.items(), _styles(len(curves))):
         p, r, _ = _pr_points(np.asarray(y), np.asarray(s))
-        ax.plot(r, p, label=f"{name} (AP {average_precision_score(y, s):.3f})", lw=1.2)
+        ax.plot(r, p, label=f"{name} ({label} {average_precision_score(y, s):.3f})", lw=1.2, **style)
     if prevalence is not None:
         ax.axhline(prevalence, color="grey", ls=":", lw=1, label=f"prevalence {prevalence:.3f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1), title="Precision-recall (out-of-fold)")
@@ -219,13 +248,15 @@ def pr_curves(curves: Curves, *, prevalence: float | None = None) -> Figure:
     return fig
 
 
-def roc_curves(curves: Curves) -> Figure:
-    """ROC curves of several models (legend shows ROC AUC)."""
+def roc_curves(curves: Curves, *, pooled: bool = True) -> Figure:
+    """ROC curves of several models; the legend shows ROC AUC ("pooled AUC" with ``pooled``, see
+    :func:`pr_curves`)."""
     fig = Figure(figsize=(5, 4))
     ax = fig.subplots()
-    for name, (y, s) in curves.items():
+    label = "pooled AUC" if pooled else "AUC"
+    for (name, (y, s)), style in zip(curves.items(), _styles(len(curves))):
         fpr, tpr, _ = _roc_points(np.asarray(y), np.asarray(s))
-        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, s):.3f})", lw=1.2)
+        ax.plot(fpr, tpr, label=f"{name} ({label} {roc_auc_score(y, s):.3f})", lw=1.2, **style)
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (out-of-fold)")
     ax.legend(fontsize=7)
@@ -237,9 +268,9 @@ def calibration_curves(curves: Curves, *, n_bins: int = 10) -> Figure:
     fig = Figure(figsize=(5, 4))
     ax = fig.subplots()
     top = 0.0
-    for name, (y, s) in curves.items():
+    for (name, (y, s)), style in zip(curves.items(), _styles(len(curves))):
         prob_true, prob_pred = calibration_curve(y, s, n_bins=n_bins, strategy="quantile")
-        ax.plot(prob_pred, prob_true, marker="o", ms=3, lw=1.2, label=name)
+        ax.plot(prob_pred, prob_true, marker="o", ms=3, lw=1.2, label=name, **style)
         top = max(top, float(np.max(prob_pred)), float(np.max(prob_true)))
     top = min(1.0, top * 1.05 + 0.01)
     ax.plot([0, top], [0, top], color="grey", ls=":", lw=1)

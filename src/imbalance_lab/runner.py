@@ -204,11 +204,27 @@ def clean_notebook(nb: Any) -> Any:
     return nb
 
 
+#: JupyterLab's HTML template, with a PNG's alternative text (``metadata["image/png"]["alt"]``,
+#: the figure's titles: :func:`imbalance_lab.notebook.figure_alt`), which the lab template drops.
+_HTML_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+{%- set alttext = output | get_metadata('alt', 'image/png') -%}
+{%- if alttext is not none %} alt="{{ alttext | escape_html }}"{%- endif %}>
+</div>
+{%- endblock data_png %}
+"""
+
+
 def render_html(nb: Any) -> bytes:
-    """The notebook rendered to a standalone HTML page (no input prompts)."""
+    """The notebook rendered to a standalone HTML page (no input prompts; figures with their
+    titles as alternative text)."""
+    import jinja2
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="lab", template_file="imbalance_lab.html.j2",
+                            extra_loaders=[jinja2.DictLoader({"imbalance_lab.html.j2": _HTML_TEMPLATE})])
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb)

@@ -905,6 +905,31 @@ def _work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: in
     return timed_out
 
 
+def at_search_bounds(trial: optuna.trial.FrozenTrial, *, margin: float = 0.02) -> dict[str, str]:
+    """The trial's parameters at an end of their search range: name -> ``"lower"`` or ``"upper"``.
+
+    A float counts when it lies within ``margin`` of the range from an end (on the log scale for a
+    log-uniform range); an integer when it is the end itself. The best trial at a bound suggests
+    the optimum may lie outside the range.
+    """
+    import math
+
+    found = {}
+    for name, dist in trial.distributions.items():
+        value = trial.params.get(name)
+        if not isinstance(dist, (optuna.distributions.FloatDistribution, optuna.distributions.IntDistribution)):
+            continue
+        if isinstance(dist, optuna.distributions.IntDistribution):
+            side = "lower" if value <= dist.low else "upper" if value >= dist.high else None
+        else:
+            scale = math.log if dist.log else float
+            where = (scale(value) - scale(dist.low)) / (scale(dist.high) - scale(dist.low))
+            side = "lower" if where <= margin else "upper" if where >= 1 - margin else None
+        if side:
+            found[name] = side
+    return found
+
+
 def best_params(study: optuna.Study, *, model: str) -> dict[str, Any]:
     """The best trial's hyperparameters, with the number of trees early stopping chose."""
     best = study.best_trial
