@@ -59,3 +59,17 @@ def test_figure_alt_joins_the_titles():
     fig.add_subplot(1, 2, 2)
     assert notebook.figure_alt(fig) == "Drift; PSI"
     assert notebook.figure_alt(Figure()) == "figure"
+
+
+def test_a_formatter_put_in_place_later_is_replaced_after_the_cell(shell):
+    """matplotlib-inline registers its own PNG formatter when pyplot is first imported (the tune
+    notebook's optuna plots); it showed those figures without alternative text."""
+    assert notebook.show_figures_as_png() is True
+    png = shell.display_formatter.formatters["image/png"]
+    png.for_type(Figure, lambda fig: b"inline's")
+    shell.events.trigger("post_execute")
+    shown, metadata = shell.display_formatter.format(_figure())
+    assert shown["image/png"] == figure_png(_figure()) and metadata["image/png"] == {"alt": "a curve"}
+    assert notebook.show_figures_as_png() is True  # again: still one hook
+    assert len([f for f in shell.events.callbacks["post_execute"] if f is notebook._KEEP]) == 1
+    assert len(shell.events.callbacks["post_execute"]) == len(set(shell.events.callbacks["post_execute"]))

@@ -24,7 +24,10 @@ def show_figures_as_png() -> bool:
     with its titles as the image's alternative text (:func:`figure_alt`).
 
     The figures are built with the object API, without pyplot, so no backend would render them
-    and a report would hold only ``<Figure size ...>``. Returns False outside IPython.
+    and a report would hold only ``<Figure size ...>``. When a library imports pyplot later (optuna's
+    plots), matplotlib-inline puts its own formatter in place; a ``post_execute`` hook, which runs
+    before the inline backend shows the cell's figures, puts this one back. Returns False outside
+    IPython.
     """
     try:
         from IPython import get_ipython
@@ -38,8 +41,25 @@ def show_figures_as_png() -> bool:
     from .plots import figure_png
 
     png = shell.display_formatter.formatters["image/png"]
-    png.for_type(Figure, lambda fig: (figure_png(fig), {"alt": figure_alt(fig)}))
+
+    def show(fig: Any) -> tuple[bytes, dict[str, str]]:
+        return figure_png(fig), {"alt": figure_alt(fig)}
+
+    def keep() -> None:
+        if png.lookup_by_type(Figure) is not show:
+            png.for_type(Figure, show)
+
+    png.for_type(Figure, show)
+    global _KEEP
+    if _KEEP in shell.events.callbacks["post_execute"]:  # setup() run again in this kernel: one hook
+        shell.events.unregister("post_execute", _KEEP)
+    shell.events.register("post_execute", keep)
+    _KEEP = keep
     return True
+
+
+#: The ``post_execute`` hook of :func:`show_figures_as_png` (one per kernel).
+_KEEP: Any = None
 
 
 def figure_alt(fig: Any) -> str:
