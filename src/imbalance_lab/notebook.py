@@ -64,8 +64,7 @@ _KEEP: Any = None
 
 def figure_alt(fig: Any) -> str:
     """A figure's alternative text for the HTML report: its title and its axes' titles."""
-    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
-    titles += [ax.get_title() for ax in fig.axes]
+    titles = [fig.get_suptitle(), *(ax.get_title() for ax in fig.axes)]
     return "; ".join(t for t in titles if t) or "figure"
 
 
