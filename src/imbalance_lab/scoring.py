@@ -259,8 +259,9 @@ def file_format(path: str | Path, *, role: str) -> str:
     raise ScoringError(f"{path}: cannot tell the {role} format from the file name; name it *.csv or *.parquet")
 
 
-#: Compressed CSV output, by suffix: the standard library module that writes it.
-_CSV_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
+#: The compressions pandas reads by suffix, and those of them CSV output is written in.
+_COMPRESSED = (".zip", ".zst", ".bz2", ".gz", ".xz")
+_CSV_COMPRESSION = (".gz", ".bz2", ".xz")
 
 
 def _output_format(path: Path, *, input_path: Path) -> str:
@@ -268,7 +269,7 @@ def _output_format(path: Path, *, input_path: Path) -> str:
     directory, not the input file, and a compression suffix only where it is written."""
     fmt = file_format(path, role="output")
     suffix = path.suffix.lower()
-    if suffix in (".zip", ".zst", ".bz2", ".gz", ".xz") and (fmt == "parquet" or suffix not in _CSV_COMPRESSION):
+    if suffix in _COMPRESSED and (fmt == "parquet" or suffix not in _CSV_COMPRESSION):
         raise ScoringError(f"{path}: cannot write {fmt.upper()} compressed as {suffix}; name it *.csv, "
                            "*.csv.gz, *.csv.bz2, *.csv.xz or *.parquet (Parquet is compressed already)")
     _check_output(path, input_path=input_path, hint="a file name ending in .csv or .parquet")
@@ -497,13 +498,10 @@ class _Output:
         import gzip
         import lzma
 
-        module = _CSV_COMPRESSION.get(self.suffix)
-        if module is None:
-            return open(self.path, "wb")
-        if module == "gzip":  # no file name or time in the header: the same scores give the same bytes
+        if self.suffix == ".gz":  # no file name or time in the header: the same scores give the same bytes
             self._raw = open(self.path, "wb")
             return gzip.GzipFile(filename="", fileobj=self._raw, mode="wb", mtime=0)
-        return {"bz2": bz2.open, "lzma": lzma.open}[module](self.path, "wb")
+        return {".bz2": bz2.open, ".xz": lzma.open}.get(self.suffix, open)(self.path, "wb")
 
     def close(self) -> None:
         if self._fh is not None:
