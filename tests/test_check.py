@@ -110,6 +110,9 @@ def test_stage_src_files_follow_imports_transitively():
     assert {"src/imbalance_lab/models.py", "src/imbalance_lab/features.py", "src/imbalance_lab/runner.py",
             "src/imbalance_lab/params.py", "src/imbalance_lab/errors.py"} <= files
     assert "src/imbalance_lab/profile.py" not in files
+    # the stage's command: cli.py and the package's __init__.py, not the code behind cli's other commands
+    assert {"src/imbalance_lab/cli.py", "src/imbalance_lab/__init__.py"} <= files
+    assert not {"src/imbalance_lab/scoring.py", "src/imbalance_lab/tuning.py", "src/imbalance_lab/check.py"} & files
 
 
 def test_parameters_cell_reads_literals():

@@ -3,12 +3,16 @@ PostgreSQL are in ``tests/e2e/test_tune.py``) and of the check."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from imbalance_lab import cli
+from imbalance_lab.check import stage_src_files
 
 ROOT = Path(__file__).parents[1]
 
@@ -63,3 +67,52 @@ def test_check_outside_a_project_or_with_broken_files_is_one_line_with_status_2(
     monkeypatch.chdir(tmp_path)
     assert cli.main(["check", "--no-kernel"]) == cli.EXIT_ERROR
     assert capsys.readouterr().err.strip().splitlines() == [message]
+
+
+# The modules a command loads, from a fresh interpreter: the ``imbalance_lab`` modules in
+# ``sys.modules`` after ``cli.main(argv)`` returns (here with an error, before any real work).
+LOADED = """
+import json, sys
+from imbalance_lab import cli
+status = cli.main(json.loads(sys.argv[1]))
+print(json.dumps({"status": status, "modules": sorted(m for m in sys.modules if m.split(".")[0] == "imbalance_lab")}))
+"""
+
+
+def _loaded_modules(argv, cwd):
+    out = subprocess.run([sys.executable, "-c", LOADED, json.dumps(argv)], cwd=cwd, capture_output=True, text=True,
+                         check=True)
+    result = json.loads(out.stdout.splitlines()[-1])
+    return result["status"], {"src/imbalance_lab/" + ("__init__" if m == "imbalance_lab" else m.split(".")[1]) + ".py"
+                              for m in result["modules"]}
+
+
+def test_a_stage_command_loads_only_what_every_stage_lists_in_its_deps(tmp_path):
+    """``imbalance-lab run STAGE`` runs in its own process before the notebook's kernel starts:
+    the package files it loads must be among the files ``check`` requires in each stage's deps
+    (here: whatever any notebook imports, which is none)."""
+    status, files = _loaded_modules(["run", "prepare", "--params", str(tmp_path / "missing.yaml")], cwd=tmp_path)
+    assert status == cli.EXIT_ERROR  # stopped at the missing params file, after importing the runner
+    assert "src/imbalance_lab/runner.py" in files
+    required = stage_src_files({"cells": []}, src=ROOT / "src" / "imbalance_lab")
+    assert files <= required, f"loaded but not in every stage's deps: {sorted(files - required)}"
+    assert not {"src/imbalance_lab/scoring.py", "src/imbalance_lab/artifact.py"} & files
+
+
+def test_predict_still_gets_its_options_from_scoring(tmp_path, capsys):
+    status, files = _loaded_modules(["predict", "--model", str(tmp_path / "none"), "--input", "x.csv",
+                                     "--output", "y.csv"], cwd=tmp_path)
+    assert status == cli.EXIT_ERROR and "src/imbalance_lab/scoring.py" in files
+    with pytest.raises(SystemExit):
+        cli.main(["drift", "--help"])
+    assert "--psi-threshold" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "predict" in out and "drift" in out and "run" in out
+
+
+@pytest.mark.parametrize("argv, expected", [(["run", "prepare"], "run"), (["--debug", "predict", "--model", "m"], "predict"),
+                                            (["--help"], None), ([], None)])
+def test_command_name_is_the_first_argument_that_is_not_an_option(argv, expected):
+    assert cli.command_name(argv) == expected

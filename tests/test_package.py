@@ -23,6 +23,16 @@ def test_imported_modules_finds_the_package_imports_of_every_form():
     assert imported_modules(source) == {"data", "models", "plots", "files", "errors", "runner", "scoring"}
 
 
+def test_imported_modules_top_level_leaves_out_the_imports_in_function_bodies():
+    source = ("from .errors import Err\ntry:\n    from . import plots\nexcept ImportError:\n    pass\n"
+              "class C:\n    from .data import load\n\n    def m(self):\n        from .models import build\n"
+              "def f():\n    from .scoring import score\n\n    def inner():\n        import imbalance_lab.drift\n"
+              "async def g():\n    from .tuning import work\n"
+              "h = lambda: __import__('x')\n")
+    assert imported_modules(source, top_level=True) == {"errors", "plots", "data"}
+    assert imported_modules(source) == {"errors", "plots", "data", "models", "scoring", "drift", "tuning"}
+
+
 def test_module_closure_follows_imports_within_the_sources():
     assert module_closure(["a"], sources=SOURCES) == {"a", "b", "c"}
     assert module_closure(["c"], sources=SOURCES) == {"c"}

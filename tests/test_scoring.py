@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -12,34 +11,15 @@ import pytest
 
 from imbalance_lab import cli
 from imbalance_lab.artifact import load_model
-from imbalance_lab.errors import ImbalanceLabError
-from imbalance_lab.scoring import ScoringError, add_commands, check_input, predict_file, score_frame
+from imbalance_lab.scoring import ScoringError, check_input, predict_file, score_frame
 from tests.test_artifact import SCHEMA, fit, make_data, save
 
 THRESHOLD = 0.3
 
 
-def _cli_has_commands() -> bool:
-    parser = cli.build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return "predict" in sub.choices and "drift" in sub.choices
-
-
 def run_cli(argv: list[str]) -> int:
-    """Run a command through imbalance_lab.cli.main once cli.py registers add_commands;
-    until then through a parser built with add_commands and main's error handling."""
-    if _cli_has_commands():
-        return cli.main(argv)
-    parser = argparse.ArgumentParser(prog="imbalance-lab")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except ImbalanceLabError as exc:
-        import sys
-
-        print(f"error: {exc}", file=sys.stderr)
-        return cli.EXIT_ERROR
+    """Run a command through :func:`imbalance_lab.cli.main`; returns its exit status."""
+    return cli.main(argv)
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,13 @@ from .package import PACKAGE, imported_modules, module_closure, package_sources
 from .params import validate_params
 from .runner import PATH_REF, pipeline_paths, read_stage
 
-#: Modules the stage runner itself imports: every stage depends on them.
+#: The module every stage's command (``imbalance-lab run STAGE``) starts in. A stage reads it and
+#: the modules it imports at module level; its other commands import their code when they run.
+COMMAND_MODULE = "cli"
+#: Modules the ``run`` command imports: every stage depends on them and on what they import.
 RUNNER_MODULES = ("runner",)
+#: Runs whenever the package is imported.
+PACKAGE_INIT = "__init__"
 #: Files every stage reads besides its deps (DVC reads the params; the runner both).
 PROJECT_FILES = ("dvc.yaml", "params.yaml")
 #: Seconds the kernel check waits for the kernel to start and run the import.
@@ -61,9 +66,13 @@ def notebook_source(notebook: dict[str, Any]) -> str:
 
 
 def stage_src_files(notebook: dict[str, Any], *, src: Path) -> set[str]:
-    """The package files a stage reads: the notebook's imports and the runner's, transitively."""
-    modules = module_closure(imported_modules(notebook_source(notebook)) | set(RUNNER_MODULES),
-                             sources=package_sources(src))
+    """The package files a stage reads: the command's module (:data:`COMMAND_MODULE`, with its
+    module-level imports), the runner's and the notebook's imports, transitively, and the
+    package's ``__init__.py``."""
+    sources = package_sources(src)
+    start = (imported_modules(notebook_source(notebook)) | set(RUNNER_MODULES)
+             | imported_modules(sources[COMMAND_MODULE], top_level=True))
+    modules = module_closure(start, sources=sources) | {COMMAND_MODULE, PACKAGE_INIT}
     return {f"src/{PACKAGE}/{m}.py" for m in modules}
 
 

@@ -2,6 +2,13 @@
 
 Errors in the user's input are printed as one line (``error: ...``) with exit status 2; a
 traceback is shown only with ``--debug`` or ``IMBALANCE_LAB_DEBUG=1``.
+
+Every dvc.yaml stage runs ``imbalance-lab run STAGE``, so this module is one of each stage's
+deps. It imports only :mod:`imbalance_lab.errors` itself; each command imports the modules it
+needs when it runs, and the options of ``predict`` and ``drift`` (in :mod:`imbalance_lab.scoring`,
+which loads the model artifact code) are added only when one of them is the command. A stage's
+command thus reads this module, the runner and what they import (``imbalance-lab check``
+compares that with each stage's deps), not the scoring code.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import sys
 from .errors import ImbalanceLabError
 
 EXIT_ERROR = 2
+#: Commands whose parser and code need nothing from :mod:`imbalance_lab.scoring`.
+SELF_CONTAINED_COMMANDS = frozenset({"run", "tune-worker", "check"})
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +102,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every subcommand.
+
+    Parameters
+    ----------
+    command : str, optional
+        The subcommand about to be parsed. When it is one of :data:`SELF_CONTAINED_COMMANDS`,
+        ``predict`` and ``drift`` are only named, without their options, and
+        :mod:`imbalance_lab.scoring` is not imported.
+    """
     parser = argparse.ArgumentParser(prog="imbalance-lab", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,15 +136,27 @@ def build_parser() -> argparse.ArgumentParser:
                        help="time allowed for the kernel to start and import imbalance_lab (default 60)")
     check.set_defaults(func=_cmd_check)
 
-    from .scoring import add_commands
+    # predict and drift are named here; their options come from scoring.py, which is loaded
+    # only when one of them is the command (or none is, as for --help)
+    predict = sub.add_parser("predict", help="score a CSV or Parquet file with a saved model")
+    drift = sub.add_parser("drift", help="check a CSV or Parquet file for drift against the training data")
+    if command not in SELF_CONTAINED_COMMANDS:
+        from .scoring import add_drift_arguments, add_predict_arguments
 
-    add_commands(sub)  # predict, drift
+        add_predict_arguments(predict)
+        add_drift_arguments(drift)
     return parser
+
+
+def command_name(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first argument that is not an option), or None."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(command_name(argv)).parse_args(argv)
     debug = args.debug or os.environ.get("IMBALANCE_LAB_DEBUG", "") not in ("", "0")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:

@@ -16,11 +16,20 @@ from pathlib import Path
 PACKAGE = "imbalance_lab"
 
 
-def imported_modules(source: str) -> set[str]:
+def imported_modules(source: str, *, top_level: bool = False) -> set[str]:
     """Modules of the package imported by Python source (``from imbalance_lab import x``,
-    ``from .data import y``, ``import imbalance_lab.z``)."""
+    ``from .data import y``, ``import imbalance_lab.z``).
+
+    With ``top_level``, only the imports that run when the source is imported: those inside a
+    function's body, which run only when it is called, are left out.
+    """
     found = set()
-    for node in ast.walk(ast.parse(source)):
+    todo: list[ast.AST] = [ast.parse(source)]
+    while todo:
+        node = todo.pop()
+        if top_level and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
         if isinstance(node, ast.ImportFrom):
             if node.level and node.module:  # relative: from .data import x
                 found.add(node.module.split(".")[0])

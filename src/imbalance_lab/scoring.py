@@ -6,7 +6,8 @@ and column (or line) when the data does not fit. Outputs are written to temporar
 their targets and renamed at the end, so a failed run leaves no partial output and an existing
 file as it was.
 
-Command line (registered by :func:`add_commands`)::
+Command line (:mod:`imbalance_lab.cli` names the commands; :func:`add_predict_arguments` and
+:func:`add_drift_arguments` give their options)::
 
     imbalance-lab predict --model DIR --input FILE --output FILE [--chunksize N]
     imbalance-lab drift --model DIR --input FILE [--report FILE] [--figure FILE] [--psi-threshold X]
@@ -782,16 +783,11 @@ def _cmd_drift(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(subparsers: Any) -> None:
-    """Register the ``predict`` and ``drift`` subcommands on an argparse subparsers object.
-
-    Each sets ``func`` to a handler ``handler(args) -> int`` (the exit status); user errors
-    are raised as :class:`~imbalance_lab.errors.ImbalanceLabError` subclasses.
-    """
-    predict = subparsers.add_parser(
-        "predict", help="score a CSV or Parquet file with a saved model",
-        description="Score a CSV or Parquet file with a saved model; writes the id columns, score and label.",
-    )
+def add_predict_arguments(predict: argparse.ArgumentParser) -> None:
+    """Give the ``predict`` subcommand's parser its description, options and handler (``func``,
+    ``handler(args) -> int``, the exit status; user errors are raised as
+    :class:`~imbalance_lab.errors.ImbalanceLabError` subclasses)."""
+    predict.description = "Score a CSV or Parquet file with a saved model; writes the id columns, score and label."
     predict.add_argument("--model", required=True, metavar="DIR", help="model artifact directory")
     predict.add_argument("--input", required=True, metavar="FILE", help="*.csv or *.parquet")
     predict.add_argument("--output", required=True, metavar="FILE", help="*.csv (.csv.gz, .csv.bz2, .csv.xz) or *.parquet")
@@ -804,11 +800,12 @@ def add_commands(subparsers: Any) -> None:
                          help="write the id columns as they are in the input (e.g. prepared data, already hashed)")
     predict.set_defaults(func=_cmd_predict)
 
-    drift = subparsers.add_parser(
-        "drift", help="check a CSV or Parquet file for drift against the training data",
-        description=f"Compare new data with the model's training data; exit status 0 when stable, "
-                    f"{DRIFT_EXIT} when a feature drifted, 2 on errors.",
-    )
+
+def add_drift_arguments(drift: argparse.ArgumentParser) -> None:
+    """Give the ``drift`` subcommand's parser its description, options and handler (as
+    :func:`add_predict_arguments`)."""
+    drift.description = (f"Compare new data with the model's training data; exit status 0 when stable, "
+                         f"{DRIFT_EXIT} when a feature drifted, 2 on errors.")
     drift.add_argument("--model", required=True, metavar="DIR", help="model artifact directory")
     drift.add_argument("--input", required=True, metavar="FILE", help="*.csv or *.parquet")
     drift.add_argument("--report", metavar="FILE", help="write a JSON report here")
