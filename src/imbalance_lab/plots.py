@@ -240,7 +240,11 @@ def pr_curves(curves: Curves, *, prevalence: float | None = None, pooled: bool =
     label = "pooled AP" if pooled else "AP"
     for (name, (y, s)), style in zip(curves.items(), _styles(len(curves))):
         p, r, _ = _pr_points(np.asarray(y), np.asarray(s))
-        ax.plot(r, p, label=f"{name} ({label} {average_precision_score(y, s):.3f})", lw=1.2, **style)
+        # steps: precision holds from one threshold's recall to the next, as average precision sums
+        # it (a straight line would draw, for a constant score, a slope from precision 1 at recall
+        # 0 that no threshold reaches)
+        ax.plot(r, p, label=f"{name} ({label} {average_precision_score(y, s):.3f})", lw=1.2,
+                drawstyle="steps-post", **style)
     if prevalence is not None:
         ax.axhline(prevalence, color="grey", ls=":", lw=1, label=f"prevalence {prevalence:.3f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1), title="Precision-recall (out-of-fold)")
@@ -338,6 +342,49 @@ def learning_curve(train_sizes: Sequence[int], train_scores: np.ndarray, val_sco
         ax.fill_between(train_sizes, m - sd, m + sd, color=color, alpha=0.2)
     ax.set(xlabel="training rows", ylabel=metric, title=f"Learning curve: {name}")
     ax.legend()
+    return fig
+
+
+def tidy_parallel_coordinate(ax: Any, *, integer_params: Sequence[str] = ()) -> Figure:
+    """The figure of :func:`optuna.visualization.matplotlib.plot_parallel_coordinate`, made
+    readable: optuna draws an axis per parameter into a fixed 6.4-inch figure, each with the
+    style's grid and, on log axes, labelled minor ticks, so labels of neighbouring axes overlap.
+
+    The figure gets 1.1 inches per axis; each parameter's axis gets at most about five labels in
+    small type (whole numbers for ``integer_params``; 1, 2, 5 per decade on a log axis spanning
+    two decades or less, powers of ten on a wider one) and no grid of its own. Categorical axes
+    keep optuna's ticks.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The Axes optuna returns.
+    integer_params : sequence of str
+        Names of the parameters that take whole numbers.
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+    fig = ax.figure
+    names = [t.get_text() for t in ax.get_xticklabels()][1:]  # the first axis is the objective's
+    params = [a for a in ax.get_shared_x_axes().get_siblings(ax) if a is not ax]
+    # optuna moves each parameter's spine to its place along x: sort the axes by it
+    params.sort(key=lambda a: a.spines["right"].get_position()[1])
+    fig.set_size_inches(max(6.4, 1.5 + 1.1 * (len(params) + 1)), 4.8)
+    for name, a in zip(names, params):
+        a.grid(False)
+        if isinstance(a.yaxis.get_major_locator(), FixedLocator):  # categories: optuna's own ticks
+            pass
+        elif a.get_yscale() == "log":
+            low, high = a.get_ylim()
+            a.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if np.log10(high / low) <= 2 else (1.0,)))
+            a.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
+            a.yaxis.set_minor_formatter(NullFormatter())
+        else:
+            a.yaxis.set_major_locator(MaxNLocator(5, integer=name in integer_params))
+        a.tick_params(axis="y", which="both", labelsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.tick_params(axis="x", labelsize=8)
+    fig.subplots_adjust(bottom=0.22)
     return fig
 
 
