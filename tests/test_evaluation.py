@@ -304,6 +304,16 @@ def test_score_predictions_match_sklearn_random(seed, threshold):
     assert got["capture_at_k"] == pytest.approx(ev.capture_at_k(y, s, k=0.1))
 
 
+def test_score_predictions_without_k_leaves_capture_out():
+    """evaluate and imbalance passed a k of 0.1 they never used (evaluate's top k is 20 %)."""
+    y = [1, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]
+    without = ev.score_predictions(y, s, threshold=0.65)
+    with_k = ev.score_predictions(y, s, threshold=0.65, top_k_fraction=0.2)
+    assert "capture_at_k" not in without and with_k["capture_at_k"] == 0.5
+    assert without == {k: v for k, v in with_k.items() if k != "capture_at_k"}
+
+
 def test_score_predictions_hand_made_and_geometric_mean():
     y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
     s = np.array([0.9, 0.8, 0.7, 0.2, 0.85, 0.6, 0.3, 0.2, 0.1, 0.05])

@@ -185,21 +185,31 @@ def score_metric(y_true: Sequence[int], y_score: Sequence[float], *, metric: str
 
 
 def score_predictions(
-    y_true: Sequence[int], y_score: Sequence[float], *, threshold: float, top_k_fraction: float
+    y_true: Sequence[int], y_score: Sequence[float], *, threshold: float, top_k_fraction: float | None = None
 ) -> dict[str, float]:
     """All metrics of one set of predictions.
+
+    Parameters
+    ----------
+    threshold : float
+        Predictions with ``score >= threshold`` are positive.
+    top_k_fraction : float, optional
+        The k of ``capture_at_k``, a fraction of rows; without it, ``capture_at_k`` is left out.
 
     Returns
     -------
     dict
         ``average_precision``, ``roc_auc``, ``brier``, ``log_loss``, ``capture_at_k`` (share
-        of positives in the top ``top_k_fraction`` of scores), ``threshold`` and the threshold
-        metrics of :func:`threshold_metrics` at ``score >= threshold``.
+        of positives in the top ``top_k_fraction`` of scores, with ``top_k_fraction``),
+        ``threshold`` and the threshold metrics of :func:`threshold_metrics` at
+        ``score >= threshold``.
     """
     y_true = np.asarray(y_true).astype(int)
     y_score = np.clip(np.asarray(y_score, dtype=float), 0.0, 1.0)
     out = {metric: _score_metric(y_true, y_score, metric) for metric in SCORE_METRICS}
-    out.update({"capture_at_k": capture_at_k(y_true, y_score, k=top_k_fraction), "threshold": float(threshold)})
+    if top_k_fraction is not None:
+        out["capture_at_k"] = capture_at_k(y_true, y_score, k=top_k_fraction)
+    out["threshold"] = float(threshold)
     out.update(threshold_metrics(y_true, (y_score >= threshold).astype(int)))
     return out
 
