@@ -321,6 +321,14 @@ def test_union_numeric_vs_text(tmp_path):
     assert "b.csv" in msg and "'x'" in msg and "text" in msg and "numeric" in msg
 
 
+def test_union_of_a_boolean_column_with_and_without_blanks(tmp_path):
+    """Without blanks pandas reads True/False as booleans, with blanks as text: they clashed."""
+    a = write(tmp_path, "a.csv", "flag,colour,y\nTrue,red,0\nFalse,blue,1\n")
+    b = write(tmp_path, "b.csv", "flag,colour,y\n,red,0\nTrue,red,1\n")
+    _, df = data.read_sources([{"path": a}, {"path": b}], base_dir=tmp_path)
+    assert df["flag"].tolist()[:2] == [1.0, 0.0] and np.isnan(df["flag"].iloc[2]) and df["flag"].iloc[3] == 1.0
+
+
 def test_union_accepts_an_all_empty_column(tmp_path):
     a = write(tmp_path, "a.csv", "x,colour,y\n1,red,0\n")
     b = write(tmp_path, "b.csv", "x,colour,y\n2,,1\n")
@@ -376,6 +384,29 @@ def test_numeric_column_holding_some_text():
     df = frame().assign(num=[str(i) for i in range(23)] + ["n/a?"])
     msg = clean_error(df)
     assert "'num'" in msg and "'n/a?'" in msg and "prepare.categorical" in msg
+
+
+def test_numbers_with_a_placeholder_for_missing_name_the_na_values_option():
+    """10 % '?' in a measurement: it became a categorical with a level per number."""
+    values = [f"{i * 0.37:.2f}" for i in range(90)] + ["?"] * 10
+    df = pd.DataFrame({"x": values, "y": [1, 0, 0, 0] * 25})
+    msg = clean_error(df)
+    assert msg.startswith("src.csv: column 'x' is numeric but holds text '?' in 10 row(s) (first at data row 91)")
+    assert "na_values: ['?']" in msg and "prepare.categorical" in msg
+    # so does a single stray value among numbers, with the fix for it
+    msg = clean_error(frame().assign(num=[str(i) for i in range(23)] + ["-"]))
+    assert "na_values: ['-']" in msg
+
+
+def test_true_false_text_with_blanks_is_numeric_like_booleans():
+    """A boolean column written to CSV with blanks is read back as text: it was categorical, the
+    same column without blanks numeric (and two such sources clashed)."""
+    with_blanks, _, _ = clean(frame().assign(flag=["True", "false", None, " TRUE"] * 6))
+    assert with_blanks["flag"].dtype == np.float64
+    assert with_blanks["flag"].tolist()[:4][:2] == [1.0, 0.0] and np.isnan(with_blanks["flag"].iloc[2])
+    without, schema, _ = clean(frame().assign(flag=[True, False, True, True] * 6))
+    assert "flag" in schema["numeric"]
+    assert with_blanks["flag"].fillna(1.0).tolist() == without["flag"].tolist()
 
 
 def test_mostly_text_column_is_categorical_not_an_error():

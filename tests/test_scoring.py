@@ -200,6 +200,31 @@ def test_numeric_column_with_text_is_named_and_no_output_is_left(tmp_path, model
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv"]
 
 
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_numbers_as_text_with_blanks_score_like_numbers_and_bad_text_is_named(model, new_data, dtype):
+    """A numeric column read as text with missing values (pandas 3 gives it the str dtype)
+    crashed with AttributeError: 'float' object has no attribute 'lower'."""
+    numbers = new_data.copy()
+    numbers.loc[[2, 5], "num1"] = np.nan
+    text = numbers.astype({"num1": object})
+    text["num1"] = [None if pd.isna(v) else repr(float(v)) for v in numbers["num1"]]
+    text = text.astype({"num1": dtype})
+    assert text["num1"].isna().sum() == 2
+    pd.testing.assert_frame_equal(score_frame(model, text), score_frame(model, numbers))
+    text.loc[7, "num1"] = "-"
+    with pytest.raises(ScoringError, match=r"column 'num1' is numeric in the model but holds text '-' in 1 row\(s\)"):
+        score_frame(model, text)
+
+
+def test_true_false_text_in_a_numeric_column_scores_as_one_and_zero(model, new_data):
+    """A boolean column written to CSV comes back as True/False text (blanks where missing)."""
+    numbers = new_data.copy()
+    numbers["num1"] = [np.nan if i % 7 == 0 else float(i % 2) for i in range(len(numbers))]
+    text = numbers.astype({"num1": object})
+    text["num1"] = [None if pd.isna(v) else ("True" if v else "false") for v in numbers["num1"]]
+    pd.testing.assert_frame_equal(score_frame(model, text), score_frame(model, numbers))
+
+
 def test_infinite_values_are_refused(model, new_data):
     df = new_data.copy()
     df.loc[3, "num2"] = np.inf

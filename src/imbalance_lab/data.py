@@ -28,6 +28,17 @@ CSV_OPTIONS = {"sep", "quotechar", "encoding", "decimal", "thousands", "na_value
 #: A column whose values parse as numbers in at least this share of non-missing rows is
 #: numeric; the rest of its values are reported as text in a numeric column.
 NUMERIC_SHARE = 0.95
+#: A column whose values parse as numbers in at least this share of non-missing rows, with at
+#: least :data:`PLACEHOLDER_NUMBERS` distinct numbers (a measurement, not a few codes), and whose
+#: other values are at most :data:`PLACEHOLDER_KINDS` distinct texts ("?", "-", "unknown"), is
+#: numbers with placeholders for missing values: reported, with the ``na_values`` option to fix
+#: it (it used to become a categorical with a level per number).
+PLACEHOLDER_SHARE = 0.5
+PLACEHOLDER_NUMBERS = 10
+PLACEHOLDER_KINDS = 3
+#: Text of booleans, as pandas writes them to CSV (a column of them with blanks is read back as
+#: text): 1 and 0, as pandas reads the same column without blanks.
+TRUTH_TEXT = {"true": 1.0, "false": 0.0}
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,6 +273,11 @@ def union_sources(frames: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
             )
         for col in columns:
             a, b = first[col], df[col]
+            for frame in (first, df):  # True/False text (a boolean column with blanks) is numeric
+                truth = _truth_values(frame[col])
+                if truth is not None:
+                    frame[col] = truth
+            a, b = first[col], df[col]
             if a.isna().all() or b.isna().all():
                 continue  # an empty column takes the type of the other sources
             a_num = pd.api.types.is_numeric_dtype(a)
@@ -411,6 +427,26 @@ def _comma_option(texts: pd.Series, share: float) -> str | None:
     return best if shares[best] >= NUMERIC_SHARE and shares[best] > share else None
 
 
+def _truth_values(s: pd.Series) -> pd.Series | None:
+    """A text or object column of only True/False (text in any case, or Python booleans; blanks
+    allowed) as 1.0/0.0 (NaN where blank), as pandas reads the same column without blanks; None
+    for any other column."""
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return None
+    def truth(v: Any) -> float | None:  # pandas reads "True" next to a blank as the bool True
+        if isinstance(v, (bool, np.bool_)):
+            return float(v)
+        return TRUTH_TEXT.get(v.strip().lower()) if isinstance(v, str) else None
+
+    distinct = pd.unique(s.dropna())
+    if not 0 < len(distinct) <= 16:  # True, false, " TRUE" ...: a few spellings at most
+        return None
+    mapping = {v: truth(v) for v in distinct}
+    if any(t is None for t in mapping.values()):
+        return None
+    return s.map(mapping).astype("float64")
+
+
 def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None:
     """Return the column as numbers if it is numeric, None if it is text; raise on a mix."""
     s = df[col]
@@ -421,6 +457,9 @@ def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None
     present = s.dropna()
     if present.empty:
         return s.astype("float64")
+    truth = _truth_values(s)
+    if truth is not None:
+        return truth
     texts = present.astype(str).str.strip()
     parsed = pd.to_numeric(texts, errors="coerce")
     bad = parsed.isna()
@@ -435,11 +474,17 @@ def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None
             f"set options: {option} for this source in prepare.sources, or declare the column in "
             "prepare.categorical if it is nominal"
         )
-    if share >= NUMERIC_SHARE:
+    others = sorted(texts[bad].unique())
+    placeholders = (share >= PLACEHOLDER_SHARE and len(others) <= PLACEHOLDER_KINDS
+                    and parsed.nunique() >= PLACEHOLDER_NUMBERS)
+    if share >= NUMERIC_SHARE or placeholders:
         row = bad.idxmax()
+        hint = (f"if they mean missing, add na_values: {others!r} to this source's options in prepare.sources (CSV) "
+                "or blank them; if they are errors, fix them" if len(others) <= PLACEHOLDER_KINDS
+                else "fix or blank those values")
         raise DataError(
             f"{source}: column '{col}' is numeric but holds text {str(present[row])[:40]!r} "
-            f"in {int(bad.sum())} row(s) (first at data row {int(row) + 1}); fix or blank those values, "
+            f"in {int(bad.sum())} row(s) (first at data row {int(row) + 1}); {hint}, "
             "or declare the column in prepare.categorical"
         )
     return None

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .artifact import LoadedModel, load_model
+from .data import TRUTH_TEXT
 from .errors import ImbalanceLabError
 from .files import json_bytes
 
@@ -105,8 +106,11 @@ def _numeric_column(values: pd.Series, *, col: str, source: str, row_offset: int
         obj = values.astype(object)
         text = obj.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
                        else str(v).strip())
-        blank = text.isna() | text.map(lambda t: t is None or t.lower() in _NA_TEXT)
-        parsed = pd.to_numeric(text.where(~blank, None), errors="coerce")
+        # the map may hand back a str-dtype column with NaN for None (pandas 3): test for text
+        blank = text.map(lambda t: not isinstance(t, str) or t.lower() in _NA_TEXT).astype(bool)
+        truth = text.map(lambda t: TRUTH_TEXT.get(t.lower()) if isinstance(t, str) else None)
+        parsed = pd.to_numeric(text.where(~blank & truth.isna(), None), errors="coerce")
+        parsed = parsed.where(truth.isna(), truth.astype("float64"))  # True/False as written by a CSV of booleans
         bad = parsed.isna() & ~blank
         if bad.any():
             pos = int(np.flatnonzero(bad.to_numpy())[0])
