@@ -241,6 +241,51 @@ def test_outputs_set_aside_by_a_killed_run_are_restored_first(tmp_path, monkeypa
     assert not (tmp_path / "metrics" / "m.json").exists()
 
 
+def test_outputs_a_failed_run_created_are_removed(tmp_path, monkeypatch):
+    """A failed tune left its new trials.csv behind: the stage's outputs must be as they were,
+    including the ones that did not exist."""
+    monkeypatch.chdir(tmp_path)
+    outputs = ["data/old.csv", "data/new.csv", "plots/new", "reports/r.html"]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "old.csv").write_text("old")
+    runner.set_aside("s", outputs)
+    # the run writes every output, then fails
+    for name in ("data/old.csv", "data/new.csv", "reports/r.html"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("partial")
+    (tmp_path / "plots" / "new").mkdir(parents=True)
+    (tmp_path / "plots" / "new" / "a.png").write_text("partial")
+    runner.restore("s", outputs)
+    assert (tmp_path / "data" / "old.csv").read_text() == "old"
+    assert not any((tmp_path / name).exists() for name in ("data/new.csv", "plots/new", "reports/r.html"))
+    assert not (tmp_path / ".imbalance-lab" / "backup" / "s").exists()
+
+
+def test_outputs_a_killed_run_created_are_removed_by_the_next_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner.set_aside("s", ["data/new.csv"])
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "new.csv").write_text("partial")  # then SIGKILL: nothing cleans up
+    runner.set_aside("s", ["data/new.csv"])  # the next run starts
+    assert not (tmp_path / "data" / "new.csv").exists()
+    runner.restore("s", ["data/new.csv"])  # ... and fails: the killed run's file is not put back
+    assert not (tmp_path / "data" / "new.csv").exists()
+
+
+def test_restore_without_a_run_in_progress_leaves_every_output(tmp_path, monkeypatch):
+    """After a successful run there is no backup area: nothing may be removed then."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "out.csv").write_text("result")
+    runner.restore("s", ["data/out.csv"])
+    runner.set_aside("s", ["data/out.csv"])
+    (tmp_path / "data" / "out.csv").write_text("new result")
+    runner.discard_backup("s")  # the run succeeded
+    runner.set_aside("s", ["data/out.csv"])  # and the next one starts
+    runner.restore("s", ["data/out.csv"])  # ... and fails
+    assert (tmp_path / "data" / "out.csv").read_text() == "new result"
+
+
 def test_user_errors_of_every_module_are_recognised():
     names = runner._error_names()
     assert {"ImbalanceLabError", "DataError", "ParamsError", "StrategyError", "TuneError", "ArtifactError", "ScoringError"} <= names

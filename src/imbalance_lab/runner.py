@@ -14,7 +14,8 @@
 
 Outputs are transactional: every output of the stage (all are ``persist: true`` in dvc.yaml, so
 DVC does not delete them first) is moved aside before the notebook runs and moved back if it
-fails, so a failed stage leaves the earlier outputs and dvc.lock as they were. A run killed
+fails (outputs that did not exist before are removed), so a failed stage leaves the earlier
+outputs and dvc.lock as they were. A run killed
 outright leaves the set-aside outputs in ``.imbalance-lab/backup/<stage>``; the next run of the
 stage restores them first. Only the Optuna study (``KEPT_IN_PLACE``) is not moved: a killed
 tune run resumes it. On failure the executed notebook is kept in ``.imbalance-lab/failed/`` for
@@ -24,6 +25,7 @@ debugging and a problem with the user's input is raised as one line.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 import re
@@ -140,9 +142,19 @@ def _backup_path(stage: str, output: str) -> Path:
     return BACKUP_DIR / stage / output
 
 
+#: In a stage's backup area: the outputs that did not exist when the run started (a failed
+#: run's new files there are removed, so the stage's outputs are as they were).
+ABSENT_FILE = ".absent.json"
+
+
 def set_aside(stage: str, outputs: list[str]) -> None:
-    """Move the stage's existing outputs into the backup area (restoring a killed run's first)."""
+    """Move the stage's existing outputs into the backup area (restoring a killed run's first)
+    and record which outputs did not exist."""
     restore(stage, outputs)
+    area = BACKUP_DIR / stage
+    area.mkdir(parents=True, exist_ok=True)
+    absent = [out for out in outputs if not os.path.lexists(out)]
+    write_bytes(area / ABSENT_FILE, (json.dumps(absent) + "\n").encode())  # before anything moves
     for out in outputs:
         if Path(out).exists():
             target = _backup_path(stage, out)
@@ -150,20 +162,32 @@ def set_aside(stage: str, outputs: list[str]) -> None:
             os.replace(out, target)
 
 
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()
+
+
 def restore(stage: str, outputs: list[str]) -> None:
-    """Put set-aside outputs back, replacing whatever a failed or killed run left there."""
+    """Put set-aside outputs back, replacing whatever a failed or killed run left there, and
+    remove the outputs such a run created that did not exist before it. Does nothing when no
+    run of the stage set its outputs aside."""
+    area = BACKUP_DIR / stage
+    if not area.is_dir():
+        return
+    record = area / ABSENT_FILE
+    absent = set(json.loads(record.read_text())) if record.exists() else set()
     for out in outputs:
         saved = _backup_path(stage, out)
-        if not saved.exists():
-            continue
         final = Path(out)
-        if final.is_dir():
-            shutil.rmtree(final)
-        elif final.exists():
-            final.unlink()
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(saved, final)
-    shutil.rmtree(BACKUP_DIR / stage, ignore_errors=True)
+        if saved.exists():
+            _remove(final)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(saved, final)
+        elif out in absent:
+            _remove(final)
+    shutil.rmtree(area, ignore_errors=True)
 
 
 def discard_backup(stage: str) -> None:
