@@ -592,6 +592,25 @@ def test_clean_output_and_schema():
     assert report["rows_read"] == 24 and report["rows"] == 24 and report["positives"] == 8
 
 
+@pytest.mark.parametrize("name, values, why", [
+    ("Unnamed: 0", list(range(24)), "pandas gives an unnamed column"),
+    ("customer_no", [1000 + (i * 7) % 24 for i in range(24)], "numbers the rows"),  # shuffled, no gaps
+    ("account", [float(5 + i) if i != 3 else np.nan for i in range(24)], None),  # a gap where one is missing
+    ("tenure", [i // 2 for i in range(24)], None),  # repeats
+    ("amount", [i * 1.5 for i in range(24)], None),  # not whole numbers
+])
+def test_columns_that_number_the_rows_are_reported(caplog, name, values, why):
+    """A row index written by to_csv, on data sorted by the target, gave AP = 1.0 without a word."""
+    with caplog.at_level("WARNING", logger="imbalance_lab.data"):
+        out, schema, report = clean(frame().assign(num=np.arange(24) * 0.5, **{name: values}))
+    assert name in schema["numeric"]  # still a feature: it may be one
+    if why:
+        assert report["suspected_identifiers"] == [name]
+        assert why in caplog.text and f"'{name}'" in caplog.text and "prepare.drop_columns" in caplog.text
+    else:
+        assert report["suspected_identifiers"] == [] and not caplog.text
+
+
 def test_constant_columns_dropped_and_reported():
     out, schema, report = clean(frame().assign(k=5.0, t="same"))
     assert "k" not in out.columns and "t" not in out.columns

@@ -325,6 +325,19 @@ def parallel_study():
     return study
 
 
+def test_param_importances_without_variance_is_none_instead_of_failing(parallel_study):
+    """Every trial of a leaking column scoring 1.0 made fANOVA fail the tune stage."""
+    import optuna
+
+    flat = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    flat.optimize(lambda t: 1.0 + 0 * t.suggest_int("max_depth", 2, 8) * t.suggest_float("gamma", 0.0, 5.0), n_trials=8)
+    with pytest.raises(RuntimeError, match="zero total variance"):  # what the stage ran into
+        optuna.importance.get_param_importances(flat, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+    assert plots.param_importances(flat, seed=0) is None
+    fig = plots.param_importances(parallel_study, seed=0)
+    assert isinstance(fig, Figure) and fig.axes[0].get_xlabel() == "Hyperparameter Importance"
+
+
 def _axis_labels(fig):
     """Each parameter's axis (in x order) and its visible y tick labels inside its range."""
     ax = fig.axes[0]

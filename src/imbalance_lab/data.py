@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -427,6 +428,24 @@ def _comma_option(texts: pd.Series, share: float) -> str | None:
     return best if shares[best] >= NUMERIC_SHARE and shares[best] > share else None
 
 
+#: A numeric column counts as a row number when it has at least this many values.
+ROW_NUMBER_MIN_ROWS = 20
+
+
+def _row_number_like(col: str, values: pd.Series) -> str | None:
+    """Why a numeric column looks like an identifier or a row index, or None: a name pandas gives
+    a written index (``Unnamed: 0``), or a different whole number in every row, with no gaps."""
+    if re.fullmatch(r"Unnamed: \d+", col):
+        return "has the name pandas gives an unnamed column (a row index written with to_csv?)"
+    present = values.dropna().to_numpy()
+    if len(present) < max(ROW_NUMBER_MIN_ROWS, len(values) // 2) or not np.all(present == np.round(present)):
+        return None
+    low, high = present.min(), present.max()
+    if high - low + 1 == len(present) and len(np.unique(present)) == len(present):
+        return f"numbers the rows (every value a different whole number, {low:.0f} to {high:.0f})"
+    return None
+
+
 def _truth_values(s: pd.Series) -> pd.Series | None:
     """A text or object column of only True/False (text in any case, or Python booleans; blanks
     allowed) as 1.0/0.0 (NaN where blank), as pandas reads the same column without blanks; None
@@ -600,6 +619,7 @@ def validate_and_clean(
     numeric: list[str] = []
     cats: dict[str, list[str]] = {}
     constant: list[str] = []
+    suspects: list[str] = []
     out: dict[str, pd.Series] = {}
     for col in feature_cols:
         s = df[col]
@@ -628,6 +648,11 @@ def validate_and_clean(
             if values.nunique(dropna=False) <= 1:
                 constant.append(col)
                 continue
+            why = _row_number_like(col, values)
+            if why:
+                suspects.append(col)
+                log.warning("%s: numeric column '%s' %s: an identifier or row index? It is used as a feature; if it "
+                            "is not one, add it to prepare.drop_columns or prepare.hash_columns", source, col, why)
             numeric.append(col)
             out[col] = values
         else:
@@ -648,6 +673,7 @@ def validate_and_clean(
     if not numeric and not cats:
         raise DataError(f"{source}: no usable feature columns left besides the target '{target}'; add feature columns")
     report["constant_columns_dropped"] = constant
+    report["suspected_identifiers"] = suspects
 
     clean = pd.DataFrame(out, index=df.index)[[c for c in feature_cols if c in out]]
     for c, v in ids.items():

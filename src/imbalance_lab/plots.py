@@ -345,6 +345,27 @@ def learning_curve(train_sizes: Sequence[int], train_scores: np.ndarray, val_sco
     return fig
 
 
+def param_importances(study: Any, *, seed: int) -> Figure | None:
+    """Optuna's hyperparameter-importance figure (fANOVA, seeded), or None when the complete
+    trials' values do not vary: fANOVA then has no variance to attribute and fails ("zero total
+    variance in all trees"), as it did when every trial of a leaking column scored 1.0.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        With at least two parameters.
+    seed : int
+        fANOVA's random forest seed.
+    """
+    import optuna
+
+    values = {t.value for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))}
+    if len(values) < 2:
+        return None
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    return figure_of(optuna.visualization.matplotlib.plot_param_importances(study, evaluator=evaluator))
+
+
 def tidy_parallel_coordinate(ax: Any, *, integer_params: Sequence[str] = ()) -> Figure:
     """The figure of :func:`optuna.visualization.matplotlib.plot_parallel_coordinate`, made
     readable: optuna draws an axis per parameter into a fixed 6.4-inch figure, each with the
