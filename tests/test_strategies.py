@@ -497,6 +497,17 @@ def test_sampled_prevalence():
     assert st.sampled_prevalence("random_under", 1 - y, 0.25) == pytest.approx(0.8)  # positives are the majority
 
 
+def test_prior_shift_note_names_the_correction_for_strategies_that_shift_the_prevalence():
+    y = np.r_[np.ones(10, int), np.zeros(90, int)]
+    assert st.prior_shift_note("none", y) is None and st.prior_shift_note("threshold_moving", y) is None
+    note = st.prior_shift_note("class_weight", y)
+    assert "positive share of 0.5 (the data's is 0.1)" in note
+    assert "prior_correction(score, train_prevalence=0.1, sampled_prevalence=0.5)" in note
+    # the call it names gives back the data's prevalence from balanced scores
+    assert st.prior_correction([0.5], train_prevalence=0.1, sampled_prevalence=0.5)[0] == pytest.approx(0.1)
+    assert "sampled_prevalence=0.2)" in st.prior_shift_note("random_under", y, 0.25)
+
+
 # --------------------------------------------------------------------------------------------
 # Ratio sweep and selection
 # --------------------------------------------------------------------------------------------
@@ -605,9 +616,29 @@ def test_every_selectable_metric_is_summarised(data):
     scores = st.primary_scores(cv.scores, ev.scores_at_threshold(cv.oof, threshold=0.5))
     summary = ev.summarize(scores, metrics=list(st.SUMMARY_METRICS), ratio=ev.fold_size_ratio(folds))
     assert set(IMBALANCE_METRICS) <= set(st.SUMMARY_METRICS)
-    for metric in IMBALANCE_METRICS:
+    selections = {st.selection_column(m) for m in IMBALANCE_METRICS}
+    summary = ev.summarize(scores, metrics=list(dict.fromkeys([*st.SUMMARY_METRICS, *selections])),
+                           ratio=ev.fold_size_ratio(folds))
+    for metric in [*IMBALANCE_METRICS, *sorted(selections)]:
         assert summary[f"{metric}_mean"].notna().all(), metric
         assert ev.best_model(summary, metric=metric) in summary.index
+
+
+def test_strategies_are_chosen_on_threshold_metrics_at_the_tuned_threshold_they_are_deployed_with():
+    """At 0.5 a resampler, whose scores sit higher, beat 'none' on MCC; deployed with a tuned
+    threshold (as evaluate does) it is worse."""
+    import pandas as pd
+
+    keys = {"repeat": [0, 0, 0, 0], "fold": [0, 1, 0, 1]}
+    models = ["none", "none", "easy_ensemble", "easy_ensemble"]
+    tuned = pd.DataFrame({"model": models, **keys, "average_precision": [0.3] * 4, "threshold": [0.1] * 4,
+                          **{m: [0.185, 0.186, 0.181, 0.183] for m in st.THRESHOLD_METRICS}})
+    half = pd.DataFrame({"model": models, **keys, **{m: [0.02, 0.03, 0.194, 0.195] for m in st.THRESHOLD_METRICS}})
+    scores = st.primary_scores(tuned, half)
+    assert st.selection_column("mcc") == "mcc_tuned" and st.selection_column("average_precision") == "average_precision"
+    summary = ev.summarize(scores, metrics=["mcc", "mcc_tuned"], ratio=0.5)
+    assert ev.best_model(summary, metric="mcc") == "easy_ensemble"  # the old rule
+    assert ev.best_model(summary, metric=st.selection_column("mcc")) == "none"
 
 
 def test_verdict_sentences_name_every_strategy_and_the_level():

@@ -672,6 +672,30 @@ def sampled_prevalence(strategy: str, y_train: Sequence[int], sampling_strategy:
     return minority_share if pi <= 0.5 else 1 - minority_share
 
 
+def prior_shift_note(strategy: str, y_train: Sequence[int], sampling_strategy: float | str = "auto") -> str | None:
+    """A model card limitation for a strategy that trains the model at another prevalence than
+    the data's (its scores then overstate the probability of a positive), or None.
+
+    Parameters
+    ----------
+    strategy : str
+        A key of :data:`STRATEGIES`.
+    y_train : array-like
+        The 0/1 target the final model was trained on.
+    sampling_strategy : float or str
+        As given to :func:`make_strategy_pipeline`.
+    """
+    prevalence = float(np.mean(np.asarray(y_train).astype(int)))
+    sampled = sampled_prevalence(strategy, y_train, sampling_strategy)
+    if abs(sampled - prevalence) <= 1e-9:
+        return None
+    return (f"The model was trained with `{strategy}` at a positive share of {sampled:.3g} (the data's is "
+            f"{prevalence:.3g}), so its scores overstate the probability of a positive: they rank cases and fit "
+            "the threshold, but as probabilities they need "
+            f"`imbalance_lab.strategies.prior_correction(score, train_prevalence={prevalence:.6g}, "
+            f"sampled_prevalence={sampled:.6g})`.")
+
+
 # --------------------------------------------------------------------------------------------
 # Ratio sweep and selection
 # --------------------------------------------------------------------------------------------
@@ -832,6 +856,20 @@ THRESHOLD_METRICS = ("precision", "recall", "f1", "balanced_accuracy", "mcc", "g
 #: The columns of :func:`primary_scores` the imbalance stage summarises and can select by.
 SUMMARY_METRICS = ("average_precision", "roc_auc", "brier", "log_loss", "balanced_accuracy", "geometric_mean", "mcc",
                    "precision", "recall", "f1", "f1_at_half", "f1_tuned")
+
+
+def selection_column(metric: str) -> str:
+    """The column of :func:`primary_scores` that strategies are compared and chosen by on
+    ``metric``: a threshold metric at the threshold tuned on the other folds' predictions
+    (``<metric>_tuned``) for every strategy, since the evaluate stage deploys each strategy with
+    a tuned threshold; a threshold-free metric as it is.
+
+    Judged at 0.5, as :func:`primary_scores`' ``<metric>`` column judges all but
+    ``threshold_moving``, a strategy that only moves the 0.5 cut towards a tuned one (most
+    resamplers do) looks better than it does once deployed: on MCC, ``easy_ensemble`` was chosen
+    at 0.5 and scored below ``none`` at the tuned threshold it is deployed with.
+    """
+    return f"{metric}_tuned" if metric in THRESHOLD_METRICS else metric
 
 
 def primary_scores(tuned: pd.DataFrame, at_half: pd.DataFrame) -> pd.DataFrame:
