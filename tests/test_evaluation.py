@@ -269,10 +269,38 @@ def test_capture_at_k_hand_made():
     assert ev.capture_at_k(y, s, k=50) == pytest.approx(1.0)  # more than the rows: all rows
 
 
-def test_capture_at_k_ties_broken_by_row_order_and_no_positives():
-    assert ev.capture_at_k([0, 1, 0], [0.5, 0.5, 0.5], k=1) == 0.0
-    assert ev.capture_at_k([0, 1, 0], [0.5, 0.5, 0.5], k=2) == 1.0
+def test_capture_at_k_ties_share_the_places_at_the_cut_and_no_positives():
+    """Ties were broken by row order: the dummy model's capture was the share of positives that
+    came first in the file."""
+    assert ev.capture_at_k([0, 1, 0], [0.5, 0.5, 0.5], k=1) == pytest.approx(1 / 3)
+    assert ev.capture_at_k([0, 1, 0], [0.5, 0.5, 0.5], k=2) == pytest.approx(2 / 3)
+    assert ev.capture_at_k([1, 0, 0], [0.5, 0.5, 0.5], k=1) == pytest.approx(1 / 3)  # order does not matter
+    # a clear top row, then three tied rows (one positive) for the two places left
+    y, s = [1, 0, 1, 0, 1], [0.9, 0.5, 0.5, 0.5, 0.1]
+    assert ev.capture_at_k(y, s, k=3) == pytest.approx((1 + 2 / 3) / 3)
     assert math.isnan(ev.capture_at_k([0, 0, 0], [0.1, 0.2, 0.3], k=1))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_capture_and_top_k_with_ties_are_the_mean_over_orders_of_the_tied_rows(seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(40) < 0.3).astype(int)
+    y[0] = 1
+    s = rng.integers(0, 4, 40) / 4  # four scores: many ties
+    k = 0.25
+    rows = ev._top_rows(40, k)
+    # the mean over many random orders of the rows, ties broken by that order
+    captured = []
+    for _ in range(4000):
+        perm = rng.permutation(40)
+        top = perm[np.argsort(-s[perm], kind="mergesort")[:rows]]
+        captured.append(y[top].sum())
+    expected = np.mean(captured)
+    assert ev.capture_at_k(y, s, k=k) * y.sum() == pytest.approx(expected, abs=0.08)
+    got = ev.top_k(y, s, k=k)
+    assert got["positives"] == pytest.approx(expected, abs=0.08) and got["rows"] == rows
+    assert got["capture"] == pytest.approx(ev.capture_at_k(y, s, k=k))
+    assert got["lift"] == pytest.approx(got["positives"] / rows / y.mean())
 
 
 def _sklearn_metrics(y, s, threshold):

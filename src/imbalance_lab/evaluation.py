@@ -118,19 +118,37 @@ def choose_threshold(
     raise ValueError(f"unknown threshold objective {objective!r}")
 
 
+def _top_rows(n: int, k: float) -> int:
+    """The number of rows in the top ``k`` (a fraction of ``n`` below 1, a count from 1), at
+    least one and at most ``n``."""
+    return min(max(int(round(k * n)) if k < 1 else int(k), 1), n)
+
+
+def _positives_in_top(y_true: np.ndarray, y_score: np.ndarray, n_top: int) -> float:
+    """Positives among the ``n_top`` highest scores. Rows tied with the last one taken share its
+    remaining places: each counts in proportion (the mean over every order of the tied rows),
+    so the result does not depend on row order."""
+    order = np.argsort(-y_score, kind="mergesort")
+    cut = y_score[order[n_top - 1]]
+    above = y_score > cut
+    tied = y_score == cut
+    places = n_top - int(above.sum())
+    return float(y_true[above].sum() + places * y_true[tied].sum() / tied.sum())
+
+
 def capture_at_k(y_true: Sequence[int], y_score: Sequence[float], *, k: float) -> float:
     """Share of all positives found among the top ``k`` scored rows.
 
-    ``k`` below 1 is a fraction of the rows, ``k`` of 1 or more a count. Ties at the cut are
-    broken by row order (stable sort), so the count is exact.
+    ``k`` below 1 is a fraction of the rows, ``k`` of 1 or more a count. Rows tied at the cut
+    share the places left (see :func:`top_k`): a constant score captures ``k`` of the
+    positives, not the share that happens to come first in the file.
     """
     y_true = np.asarray(y_true).astype(int)
     y_score = np.asarray(y_score, dtype=float)
-    n_top = int(round(k * len(y_true))) if k < 1 else int(k)
-    n_top = min(max(n_top, 1), len(y_true))
-    top = np.argsort(-y_score, kind="mergesort")[:n_top]
     positives = y_true.sum()
-    return float(y_true[top].sum() / positives) if positives else float("nan")
+    if not positives:
+        return float("nan")
+    return _positives_in_top(y_true, y_score, _top_rows(len(y_true), k)) / float(positives)
 
 
 def threshold_metrics(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
@@ -896,16 +914,20 @@ def bootstrap_ci(
 def top_k(y_true: Sequence[int], y_score: Sequence[float], *, k: float) -> dict[str, float]:
     """Capture (share of all positives) and lift (precision over prevalence) in the top ``k``.
 
-    ``k`` below 1 is a fraction of the rows, 1 or more a count.
+    ``k`` below 1 is a fraction of the rows, 1 or more a count. When rows with the same score
+    straddle the cut, they share the places left and each counts in proportion: ``positives``
+    is then the expected number over every order of the tied rows (not a whole number), and
+    nothing depends on the order of the rows.
     """
     y_true = np.asarray(y_true).astype(int)
     y_score = np.asarray(y_score, dtype=float)
-    n_top = int(round(k * len(y_true))) if k < 1 else int(k)
-    n_top = min(max(n_top, 1), len(y_true))
-    top = np.argsort(-y_score, kind="mergesort")[:n_top]
-    precision = float(y_true[top].mean())
+    n_top = _top_rows(len(y_true), k)
+    found = _positives_in_top(y_true, y_score, n_top)
+    precision = found / n_top
     prevalence = float(y_true.mean())
-    return {"rows": n_top, "positives": int(y_true[top].sum()), "capture": capture_at_k(y_true, y_score, k=k),
+    positives = int(found) if float(found).is_integer() else found
+    return {"rows": n_top, "positives": positives,
+            "capture": found / float(y_true.sum()) if y_true.sum() else float("nan"),
             "precision": precision, "lift": precision / prevalence if prevalence else float("nan")}
 
 
