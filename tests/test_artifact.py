@@ -283,7 +283,7 @@ def test_model_card_says_how_its_metrics_were_measured(top_k, rows, said):
                                              "confidence": 0.95, "top_k": top_k, "top_k_rows": rows,
                                              "threshold_objective": "f1"})
     assert "- Measured once, on the held-out test set: 1165 rows, 70 positives (prevalence 6.0%)" in card
-    assert "95% stratified percentile bootstrap interval (1000 resamples" in card
+    assert "95% stratified bootstrap interval, bias-corrected and accelerated (BCa) (1000 resamples" in card
     assert f"the share of all positives in {said}" in card
     assert "The threshold was chosen to optimise `f1` on the out-of-fold predictions of the training rows" in card
     assert card.index("Measured once") < card.index("## Decision threshold")

@@ -826,7 +826,68 @@ def test_bootstrap_replicates_keep_the_prevalence():
     y = np.array([1] * 5 + [0] * 45)
     seen = []
     ev.bootstrap_ci(y, np.linspace(0, 1, 50), lambda t, _: seen.append(t.mean()) or 0.0, n_boot=20, seed=0)
-    assert set(seen) == {0.1}
+    assert set(seen[:20]) == {0.1}  # the replicates (then the estimate and the jackknife)
+    assert len(seen) == 20 + 1 + 50
+
+
+def test_bca_interval_matches_scipy():
+    """The stratified BCa interval against scipy.stats.bootstrap's (not stratified; with half the
+    rows positive, stratifying hardly changes ROC AUC's replicates)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(600) < 0.5).astype(int)
+    s = np.clip(0.25 * y + rng.random(600) * 0.75, 0, 1)
+    _, lo, hi = ev.bootstrap_ci(y, s, roc_auc_score, n_boot=3000, seed=1)
+    ref = stats.bootstrap((y, s), roc_auc_score, paired=True, vectorized=False, n_resamples=3000, method="BCa",
+                          random_state=2).confidence_interval
+    assert lo == pytest.approx(ref.low, abs=0.003) and hi == pytest.approx(ref.high, abs=0.003)
+
+
+def test_bca_levels_by_hand():
+    from scipy import stats
+
+    # replicates symmetric about the estimate and a symmetric jackknife: the percentile levels
+    assert ev.bca_levels([1, 2, 3, 4], 2.5, [1.0, 2.0, 3.0]) == pytest.approx((0.025, 0.975))
+    # 3 of 4 replicates above the estimate: z0 = ppf(0.25) < 0, both levels move down
+    low, high = ev.bca_levels([1, 2, 3, 4], 1.5, [1.0, 2.0, 3.0])
+    z0 = stats.norm.ppf(0.25)
+    assert low == pytest.approx(stats.norm.cdf(2 * z0 + stats.norm.ppf(0.025)))
+    assert high == pytest.approx(stats.norm.cdf(2 * z0 + stats.norm.ppf(0.975)))
+    assert ev.bca_levels([2, 3], 1.0, [1.0, 2.0]) == pytest.approx((0.025, 0.975))  # all above: percentile
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_bca_moves_the_interval_against_the_replicates_bias(seed):
+    """Average precision's replicates need not centre on the estimate (a resample repeats rows):
+    on the stored test predictions 57.5 % lay above it and the percentile interval sat too high.
+    BCa shifts the interval away from the side where most replicates lie."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(1200) < 0.06).astype(int)
+    s = np.clip(0.6 * y + rng.random(1200), 0, 1)  # about as separable as the default data's test set
+    replicates = []
+
+    def recording(t, u):
+        value = average_precision_score(t, u)
+        replicates.append(value)
+        return value
+
+    est, lo, hi = ev.bootstrap_ci(y, s, recording, n_boot=1000, seed=3)
+    above = np.mean(np.asarray(replicates[:1000]) > est)
+    _, p_lo, p_hi = ev.bootstrap_ci(y, s, average_precision_score, n_boot=1000, seed=3, method="percentile")
+    assert abs(above - 0.5) > 0.02  # the case this is about
+    assert np.sign((lo + hi) - (p_lo + p_hi)) == -np.sign(above - 0.5)
+    assert lo < est < hi
+    with pytest.raises(ValueError, match="unknown bootstrap method"):
+        ev.bootstrap_ci(y, s, average_precision_score, method="basic")
+
+
+def test_grouped_jackknife_above_the_group_count(monkeypatch):
+    monkeypatch.setattr(ev, "JACKKNIFE_GROUPS", 10)
+    y = np.array([1] * 20 + [0] * 80)
+    calls = []
+    values = ev._jackknife(y, np.linspace(0, 1, 100), lambda t, _: calls.append((len(t), t.sum())) or 0.0, seed=0)
+    assert len(values) == 10 and set(calls) == {(90, 18)}  # each group: 2 positives and 8 negatives
 
 
 def test_top_k_capture_and_lift_by_hand():

@@ -408,7 +408,7 @@ def _evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
                      "no choice (model, strategy, threshold) was made on it.")
     if evaluation.get("n_bootstrap"):
         confidence = float(evaluation.get("confidence", 0.95))
-        lines.append(f"- `*_ci_low`, `*_ci_high`: {confidence:.0%} stratified percentile bootstrap interval "
+        lines.append(f"- `*_ci_low`, `*_ci_high`: {confidence:.0%} stratified bootstrap interval, bias-corrected and accelerated (BCa) "
                      f"({evaluation['n_bootstrap']} resamples of the test rows, positives and negatives separately).")
     if evaluation.get("top_k") is not None:
         k = evaluation["top_k"]
