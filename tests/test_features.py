@@ -133,3 +133,12 @@ def test_none_and_nan_are_the_same_missing_category(encoding):
     np.testing.assert_array_equal(pre.transform(new)[:, 2:], np.vstack([missing_rows[0]] * 2))
     if encoding == "ordinal":
         np.testing.assert_array_equal(missing_rows[:, 0], 0.0)  # "__missing__" sorts first; never -1
+
+
+def test_one_hot_last_columns_passes_the_others_and_ignores_unknown_codes():
+    from imbalance_lab.features import OneHotLastColumns
+
+    train = np.array([[0.5, 1.0, 0.0], [1.5, 0.0, 1.0], [2.5, 0.0, 2.0]] * 5)  # two numbers, then a code
+    enc = OneHotLastColumns(n_columns=1).fit(train)
+    out = enc.transform(np.array([[9.0, 1.0, 1.0], [8.0, 0.0, -1.0]]))  # -1: a category unseen in training
+    np.testing.assert_array_equal(out, [[9.0, 1.0, 0.0, 1.0, 0.0], [8.0, 0.0, 0.0, 0.0, 0.0]])

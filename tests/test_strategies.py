@@ -84,7 +84,10 @@ def test_every_strategy_fits_predicts_probabilities_and_pickles(data, strategy):
     X, y, schema, _ = data
     pipe = st.make_strategy_pipeline(strategy, "logistic_regression", schema, seed=0)
     names = [n for n, _ in pipe.steps]
-    assert names == (["preprocess", "sample", "model"] if strategy in SAMPLERS else ["preprocess", "model"])
+    expected = ["preprocess", "model"]
+    if strategy in SAMPLERS:  # SMOTE-NC sees categorical codes, one-hot encoded after it
+        expected[1:1] = ["sample", "encode"] if strategy in st.SMOTE_NC else ["sample"]
+    assert names == expected
     pickle.dumps(pipe)
     pipe.fit(X, y)
     proba = pipe.predict_proba(X)
@@ -188,11 +191,18 @@ def test_oversampling_before_the_split_inflates_cross_validated_scores(data):
     assert leaky_auc > 0.97
 
 
+def _no_encode_step(pipe):
+    """Params that make the one-hot step after SMOTE-NC (logistic regression) pass its codes
+    through, so the model sees what the preprocessing step gives (what these tests compare);
+    that the step itself makes whole categories is tested below."""
+    return {"encode": "passthrough"} if "encode" in pipe.named_steps else {}
+
+
 @pytest.mark.parametrize("strategy", SAMPLERS)
 def test_no_resampled_row_reaches_a_validation_fold(data, strategy):
     X, y, schema, folds = data
     pipe = st.make_strategy_pipeline(strategy, "logistic_regression", schema, seed=0)
-    pipe.set_params(model=Recorder())
+    pipe.set_params(model=Recorder(), **_no_encode_step(pipe))
     fitted = []
 
     def fit_predict(estimator, X_, y_, train, val):
@@ -260,7 +270,7 @@ def test_no_resampled_row_reaches_a_validation_fold_on_the_stages_path(data, str
     monkeypatch.setattr(ev, "_MODEL_CACHE", OrderedDict())
     X, y, schema, folds = data
     pipe = st.make_strategy_pipeline(strategy, "logistic_regression", schema, seed=0)
-    pipe.set_params(model=LoggingRecorder())
+    pipe.set_params(model=LoggingRecorder(), **_no_encode_step(pipe))
     RECORDED.clear()
     result = ev.cross_validate_models({strategy: pipe}, X, y, folds, n_jobs=1)
     splits = list(iter_splits(folds))
@@ -293,7 +303,9 @@ def test_smote_gives_discrete_columns_only_values_of_real_rows(data, strategy, m
     X, y, schema, _ = data
     pipe = st.make_strategy_pipeline(strategy, model, schema, seed=0)
     pipe.set_params(model=Recorder()).fit(X, y)
-    original = pipe.named_steps["preprocess"].transform(X)
+    original = X  # what the model sees of the real rows: every step but the sampler and the model
+    for name, step in pipe.steps[:-1]:
+        original = original if name == "sample" else step.transform(original)
     fit_X = pipe.named_steps["model"].fit_X_
     n_numeric = len(schema["numeric"])
     assert original.shape[1] > n_numeric + 1  # an indicator column (num2 has missing values) and the category
@@ -302,6 +314,13 @@ def test_smote_gives_discrete_columns_only_values_of_real_rows(data, strategy, m
     for j in range(n_numeric, original.shape[1]):
         assert set(np.unique(fit_X[synthetic, j])) <= set(np.unique(original[:, j])), j
     assert len(np.unique(fit_X[synthetic, 0])) > synthetic.sum() // 2  # num1 still interpolated
+    if model == "logistic_regression":
+        # one-hot: SMOTE-NC sampled each dummy column apart, and synthetic rows had no category or two
+        n_dummies = original.shape[1] - (n_numeric + 1)
+        dummies = fit_X[:, -n_dummies:]
+        assert set(np.unique(dummies)) <= {0.0, 1.0}
+        assert (dummies.sum(axis=1) == len(schema["categorical"])).all()
+        assert "encode" in pipe.named_steps
 
 
 def test_for_discrete_columns_keeps_the_options_and_leaves_other_samplers():

@@ -74,6 +74,7 @@ VERSIONED = ("scikit-learn", "imbalanced-learn", "xgboost", "skops", "numpy", "s
 ALLOWLIST: frozenset[str] = frozenset({
     # this package: the pandas.NA stand-in and the strategy wrappers (plain estimators)
     "imbalance_lab.artifact.PandasNAMarker",
+    "imbalance_lab.features.OneHotLastColumns",
     "imbalance_lab.strategies.CheckedBalancedRandomForestClassifier",
     "imbalance_lab.strategies.CheckedEasyEnsembleClassifier",
     "imbalance_lab.strategies.CheckedSampler",

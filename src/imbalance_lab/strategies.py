@@ -57,7 +57,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import evaluation
 from .errors import ImbalanceLabError, StrategyError
-from .features import make_preprocessor
+from .features import OneHotLastColumns, make_preprocessor
 from .models import MODELS, make_pipeline
 
 log = logging.getLogger(__name__)
@@ -416,6 +416,8 @@ STRATEGIES: dict[str, StrategySpec] = {
 
 #: Resampling strategies without a variant for discrete columns: they interpolate them.
 INTERPOLATE_DISCRETE = ("borderline_smote", "adasyn")
+#: Strategies whose SMOTE runs as SMOTE-NC with categorical columns (:func:`for_discrete_columns`).
+SMOTE_NC = ("smote", "smote_tomek", "smote_enn")
 
 
 def describe_strategies() -> pd.DataFrame:
@@ -541,8 +543,13 @@ def make_strategy_pipeline(
             log.warning("strategy %r interpolates the encoded categorical columns (%s) like numbers: imbalanced-learn "
                         "has no categorical variant of it (smote, smote_tomek and smote_enn use SMOTE-NC)",
                         strategy, ", ".join(schema["categorical"]))
-        return make_pipeline(model, schema, seed=seed, params=params, n_jobs=n_jobs,
-                             sampler=CheckedSampler(sampler, strategy=strategy, n_continuous=len(schema["numeric"])))
+        checked = CheckedSampler(sampler, strategy=strategy, n_continuous=len(schema["numeric"]))
+        pipe = make_pipeline(model, schema, seed=seed, params=params, n_jobs=n_jobs, sampler=checked)
+        if strategy in SMOTE_NC and schema["categorical"] and MODELS[model].encoding == "onehot":
+            # SMOTE-NC samples categories, not dummy columns: codes before it, one-hot after it
+            pipe.steps[0] = ("preprocess", make_preprocessor(schema, encoding="ordinal", scale=MODELS[model].scale))
+            pipe.steps.insert(2, ("encode", OneHotLastColumns(n_columns=len(schema["categorical"]))))
+        return pipe
 
     log.info("strategy %r brings its own estimator: model %r and its params are not used", strategy, model)
     if strategy == "balanced_random_forest":
