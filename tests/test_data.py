@@ -375,6 +375,27 @@ def test_enough_positives_passes():
     assert report["positives"] == 8
 
 
+@pytest.mark.parametrize("value", [[1, 2], {"a": 1}, np.array([0.5, 1.5])])
+def test_a_column_of_lists_or_mappings_is_one_line(value):
+    """A Parquet list column failed in the notebook with 'The truth value of an array ...'."""
+    df = frame().assign(tags=[None, value] + [value] * 22)
+    msg = clean_error(df)
+    assert msg.startswith(f"src.csv: column 'tags' holds {type(value).__name__} values (first at data row 2)")
+    assert "prepare.drop_columns" in msg
+
+
+def test_a_parquet_list_column_end_to_end(tmp_path):
+    frame().assign(tags=[[i, i + 1] for i in range(24)]).to_parquet(tmp_path / "d.parquet")
+    name, df = data.read_source({"path": "d.parquet"}, base_dir=tmp_path)
+    assert "holds ndarray values (first at data row 1)" in clean_error(df, source=name)
+
+
+def test_options_on_a_parquet_source_are_refused(tmp_path):
+    frame().to_parquet(tmp_path / "d.parquet")
+    msg = data_error(data.read_source, {"path": "d.parquet", "options": {"sep": "auto"}}, base_dir=tmp_path)
+    assert msg == "d.parquet: options (sep) apply to CSV sources only; remove them from this Parquet source in prepare.sources"
+
+
 def test_all_empty_column():
     msg = clean_error(frame().assign(blank=np.nan))
     assert "'blank'" in msg and "prepare.drop_columns" in msg

@@ -216,6 +216,13 @@ def test_numbers_as_text_with_blanks_score_like_numbers_and_bad_text_is_named(mo
         score_frame(model, text)
 
 
+def test_a_decimal_comma_is_named_with_its_fix(model, new_data):
+    text = new_data.astype({"num1": object})
+    text.loc[4, "num1"] = "0,34"
+    with pytest.raises(ScoringError, match=r"holds text '0,34' in 1 row\(s\) .*; write decimals with '\.', not ','"):
+        score_frame(model, text)
+
+
 def test_true_false_text_in_a_numeric_column_scores_as_one_and_zero(model, new_data):
     """A boolean column written to CSV comes back as True/False text (blanks where missing)."""
     numbers = new_data.copy()

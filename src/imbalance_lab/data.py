@@ -227,6 +227,9 @@ def read_source(source: dict[str, Any], *, base_dir: str | Path = ".") -> tuple[
             f"(paths are relative to {Path(base_dir).as_posix()}/, where the raw data belongs)"
         )
     fmt = _source_format(source, path)
+    if fmt == "parquet" and source.get("options"):
+        raise DataError(f"{name}: options ({', '.join(sorted(source['options']))}) apply to CSV sources only; "
+                        "remove them from this Parquet source in prepare.sources")
     if fmt == "parquet":
         try:
             df = pd.read_parquet(path)
@@ -625,6 +628,14 @@ def validate_and_clean(
         s = df[col]
         if s.isna().all():
             raise DataError(f"{source}: column '{col}' is empty in every row; add it to prepare.drop_columns")
+        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True).startswith("mixed"):
+            nested = s.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
+            if nested.any():
+                row = int(np.flatnonzero(nested.to_numpy())[0])
+                raise DataError(
+                    f"{source}: column '{col}' holds {type(s.iloc[row]).__name__} values (first at data row {row + 1}), "
+                    "not one value per row; add it to prepare.drop_columns or flatten it into columns before the pipeline"
+                )
         text_date = None if col in categorical else _date_text(s)
         if col not in categorical and (
                 pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s)

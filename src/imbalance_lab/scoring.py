@@ -114,10 +114,12 @@ def _numeric_column(values: pd.Series, *, col: str, source: str, row_offset: int
         bad = parsed.isna() & ~blank
         if bad.any():
             pos = int(np.flatnonzero(bad.to_numpy())[0])
+            first = str(text.iloc[pos])
+            fix = ("write decimals with '.', not ',' (convert the file, e.g. read it with decimal=',' and write it "
+                   "again)" if re.fullmatch(r"[-+]?\d+,\d+", first) else "fix or blank those values")
             raise ScoringError(
-                f"{source}: column '{col}' is numeric in the model but holds text {str(text.iloc[pos])[:40]!r} "
-                f"in {int(bad.sum())} row(s) of this part (first at data row {row_offset + pos + 1}); "
-                "fix or blank those values"
+                f"{source}: column '{col}' is numeric in the model but holds text {first[:40]!r} "
+                f"in {int(bad.sum())} row(s) of this part (first at data row {row_offset + pos + 1}); {fix}"
             )
         out = parsed.astype("float64")
     arr = out.to_numpy(dtype="float64", na_value=np.nan)
