@@ -109,6 +109,36 @@ def test_a_shifted_sample_drifts(reference):
     assert table.loc["num1", "mean_new"] > table.loc["num1", "mean_ref"] + 1.5
 
 
+def _many_levels(n, seed, levels=400):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"city": [f"city_{i}" for i in rng.integers(0, levels, n)], "x": rng.normal(size=n)})
+
+
+def test_a_small_sample_of_a_many_levelled_category_does_not_drift():
+    """200 rows of the training data's own 400 cities drifted with PSI 2.5: most cells are empty
+    by chance, and each empty cell adds to the PSI. A PSI within what sampling alone gives at
+    this many rows (psi_noise) is not drift."""
+    schema = {"numeric": ["x"], "categorical": {"city": [f"city_{i}" for i in range(400)]}}
+    reference = reference_stats(_many_levels(20000, 1), schema)
+    for seed in range(2, 5):
+        table = drift_table(reference, _many_levels(200, seed)).set_index("feature")
+        assert table.loc["city", "psi"] > 1.0  # the PSI itself is large ...
+        assert table.loc["city", "psi"] < table.loc["city", "psi_noise"]  # ... but no larger than chance
+        assert not table["drifted"].any(), table
+    # a real shift still drifts: 200 rows from 20 of the cities
+    table = drift_table(reference, _many_levels(200, 7, levels=20)).set_index("feature")
+    assert table.loc["city", "drifted"] and table.loc["city", "psi"] > table.loc["city", "psi_noise"]
+    assert table.loc["city", "p_value"] < 1e-10
+
+
+def test_psi_noise_is_about_cells_over_rows_for_well_filled_cells():
+    expected = np.full(10, 0.1)
+    median = drift_module.psi_noise(expected, 10000, level=0.5)
+    assert median == pytest.approx(9 / 10000, rel=0.2)  # chi-square(9) / n
+    assert drift_module.psi_noise(expected, 10000) > median  # the 99th percentile
+    assert drift_module.psi_noise(expected, 10000) == drift_module.psi_noise(expected, 10000)  # seeded
+
+
 def test_unseen_categories_and_missing_values_count(reference):
     X = stable()
     X.loc[:99, "cat"] = "brand-new"
@@ -201,7 +231,7 @@ def test_drift_threshold_defaults_to_the_models_evaluate_psi_threshold(tmp_path,
     lenient = save(tmp_path / "lenient", pipeline, X, params={"model": "test", "seed": 0, "psi_threshold": 50.0})
     plain = save(tmp_path / "plain", pipeline, X)
     src = tmp_path / "new.csv"
-    stable().to_csv(src, index=False)
+    make_data(n=500, seed=11, shift=0.3)[0].to_csv(src, index=False)  # num1's PSI 0.13: above chance, below 0.2
     report = tmp_path / "drift.json"
     assert run_cli(["drift", "--model", str(strict), "--input", str(src), "--report", str(report)]) == DRIFT_EXIT
     assert json.loads(report.read_text())["psi_threshold"] == 1e-4

@@ -10,7 +10,10 @@ reference.json); :func:`drift_table` compares new data with it, feature by featu
   cell, and a chi-square goodness-of-fit test of the counts against the training shares.
 
 A feature is ``drifted`` when its PSI exceeds the threshold (0.2 is the usual "significant
-shift" rule of thumb; 0.1-0.2 is a moderate one). The tests' p-values are reported as well
+shift" rule of thumb; 0.1-0.2 is a moderate one) and the PSI that sampling alone gives at this
+many rows (``psi_noise``, :func:`psi_noise`): a small batch of a feature with many categories
+leaves most cells empty by chance, and 200 rows of the training data's own 400 cities had a PSI
+of 2.5. The tests' p-values are reported as well
 (``significant``); with many rows they flag even negligible shifts, so they do not decide.
 :class:`DriftAccumulator` does the same over chunks of a large file with bounded memory.
 """
@@ -153,6 +156,32 @@ def psi(expected: np.ndarray, actual: np.ndarray, *, epsilon: float = EPSILON) -
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+#: Samples drawn from the training shares for :func:`psi_noise`.
+NOISE_SAMPLES = 1000
+
+
+def psi_noise(expected: np.ndarray, n: int, *, level: float = 0.99, seed: int = 0,
+              samples: int = NOISE_SAMPLES) -> float:
+    """The PSI that ``n`` rows drawn from the training shares themselves exceed with
+    probability ``1 - level``: the ``level`` quantile of the PSI of ``samples`` multinomial
+    samples (seeded) against ``expected``. About (cells - 1) / n when every cell is well filled,
+    far more when cells are empty by chance.
+
+    Parameters
+    ----------
+    expected : array-like
+        The training shares of the cells (summing to 1).
+    n : int
+        Rows of the new data.
+    """
+    p = np.clip(np.asarray(expected, dtype="float64"), 0.0, None)
+    p = p / p.sum()
+    counts = np.random.default_rng(seed).multinomial(n, p, size=samples)
+    e = np.clip(p, EPSILON, None)
+    a = np.clip(counts / n, EPSILON, None)
+    return float(np.quantile(np.sum((a - e) * np.log(a / e), axis=1), level))
+
+
 class DriftAccumulator:
     """Counts and samples of new data, fed chunk by chunk, for :meth:`table`.
 
@@ -220,6 +249,7 @@ class DriftAccumulator:
                 statistic = p_value = math.nan
             rows.append({
                 "feature": col, "kind": "numeric", "psi": psi(expected, actual) if n else math.nan,
+                "psi_noise": psi_noise(expected, n, level=1 - p_threshold, seed=len(rows)) if n else math.nan,
                 "test": "ks", "statistic": statistic, "p_value": p_value,
                 "missing_ref": float(ref["missing_share"]), "missing_new": float(counts[-1] / n) if n else math.nan,
                 "unseen": 0,
@@ -238,7 +268,9 @@ class DriftAccumulator:
             else:
                 statistic = p_value = value = math.nan
             rows.append({
-                "feature": col, "kind": "categorical", "psi": value, "test": "chi2",
+                "feature": col, "kind": "categorical", "psi": value,
+                "psi_noise": psi_noise(expected, n, level=1 - p_threshold, seed=len(rows)) if n else math.nan,
+                "test": "chi2",
                 "statistic": statistic, "p_value": p_value,
                 "missing_ref": float(ref["shares"].get(MISSING, 0.0)),
                 "missing_new": float(self._counts[col][MISSING] / n) if n else math.nan,
@@ -246,11 +278,11 @@ class DriftAccumulator:
                 "mean_ref": math.nan, "mean_new": math.nan,
             })
         table = pd.DataFrame(rows, columns=[
-            "feature", "kind", "psi", "test", "statistic", "p_value", "missing_ref", "missing_new",
+            "feature", "kind", "psi", "psi_noise", "test", "statistic", "p_value", "missing_ref", "missing_new",
             "unseen", "mean_ref", "mean_new",
         ])
         table["mean_ref"] = pd.to_numeric(table["mean_ref"], errors="coerce")
-        table["drifted"] = table["psi"] > psi_threshold
+        table["drifted"] = (table["psi"] > psi_threshold) & (table["psi"] > table["psi_noise"])
         table["significant"] = table["p_value"] < p_threshold
         table = table.sort_values(["psi", "feature"], ascending=[False, True], na_position="last").reset_index(drop=True)
         table.attrs.update(psi_threshold=float(psi_threshold), p_threshold=float(p_threshold), rows=int(n))
@@ -270,15 +302,16 @@ def drift_table(
         New data with every reference feature as a column (categoricals as text, missing as
         NaN, as :func:`imbalance_lab.scoring.check_input` prepares them).
     psi_threshold : float
-        A feature whose PSI exceeds this is ``drifted``.
+        A feature whose PSI exceeds this and its ``psi_noise`` is ``drifted``.
     p_threshold : float
-        A feature whose test p-value is below this is ``significant`` (informational).
+        A feature whose test p-value is below this is ``significant`` (informational);
+        ``psi_noise`` is the PSI that sampling alone exceeds with this probability.
 
     Returns
     -------
     DataFrame
-        One row per feature, sorted by PSI (largest first): ``feature, kind, psi, test ("ks"
-        or "chi2"), statistic, p_value, missing_ref, missing_new, unseen (new values of
+        One row per feature, sorted by PSI (largest first): ``feature, kind, psi, psi_noise,
+        test ("ks" or "chi2"), statistic, p_value, missing_ref, missing_new, unseen (new values of
         categories not seen in training), mean_ref, mean_new, drifted, significant``. The
         thresholds and the row count are in ``table.attrs``.
     """
