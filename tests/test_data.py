@@ -323,10 +323,23 @@ def test_union_numeric_vs_text(tmp_path):
 
 def test_union_of_a_boolean_column_with_and_without_blanks(tmp_path):
     """Without blanks pandas reads True/False as booleans, with blanks as text: they clashed."""
-    a = write(tmp_path, "a.csv", "flag,colour,y\nTrue,red,0\nFalse,blue,1\n")
-    b = write(tmp_path, "b.csv", "flag,colour,y\n,red,0\nTrue,red,1\n")
-    _, df = data.read_sources([{"path": a}, {"path": b}], base_dir=tmp_path)
-    assert df["flag"].tolist()[:2] == [1.0, 0.0] and np.isnan(df["flag"].iloc[2]) and df["flag"].iloc[3] == 1.0
+    a = write(tmp_path, "a.csv", "flag,colour,y\n" + "True,red,0\nFalse,blue,1\n" * 6)
+    b = write(tmp_path, "b.csv", "flag,colour,y\n" + ",red,0\nTrue,red,1\n" * 6)
+    name, df = data.read_sources([{"path": a}, {"path": b}], base_dir=tmp_path)
+    out, schema, _ = clean(df, source=name, target="y")
+    assert out["flag"].dtype == np.float64 and "flag" in schema["numeric"]
+    assert out["flag"].tolist()[:2] == [1.0, 0.0] and np.isnan(out["flag"].iloc[12]) and out["flag"].iloc[13] == 1.0
+    # declared categorical, the values stay True/False, with one source or two
+    one = clean(data.read_sources([{"path": a}], base_dir=tmp_path)[1], categorical=["flag"])
+    two = clean(df, categorical=["flag"])
+    assert one[1]["categorical"]["flag"] == two[1]["categorical"]["flag"] == ["False", "True"]
+
+
+def test_a_list_column_in_two_sources_is_one_line(tmp_path):
+    for name in ("a", "b"):
+        frame().assign(tags=[[1, 2]] * 24).to_parquet(tmp_path / f"{name}.parquet")
+    name, df = data.read_sources([{"path": "a.parquet"}, {"path": "b.parquet"}], base_dir=tmp_path)
+    assert "column 'tags' holds ndarray values" in clean_error(df, source=name)
 
 
 def test_union_accepts_an_all_empty_column(tmp_path):

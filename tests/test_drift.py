@@ -139,6 +139,27 @@ def test_psi_noise_is_about_cells_over_rows_for_well_filled_cells():
     assert drift_module.psi_noise(expected, 10000) == drift_module.psi_noise(expected, 10000)  # seeded
 
 
+def test_psi_noise_is_drawn_in_batches_of_bounded_size(monkeypatch):
+    """1000 samples of a 100 000-level category were one array of several GB."""
+    expected = np.full(50, 0.02)
+    whole = drift_module.psi_noise(expected, 300, samples=200)
+    monkeypatch.setattr(drift_module, "NOISE_BATCH_CELLS", 50 * 7)  # 7 samples at a time
+    sizes = []
+    make_rng = np.random.default_rng
+
+    class Recording:
+        def __init__(self, seed):
+            self.rng = make_rng(seed)
+
+        def multinomial(self, n, p, size=None):
+            sizes.append(size)
+            return self.rng.multinomial(n, p, size=size)
+
+    monkeypatch.setattr(np.random, "default_rng", Recording)
+    assert drift_module.psi_noise(expected, 300, samples=200) == whole  # the same draws, in batches
+    assert max(sizes) == 7 and sum(sizes) == 200
+
+
 def test_unseen_categories_and_missing_values_count(reference):
     X = stable()
     X.loc[:99, "cat"] = "brand-new"

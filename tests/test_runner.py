@@ -259,6 +259,9 @@ def test_outputs_a_failed_run_created_are_removed(tmp_path, monkeypatch):
     assert (tmp_path / "data" / "old.csv").read_text() == "old"
     assert not any((tmp_path / name).exists() for name in ("data/new.csv", "plots/new", "reports/r.html"))
     assert not (tmp_path / ".imbalance-lab" / "backup" / "s").exists()
+    # kept out of the way, not deleted (after a killed run and a dvc checkout they may be good copies)
+    discarded = tmp_path / ".imbalance-lab" / "discarded" / "s"
+    assert (discarded / "data" / "new.csv").read_text() == "partial" and (discarded / "plots" / "new" / "a.png").exists()
 
 
 def test_outputs_a_killed_run_created_are_removed_by_the_next_run(tmp_path, monkeypatch):

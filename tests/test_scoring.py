@@ -219,7 +219,7 @@ def test_numbers_as_text_with_blanks_score_like_numbers_and_bad_text_is_named(mo
 def test_a_decimal_comma_is_named_with_its_fix(model, new_data):
     text = new_data.astype({"num1": object})
     text.loc[4, "num1"] = "0,34"
-    with pytest.raises(ScoringError, match=r"holds text '0,34' in 1 row\(s\) .*; write decimals with '\.', not ','"):
+    with pytest.raises(ScoringError, match=r"holds text '0,34' in 1 row\(s\) .*; write numbers with a '\.' for decimals and no thousands"):
         score_frame(model, text)
 
 

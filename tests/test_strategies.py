@@ -525,6 +525,7 @@ def test_prior_shift_note_names_the_correction_for_strategies_that_shift_the_pre
     # the call it names gives back the data's prevalence from balanced scores
     assert st.prior_correction([0.5], train_prevalence=0.1, sampled_prevalence=0.5)[0] == pytest.approx(0.1)
     assert "sampled_prevalence=0.2)" in st.prior_shift_note("random_under", y, 0.25)
+    assert "overstate" in note and "understate" in st.prior_shift_note("class_weight", 1 - y)  # positives the majority
 
 
 # --------------------------------------------------------------------------------------------

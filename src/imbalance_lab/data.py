@@ -276,12 +276,9 @@ def union_sources(frames: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
                 "give every source the same columns"
             )
         for col in columns:
-            a, b = first[col], df[col]
-            for frame in (first, df):  # True/False text (a boolean column with blanks) is numeric
-                truth = _truth_values(frame[col])
-                if truth is not None:
-                    frame[col] = truth
-            a, b = first[col], df[col]
+            # True/False text (a boolean column with blanks) compares as numeric; the values stay
+            # as they are (a column declared categorical keeps them as text)
+            a, b = (s if (t := _truth_values(s)) is None else t for s in (first[col], df[col]))
             if a.isna().all() or b.isna().all():
                 continue  # an empty column takes the type of the other sources
             a_num = pd.api.types.is_numeric_dtype(a)
@@ -460,7 +457,10 @@ def _truth_values(s: pd.Series) -> pd.Series | None:
             return float(v)
         return TRUTH_TEXT.get(v.strip().lower()) if isinstance(v, str) else None
 
-    distinct = pd.unique(s.dropna())
+    try:
+        distinct = pd.unique(s.dropna())
+    except TypeError:  # unhashable values (lists, arrays): validate_and_clean names them
+        return None
     if not 0 < len(distinct) <= 16:  # True, false, " TRUE" ...: a few spellings at most
         return None
     mapping = {v: truth(v) for v in distinct}

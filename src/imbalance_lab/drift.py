@@ -158,6 +158,8 @@ def psi(expected: np.ndarray, actual: np.ndarray, *, epsilon: float = EPSILON) -
 
 #: Samples drawn from the training shares for :func:`psi_noise`.
 NOISE_SAMPLES = 1000
+#: At most this many cells (samples x categories) are drawn at once (about 8 MB a copy).
+NOISE_BATCH_CELLS = 1_000_000
 
 
 def psi_noise(expected: np.ndarray, n: int, *, level: float = 0.99, seed: int = 0,
@@ -176,10 +178,14 @@ def psi_noise(expected: np.ndarray, n: int, *, level: float = 0.99, seed: int = 
     """
     p = np.clip(np.asarray(expected, dtype="float64"), 0.0, None)
     p = p / p.sum()
-    counts = np.random.default_rng(seed).multinomial(n, p, size=samples)
     e = np.clip(p, EPSILON, None)
-    a = np.clip(counts / n, EPSILON, None)
-    return float(np.quantile(np.sum((a - e) * np.log(a / e), axis=1), level))
+    rng = np.random.default_rng(seed)
+    batch = max(1, min(samples, NOISE_BATCH_CELLS // len(p)))  # bounded memory for many categories
+    values = []
+    for start in range(0, samples, batch):
+        a = np.clip(rng.multinomial(n, p, size=min(batch, samples - start)) / n, EPSILON, None)
+        values.append(np.sum((a - e) * np.log(a / e), axis=1))
+    return float(np.quantile(np.concatenate(values), level))
 
 
 class DriftAccumulator:

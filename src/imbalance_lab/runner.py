@@ -143,8 +143,11 @@ def _backup_path(stage: str, output: str) -> Path:
 
 
 #: In a stage's backup area: the outputs that did not exist when the run started (a failed
-#: run's new files there are removed, so the stage's outputs are as they were).
+#: run's new files there are moved out of the way, so the stage's outputs are as they were).
 ABSENT_FILE = ".absent.json"
+#: Where those files go (``<stage>/<output>``, replacing the previous ones), not deleted: after a
+#: killed run and a ``dvc checkout`` they may be good copies.
+DISCARDED_DIR = Path(".imbalance-lab") / "discarded"
 
 
 def set_aside(stage: str, outputs: list[str]) -> None:
@@ -156,7 +159,7 @@ def set_aside(stage: str, outputs: list[str]) -> None:
     absent = [out for out in outputs if not os.path.lexists(out)]
     write_bytes(area / ABSENT_FILE, (json.dumps(absent) + "\n").encode())  # before anything moves
     for out in outputs:
-        if Path(out).exists():
+        if os.path.lexists(out):
             target = _backup_path(stage, out)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(out, target)
@@ -171,8 +174,8 @@ def _remove(path: Path) -> None:
 
 def restore(stage: str, outputs: list[str]) -> None:
     """Put set-aside outputs back, replacing whatever a failed or killed run left there, and
-    remove the outputs such a run created that did not exist before it. Does nothing when no
-    run of the stage set its outputs aside."""
+    move the outputs such a run created that did not exist before it to
+    :data:`DISCARDED_DIR`. Does nothing when no run of the stage set its outputs aside."""
     area = BACKUP_DIR / stage
     if not area.is_dir():
         return
@@ -185,8 +188,12 @@ def restore(stage: str, outputs: list[str]) -> None:
             _remove(final)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(saved, final)
-        elif out in absent:
-            _remove(final)
+        elif out in absent and os.path.lexists(final):
+            kept = DISCARDED_DIR / stage / out
+            _remove(kept)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(final, kept)
+            log.warning("%s: %s did not exist before the run that failed or was killed; moved to %s", stage, out, kept)
     shutil.rmtree(area, ignore_errors=True)
 
 

@@ -108,15 +108,16 @@ def _numeric_column(values: pd.Series, *, col: str, source: str, row_offset: int
                        else str(v).strip())
         # the map may hand back a str-dtype column with NaN for None (pandas 3): test for text
         blank = text.map(lambda t: not isinstance(t, str) or t.lower() in _NA_TEXT).astype(bool)
-        truth = text.map(lambda t: TRUTH_TEXT.get(t.lower()) if isinstance(t, str) else None)
+        truth = text.str.lower().map(TRUTH_TEXT)
         parsed = pd.to_numeric(text.where(~blank & truth.isna(), None), errors="coerce")
         parsed = parsed.where(truth.isna(), truth.astype("float64"))  # True/False as written by a CSV of booleans
         bad = parsed.isna() & ~blank
         if bad.any():
             pos = int(np.flatnonzero(bad.to_numpy())[0])
             first = str(text.iloc[pos])
-            fix = ("write decimals with '.', not ',' (convert the file, e.g. read it with decimal=',' and write it "
-                   "again)" if re.fullmatch(r"[-+]?\d+,\d+", first) else "fix or blank those values")
+            fix = ("write numbers with a '.' for decimals and no thousands separator (convert the file, e.g. read "
+                   "it with decimal=',' or thousands=',' and write it again)" if re.fullmatch(r"[-+]?[\d.]*\d,\d+", first)
+                   else "fix or blank those values")
             raise ScoringError(
                 f"{source}: column '{col}' is numeric in the model but holds text {first[:40]!r} "
                 f"in {int(bad.sum())} row(s) of this part (first at data row {row_offset + pos + 1}); {fix}"

@@ -696,8 +696,9 @@ def prior_shift_note(strategy: str, y_train: Sequence[int], sampling_strategy: f
     sampled = sampled_prevalence(strategy, y_train, sampling_strategy)
     if abs(sampled - prevalence) <= 1e-9:
         return None
+    direction = "overstate" if sampled > prevalence else "understate"
     return (f"The model was trained with `{strategy}` at a positive share of {sampled:.3g} (the data's is "
-            f"{prevalence:.3g}), so its scores overstate the probability of a positive: they rank cases and fit "
+            f"{prevalence:.3g}), so its scores {direction} the probability of a positive: they rank cases and fit "
             "the threshold, but as probabilities they need "
             f"`imbalance_lab.strategies.prior_correction(score, train_prevalence={prevalence:.6g}, "
             f"sampled_prevalence={sampled:.6g})`.")
@@ -752,8 +753,9 @@ def ratio_sweep(
     n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Fold scores of a resampling strategy at each ``sampling_strategy`` ratio of ``grid``, as
-    the strategy comparison judges them (:func:`primary_scores`: threshold metrics at 0.5), so
-    that the sweep's points and the comparison's baseline are on the same footing.
+    the strategy comparison scores them (:func:`primary_scores`: threshold metrics at 0.5 and,
+    in the ``_tuned`` columns the comparison chooses by (:func:`selection_column`), at the tuned
+    threshold), so that the sweep's points and the comparison's baseline are on the same footing.
 
     A ratio equal to the one the strategy comparison used (``sampling_strategy``; "auto"
     balances the two classes, i.e. 1.0) is not fitted again: its rows are taken from
