@@ -501,8 +501,8 @@ def _coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None
                     and parsed.nunique() >= PLACEHOLDER_NUMBERS)
     if share >= NUMERIC_SHARE or placeholders:
         row = bad.idxmax()
-        hint = (f"if they mean missing, add na_values: {others!r} to this source's options in prepare.sources (CSV) "
-                "or blank them; if they are errors, fix them" if len(others) <= PLACEHOLDER_KINDS
+        hint = (f"if they stand for missing values, add na_values: {others!r} to this source's options in "
+                "prepare.sources (CSV) or blank them; otherwise fix them" if len(others) <= PLACEHOLDER_KINDS
                 else "fix or blank those values")
         raise DataError(
             f"{source}: column '{col}' is numeric but holds text {str(present[row])[:40]!r} "
