@@ -149,11 +149,16 @@ def _sample(stored: dict[str, list[Any]]) -> np.ndarray:
     return np.repeat(np.asarray(stored["values"], dtype="float64"), np.asarray(stored["counts"], dtype="int64"))
 
 
-def psi(expected: np.ndarray, actual: np.ndarray, *, epsilon: float = EPSILON) -> float:
-    """Population stability index of two share vectors (shares clipped at ``epsilon``)."""
+def _psi(expected: np.ndarray, actual: np.ndarray, epsilon: float) -> np.ndarray:
+    """PSI along the last axis (one value per row of a 2-d ``actual``)."""
     e = np.clip(np.asarray(expected, dtype="float64"), epsilon, None)
     a = np.clip(np.asarray(actual, dtype="float64"), epsilon, None)
-    return float(np.sum((a - e) * np.log(a / e)))
+    return np.sum((a - e) * np.log(a / e), axis=-1)
+
+
+def psi(expected: np.ndarray, actual: np.ndarray, *, epsilon: float = EPSILON) -> float:
+    """Population stability index of two share vectors (shares clipped at ``epsilon``)."""
+    return float(_psi(expected, actual, epsilon))
 
 
 #: Samples drawn from the training shares for :func:`psi_noise`.
@@ -178,13 +183,10 @@ def psi_noise(expected: np.ndarray, n: int, *, level: float = 0.99, seed: int = 
     """
     p = np.clip(np.asarray(expected, dtype="float64"), 0.0, None)
     p = p / p.sum()
-    e = np.clip(p, EPSILON, None)
     rng = np.random.default_rng(seed)
     batch = max(1, min(samples, NOISE_BATCH_CELLS // len(p)))  # bounded memory for many categories
-    values = []
-    for start in range(0, samples, batch):
-        a = np.clip(rng.multinomial(n, p, size=min(batch, samples - start)) / n, EPSILON, None)
-        values.append(np.sum((a - e) * np.log(a / e), axis=1))
+    values = [_psi(p, rng.multinomial(n, p, size=min(batch, samples - start)) / n, EPSILON)
+              for start in range(0, samples, batch)]
     return float(np.quantile(np.concatenate(values), level))
 
 

@@ -19,7 +19,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.linear_model import LogisticRegression
 
 from .errors import ParamsError
-from .features import make_preprocessor
+from .features import OneHotLastColumns, make_preprocessor
 from .params import RESERVED_MODEL_PARAMS
 
 
@@ -122,6 +122,7 @@ def make_pipeline(
     seed: int,
     params: dict[str, Any] | None = None,
     sampler: BaseEstimator | None = None,
+    sampler_sees_codes: bool = False,
     n_jobs: int = 1,
 ) -> Pipeline:
     """Preprocessing, an optional resampler and the estimator, as one unfitted pipeline.
@@ -138,12 +139,20 @@ def make_pipeline(
         Hyperparameter overrides for the estimator.
     sampler : imblearn sampler, optional
         Applied to the preprocessed training fold only (imblearn skips it at predict time).
+    sampler_sees_codes : bool
+        For a model that one-hot encodes categorical columns: give the sampler one column of
+        ordinal codes per categorical column and one-hot encode them after it
+        (:class:`~imbalance_lab.features.OneHotLastColumns`), as SMOTE-NC needs.
     n_jobs : int
         Threads for estimators that support them.
     """
     spec = MODELS[name]
-    steps: list[tuple[str, Any]] = [("preprocess", make_preprocessor(schema, encoding=spec.encoding, scale=spec.scale))]
+    codes = sampler is not None and sampler_sees_codes and spec.encoding == "onehot" and bool(schema["categorical"])
+    encoding = "ordinal" if codes else spec.encoding
+    steps: list[tuple[str, Any]] = [("preprocess", make_preprocessor(schema, encoding=encoding, scale=spec.scale))]
     if sampler is not None:
         steps.append(("sample", sampler))
+    if codes:
+        steps.append(("encode", OneHotLastColumns(n_columns=len(schema["categorical"]))))
     steps.append(("model", make_estimator(name, seed=seed, n_jobs=n_jobs, params=params)))
     return Pipeline(steps)

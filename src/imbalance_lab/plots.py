@@ -393,14 +393,12 @@ def tidy_parallel_coordinate(ax: Any, *, integer_params: Sequence[str] = ()) -> 
     fig.set_size_inches(max(6.4, 1.5 + 1.1 * (len(params) + 1)), 4.8)
     for name, a in zip(names, params):
         a.grid(False)
-        if isinstance(a.yaxis.get_major_locator(), FixedLocator):  # categories: optuna's own ticks
-            pass
-        elif a.get_yscale() == "log":
+        if a.get_yscale() == "log":
             low, high = a.get_ylim()
             a.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if np.log10(high / low) <= 2 else (1.0,)))
             a.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
             a.yaxis.set_minor_formatter(NullFormatter())
-        else:
+        elif not isinstance(a.yaxis.get_major_locator(), FixedLocator):  # categories keep optuna's ticks
             a.yaxis.set_major_locator(MaxNLocator(5, integer=name in integer_params))
         a.tick_params(axis="y", which="both", labelsize=7)
     ax.tick_params(axis="y", labelsize=7)

@@ -57,7 +57,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import evaluation
 from .errors import ImbalanceLabError, StrategyError
-from .features import OneHotLastColumns, make_preprocessor
+from .features import make_preprocessor
 from .models import MODELS, make_pipeline
 
 log = logging.getLogger(__name__)
@@ -543,13 +543,10 @@ def make_strategy_pipeline(
             log.warning("strategy %r interpolates the encoded categorical columns (%s) like numbers: imbalanced-learn "
                         "has no categorical variant of it (smote, smote_tomek and smote_enn use SMOTE-NC)",
                         strategy, ", ".join(schema["categorical"]))
-        checked = CheckedSampler(sampler, strategy=strategy, n_continuous=len(schema["numeric"]))
-        pipe = make_pipeline(model, schema, seed=seed, params=params, n_jobs=n_jobs, sampler=checked)
-        if strategy in SMOTE_NC and schema["categorical"] and MODELS[model].encoding == "onehot":
-            # SMOTE-NC samples categories, not dummy columns: codes before it, one-hot after it
-            pipe.steps[0] = ("preprocess", make_preprocessor(schema, encoding="ordinal", scale=MODELS[model].scale))
-            pipe.steps.insert(2, ("encode", OneHotLastColumns(n_columns=len(schema["categorical"]))))
-        return pipe
+        # SMOTE-NC samples categories, not dummy columns: codes before it, one-hot after it
+        return make_pipeline(model, schema, seed=seed, params=params, n_jobs=n_jobs,
+                             sampler=CheckedSampler(sampler, strategy=strategy, n_continuous=len(schema["numeric"])),
+                             sampler_sees_codes=strategy in SMOTE_NC)
 
     log.info("strategy %r brings its own estimator: model %r and its params are not used", strategy, model)
     if strategy == "balanced_random_forest":
@@ -681,7 +678,7 @@ def sampled_prevalence(strategy: str, y_train: Sequence[int], sampling_strategy:
 
 def prior_shift_note(strategy: str, y_train: Sequence[int], sampling_strategy: float | str = "auto") -> str | None:
     """A model card limitation for a strategy that trains the model at another prevalence than
-    the data's (its scores then overstate the probability of a positive), or None.
+    the data's (its scores then overstate or understate the probability of a positive), or None.
 
     Parameters
     ----------
