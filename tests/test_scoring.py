@@ -152,6 +152,45 @@ def test_predict_file_warns_about_extra_columns(tmp_path, model_dir, new_data, c
     assert any("not seen in training: cat 2" in r.getMessage() for r in caplog.records)
 
 
+def test_predict_file_names_the_id_column_it_cannot_find(tmp_path, model_dir, new_data, caplog):
+    src = write_input(new_data.rename(columns={"id": "customer"}), tmp_path / "new.csv")
+    with caplog.at_level(logging.WARNING, logger="imbalance_lab.scoring"):
+        predict_file(model_dir, src, tmp_path / "out.csv", chunksize=100)
+    assert list(read_output(tmp_path / "out.csv").columns) == ["score", "label"]
+    lost = [r.getMessage() for r in caplog.records if "id column" in r.getMessage()]
+    assert len(lost) == 1 and "'id' are not in the input" in lost[0] and "--id-column NAME" in lost[0], lost
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_predict_file_writes_the_id_column_it_is_given(tmp_path, model_dir, new_data, suffix, caplog):
+    renamed = new_data.rename(columns={"id": "customer"})
+    src = write_input(renamed, tmp_path / f"new{suffix}")
+    with caplog.at_level(logging.WARNING, logger="imbalance_lab.scoring"):
+        summary = predict_file(model_dir, src, tmp_path / "out.csv", chunksize=64, id_columns=["customer", "notes"])
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"customer": str})
+    assert list(out.columns) == ["customer", "notes", "score", "label"]
+    assert out["customer"].tolist() == renamed["customer"].tolist() and (out["notes"] == "free text").all()
+    assert summary["extra_columns"] == []
+    assert not [r for r in caplog.records if "id column" in r.getMessage() or "ignoring" in r.getMessage()]
+    same = predict_file(model_dir, write_input(new_data, tmp_path / f"orig{suffix}"), tmp_path / "orig_scores.csv")
+    np.testing.assert_array_equal(out["score"], pd.read_csv(tmp_path / "orig_scores.csv")["score"])
+    assert same["rows"] == summary["rows"]
+
+
+def test_predict_file_id_column_not_in_the_input(tmp_path, model_dir, new_data):
+    src = write_input(new_data, tmp_path / "new.csv")
+    with pytest.raises(ScoringError, match=r"new.csv: the id column 'customer' is not in the input .*--id-column"):
+        predict_file(model_dir, src, tmp_path / "out.csv", id_columns=["customer"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv"]
+
+
+def test_predict_command_id_column_option(tmp_path, model_dir, new_data):
+    src = write_input(new_data.rename(columns={"id": "customer"}), tmp_path / "new.parquet")
+    assert run_cli(["predict", "--model", str(model_dir), "--input", str(src), "--output", str(tmp_path / "o.parquet"),
+                    "--id-column", "customer"]) == 0
+    assert pd.read_parquet(tmp_path / "o.parquet")["customer"].tolist() == new_data["id"].tolist()
+
+
 def test_semicolon_csv_is_read(tmp_path, model_dir, model, new_data):
     src = tmp_path / "new.csv"
     new_data.to_csv(src, index=False, sep=";")

@@ -29,7 +29,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -394,7 +394,8 @@ def _read_error(path: Path, fmt: str, exc: BaseException) -> ScoringError:
 class _Input:
     """A CSV or Parquet file read in chunks of the columns the model needs."""
 
-    def __init__(self, path: str | Path, schema: dict[str, Any], *, chunksize: int) -> None:
+    def __init__(self, path: str | Path, schema: dict[str, Any], *, chunksize: int,
+                 id_columns: Sequence[str] | None = None) -> None:
         self.path = Path(path)
         self.schema = schema
         self.chunksize = int(chunksize)
@@ -424,7 +425,16 @@ class _Input:
             raise _read_error(self.path, self.format, exc) from None
         # fail before any work when a feature is missing
         check_input(pd.DataFrame(columns=self.columns), schema, source=str(self.path), warn=False)
-        self.id_columns = [c for c in schema.get("id_columns", []) if c in self.columns]
+        if id_columns is None:
+            self.id_columns = [c for c in schema.get("id_columns", []) if c in self.columns]
+        else:
+            absent = [c for c in id_columns if c not in self.columns]
+            if absent:
+                raise ScoringError(
+                    f"{self.path}: the id column {absent[0]!r} is not in the input (its columns: "
+                    f"{_short(self.columns)}); check the name given to --id-column"
+                )
+            self.id_columns = list(dict.fromkeys(id_columns))
         self.extra_columns = [c for c in self.columns if c not in schema["features"] and c not in self.id_columns]
         self.needed = [c for c in self.columns if c in schema["features"] or c in self.id_columns]
 
@@ -537,7 +547,8 @@ def _scan(
     unseen = dict.fromkeys(model.schema["categorical"], 0)
     with _progress(source.total, desc) as bar:
         for chunk in source.chunks():
-            checked = check_input(chunk, model.schema, source=str(source.path), row_offset=rows, warn=False)
+            checked = check_input(chunk, {**model.schema, "id_columns": source.id_columns}, source=str(source.path),
+                                  row_offset=rows, warn=False)
             visit(checked, chunk)
             rows += len(chunk)
             for col, n in checked.unseen.items():
@@ -573,7 +584,7 @@ def _id_salt(model: LoadedModel, source: "_Input", *, salt_env: str, keep_ids: b
 
 def predict_file(
     model_dir: str | Path, input_path: str | Path, output_path: str | Path, *, chunksize: int = DEFAULT_CHUNKSIZE,
-    salt_env: str = DEFAULT_SALT_ENV, keep_ids: bool = False,
+    salt_env: str = DEFAULT_SALT_ENV, keep_ids: bool = False, id_columns: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Score a CSV or Parquet file in chunks and write the scores.
 
@@ -596,6 +607,10 @@ def predict_file(
         holds the hashes the prepared data holds and never the raw ids.
     keep_ids : bool
         Write the id columns as they are in the input (e.g. prepared data, already hashed).
+    id_columns : sequence of str, optional
+        The input's columns to write as ids, instead of the schema's ``id_columns`` (for
+        new data whose id column has another name). Hashed like the schema's when the model
+        keeps its ids hashed, unless ``keep_ids``.
 
     Returns
     -------
@@ -608,7 +623,14 @@ def predict_file(
     input_path, output_path = Path(input_path), Path(output_path)
     out_format = _output_format(output_path, input_path=input_path)
     model = load_model(model_dir)
-    source = _Input(input_path, model.schema, chunksize=chunksize)
+    source = _Input(input_path, model.schema, chunksize=chunksize, id_columns=id_columns)
+    if id_columns is None:
+        lost = [c for c in model.schema.get("id_columns", []) if c not in source.id_columns]
+        if lost:
+            log.warning("%s: the model's id column(s) %s are not in the input, so the output has no %s (its rows "
+                        "are in input order); pass --id-column NAME to write another column as the id",
+                        input_path, _short(lost), "ids" if len(lost) == len(model.schema["id_columns"])
+                        else "column(s) " + _short(lost))
     salt = _id_salt(model, source, salt_env=salt_env, keep_ids=keep_ids)
     if salt is not None:
         source.ids_as_text = False  # read them as prepare read the raw data
@@ -766,7 +788,7 @@ def _positive_float(text: str) -> float:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     summary = predict_file(args.model, args.input, args.output, chunksize=args.chunksize, salt_env=args.salt_env,
-                           keep_ids=args.keep_ids)
+                           keep_ids=args.keep_ids, id_columns=args.id_column)
     unseen = {c: n for c, n in summary["unseen_categories"].items() if n}
     log.info("predict: %d row(s), %d positive; unseen categories: %s", summary["rows"], summary["positives"],
              unseen or "none")
@@ -805,6 +827,9 @@ def add_predict_arguments(predict: argparse.ArgumentParser) -> None:
                               f"keeps hashed are written hashed (default {DEFAULT_SALT_ENV})")
     predict.add_argument("--keep-ids", action="store_true",
                          help="write the id columns as they are in the input (e.g. prepared data, already hashed)")
+    predict.add_argument("--id-column", action="append", metavar="NAME",
+                         help="an input column to write as the id, instead of the model's id columns (repeat for "
+                              "several); hashed like them unless --keep-ids")
     predict.set_defaults(func=_cmd_predict)
 
 

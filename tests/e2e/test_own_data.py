@@ -177,6 +177,19 @@ def test_predict_on_a_fresh_file_in_the_raw_format(own_data, tmp_path):
     assert EMAIL_DOMAIN not in text and not ID_PATTERN.search(text)
 
 
+def test_predict_with_a_renamed_id_column_hashes_it_like_prepare(own_data, tmp_path):
+    root, _, _ = own_data
+    fresh = customers(60, seed=98, with_target=False).rename(columns={"customer_id": "CustomerID"})
+    fresh.to_csv(tmp_path / "renamed.csv", sep=";", index=False)
+    out = tmp_path / "scores.csv"
+    lab(["imbalance-lab", "predict", "--model", str(root / "models" / "model"), "--input",
+         str(tmp_path / "renamed.csv"), "--output", str(out), "--id-column", "CustomerID"], tmp_path)
+    scores = pd.read_csv(out, dtype={"CustomerID": str})
+    assert list(scores.columns) == ["CustomerID", "score", "label"]
+    assert scores["CustomerID"].tolist() == [salted(i) for i in fresh["CustomerID"]]
+    assert not ID_PATTERN.search(out.read_text())
+
+
 def test_predict_on_the_raw_file_equals_evaluate(own_data, tmp_path):
     """Scoring the raw CSV gives the test rows the evaluate stage's scores, matched by hashed id."""
     root, _, _ = own_data
