@@ -211,6 +211,34 @@ def test_a_resumed_study_and_processes_sharing_one_draw_what_one_uninterrupted_r
     assert _finished(processes[0][1]) == reference
 
 
+def test_first_trials_are_what_a_run_of_that_many_trials_gives(task, tmp_path):
+    twelve_storage, twelve = _open(tmp_path / "twelve.journal", pruner="wilcoxon")
+    tuning.work(twelve, twelve_storage, task, n_trials=12, progress=False)
+    # killed with a trial running after 3 trials, resumed to 5: the failed trial is left out
+    path = tmp_path / "five.journal"
+    storage, five = _open(path, pruner="wilcoxon")
+    tuning.work(five, storage, task, n_trials=3, progress=False)
+    storage, five = _open(path, pruner="wilcoxon")
+    five.ask()
+    tuning.work(five, storage, task, n_trials=5, progress=False)
+    assert [t.state for t in five.trials].count(TrialState.FAIL) == 1
+
+    first = tuning.first_trials(twelve, 5)
+    assert _finished(first) == _finished(five) == _finished(twelve)[:5]
+    assert [t.number for t in first.trials] == list(range(5))
+    assert first.study_name == twelve.study_name and first.direction == twelve.direction
+    assert tuning.pairs_folds(first)  # the trials table reads a pruned trial's folds as the pruner paired them
+    # the view is reported like the study: the table of a 5-trial run, but for measured durations
+    reported, direct = tuning.trials_table(first), tuning.trials_table(tuning.first_trials(five, 5))
+    pd.testing.assert_frame_equal(reported.drop(columns=["duration_seconds", "worker"]),
+                                  direct.drop(columns=["duration_seconds", "worker"]))
+    assert tuning.first_trials(twelve, 5).best_params == tuning.first_trials(five, 99).best_params
+    assert len(tuning.first_trials(five, 99).trials) == 5  # fewer finished than asked for: all of them
+    # a lower n_trials on the stored study runs no trial
+    c = tuning.work(twelve, twelve_storage, task, n_trials=5, progress=False)
+    assert c["complete"] + c["pruned"] == 12 and len(twelve.trials) == 12
+
+
 def test_a_timeout_ends_the_study_with_a_warning_or_an_error_when_no_trial_is_complete(task, tmp_path, caplog):
     storage, study = _open(tmp_path / "j.journal")
     with pytest.raises(tuning.TuneError) as err:
@@ -370,7 +398,8 @@ def test_study_name_tracks_what_changes_the_trials():
     assert name() == name(tune={**base, "n_jobs": 2}) == name(tune={**base, "n_jobs": 5})
     assert name() != name(tune={**base, "n_jobs": 10})  # two threads a fit
     assert name(tune={**base, "n_jobs": 6}) == name(tune={**base, "n_jobs": 3}, n_folds=3)
-    assert name() != name(tune={**base, "n_trials": 41})
+    # a larger n_trials goes on with the same study, a smaller one reports its first trials
+    assert name() == name(tune={**base, "n_trials": 41}) == name(tune={**base, "n_trials": 1})
     assert name() != name(seed=2)
     assert name() != name(data="e")
     assert name() != name(code="c2")

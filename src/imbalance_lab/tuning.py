@@ -9,9 +9,11 @@
   the number of trees they reached is kept with the trial.
 * **Storage**: an embedded journal file by default (declared once in dvc.yaml, kept across runs),
   or a database whose URL is read from an environment variable (never from params.yaml).
-* **Study name**: derived from the prepared data, the folds, the seed, the tune params and the
-  code the trials run (:func:`trial_code`), so a killed run resumed by ``dvc repro`` continues
-  the same study, and changed params or code start a new one.
+* **Study name**: derived from the prepared data, the folds, the seed, the tune params but
+  ``n_trials`` and ``timeout``, and the code the trials run (:func:`trial_code`), so a killed run
+  resumed by ``dvc repro`` continues the same study, a larger ``n_trials`` adds trials to it, and
+  changed params or code start a new one. The stage reports the first ``n_trials`` trials
+  (:func:`first_trials`).
 * **Exactly n_trials**: trials are created under a lock (a PostgreSQL advisory lock, or a file
   lock for the journal and SQLite), only while fewer than ``n_trials`` are finished or running;
   the stage and any number of ``imbalance-lab tune-worker`` processes share that rule, and the
@@ -286,11 +288,11 @@ def study_name(*, model: str, tune_params: dict[str, Any], seed: int, data_finge
                n_folds: int) -> str:
     """A name that changes with anything that changes what the trials compute.
 
-    ``timeout`` and the storage settings are left out: they change when the study stops or where
-    it lives, not the trials. ``n_trials`` stays in: a study has one size, and everything the
-    stage reports (best trial, trials table, figures) describes the whole study. (Seeded per slot
-    (:class:`SlotSeededTPESampler`), a 60-trial study begins with the 40-trial study's trials,
-    but it is run as a study of its own.)
+    ``timeout``, ``n_trials`` and the storage settings are left out: they change when the study
+    stops or where it lives, not the trials. Seeded per slot (:class:`SlotSeededTPESampler`), a
+    60-trial study begins with the 40-trial study's trials, so raising ``n_trials`` goes on with
+    the same study (only the new trials run) and lowering it runs nothing: the stage describes
+    the study's first ``n_trials`` trials (:func:`first_trials`).
     ``n_jobs`` counts as the threads each fit gets (:func:`fold_slots` over ``n_folds`` folds): a
     fit's floating-point sums may depend on its thread count, while the number of folds fitted
     at a time changes no trial (:func:`run_trial`), so ``n_jobs`` 1 to 5 on five folds name the
@@ -299,7 +301,7 @@ def study_name(*, model: str, tune_params: dict[str, Any], seed: int, data_finge
     versions: after a change to any of them, the stage runs a new study rather than resuming one
     that the current code would not have given.
     """
-    relevant = {k: v for k, v in tune_params.items() if k not in ("timeout", "storage_env", "n_jobs")}
+    relevant = {k: v for k, v in tune_params.items() if k not in ("timeout", "n_trials", "storage_env", "n_jobs")}
     relevant["threads_per_fit"] = fold_slots(n_folds, tune_params["n_jobs"])[1]
     blob = json.dumps({"params": relevant, "seed": seed, "data": data_fingerprint, "code": code}, sort_keys=True)
     return f"tune-{model}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
@@ -603,6 +605,27 @@ def trial_slot(trial: optuna.Trial) -> int:
     """The trial's slot, set when it was created (:class:`SlotSeededTPESampler`); the trial's
     number in a study whose sampler sets none."""
     return int(trial.storage.get_trial_system_attrs(trial._trial_id).get(SLOT_ATTR, trial.number))
+
+
+def first_trials(study: optuna.Study, n_trials: int) -> optuna.Study:
+    """The study as a run of ``n_trials`` trials leaves it: its first ``n_trials`` finished
+    trials by slot, numbered 0, 1, ... in that order, in an in-memory copy (same name, direction,
+    sampler and pruner) that the reports are made of.
+
+    A trial depends only on the trials in the slots before its own (:class:`SlotSeededTPESampler`),
+    so these are the trials a study of ``n_trials`` gives: after a run with a larger ``n_trials``
+    (an experiment), a smaller one runs no trial and reports what a run of that size reports. A
+    killed and resumed run is reported like an uninterrupted one: the failed trial is left out
+    and its replacement takes its number. Fewer trials when fewer are finished (a timeout).
+    """
+    def slot(t: optuna.trial.FrozenTrial) -> tuple[int, int]:
+        return int(t.system_attrs.get(SLOT_ATTR, t.number)), t.number
+
+    finished = sorted(study.get_trials(deepcopy=False, states=FINISHED), key=slot)[:n_trials]
+    view = optuna.create_study(study_name=study.study_name, directions=study.directions, sampler=study.sampler,
+                               pruner=study.pruner)
+    view.add_trials(finished)
+    return view
 
 
 def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: int, metric: str,

@@ -156,18 +156,31 @@ def test_experiments_rerun_only_what_depends_on_the_change(project):
     def best():
         return json.loads((project / "models" / "best_params.json").read_text())
 
-    # a 6-trial study begins with the 4-trial one's trials (seeded per slot); here its best trial
-    # is the same one, so tune reruns and nothing after it does (what they read is unchanged)
-    four = best()
+    def trials():
+        return pd.read_csv(project / "data" / "tuning" / "trials.csv")
+
+    def journal():
+        return (project / "data" / "tuning" / "optuna.journal").read_bytes()
+
+    # a 6-trial study begins with the 4-trial one's trials (seeded per slot): the stage adds two
+    # trials to the same study (the first four keep their measured durations and worker); here its
+    # best trial is the same one, so tune reruns and nothing after it does (what they read is unchanged)
+    four, four_trials = best(), trials()
     out = run(["dvc", "exp", "run", "-n", "more_trials", "-S", "tune.n_trials=6"], project).stdout
     assert best() == four, (four, best())
+    assert len(trials()) == 6
+    pd.testing.assert_frame_equal(trials().iloc[:4], four_trials)
     assert "Running stage 'tune'" in out
     for stage in ("prepare", "cross_validate", "imbalance", "evaluate"):
         assert f"Running stage '{stage}'" not in out, stage
-    # with 2 trials the best of the first 4 (trial 3 here) is not among them: what follows reruns
+    # with 2 trials the best of the first 4 (trial 3 here) is not among them: what follows reruns.
+    # The study's first two trials are reported; none runs (the journal is left as it is)
     assert four["trial"] >= 2
+    six_journal = journal()
     out = run(["dvc", "exp", "run", "-n", "trials", "-S", "tune.n_trials=2"], project).stdout
     assert best()["params"] != four["params"]
+    pd.testing.assert_frame_equal(trials(), four_trials.iloc[:2])
+    assert journal() == six_journal
     for stage in ("prepare", "cross_validate"):
         assert f"Running stage '{stage}'" not in out, stage
     for stage in ("tune", "imbalance", "evaluate"):
