@@ -190,7 +190,9 @@ def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[st
     list of dict
         Per pruner, the figures: ``seed``, ``pruner``, ``random_best``, ``random_reach``,
         ``random_seconds``, ``optuna_best``, ``optuna_reach`` (None if it did not get there),
-        ``optuna_seconds``, ``trials`` (per state) and ``ratio`` (None if Optuna did not get there);
+        ``optuna_seconds``, ``trials`` (per state), ``trials_within_target`` (how many of Optuna's
+        trials, at their mean duration, fit in the target time: a third of ``random_reach``) and
+        ``ratio`` (None if Optuna did not get there);
         with ``rescore_seeds``, also ``rescored``: for "random best", "optuna best at target time"
         and "optuna best", the mean AP with each of ``rescore_seeds`` other model seeds (None if
         Optuna had no complete trial by the target time).
@@ -220,6 +222,12 @@ def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[st
         states = pd.Series([t.state.name.lower() for t in study.trials]).value_counts().to_dict()
         echo(f"optuna TPE + {pruner} pruner: {len(study.trials)} trials {states}, best mean AP "
              f"{study.best_value:.4f}, {optuna_seconds:.1f} s")
+        # how many trials the target leaves Optuna: the first n_startup_trials are random draws
+        per_trial = optuna_seconds / len(study.trials)
+        within = TARGET * random_reach / per_trial
+        echo(f"  the target time ({TARGET:.3f} x {random_reach:.1f} s = {TARGET * random_reach:.1f} s) is the time of "
+             f"{within:.1f} of these trials ({per_trial:.2f} s each on average), the first "
+             f"{tuning.N_STARTUP_TRIALS} of which are TPE's random start-up draws")
         ratio = None
         if reached_at is None:
             echo(f"  did not reach {random_best:.4f} within the random search's whole time ({random_seconds:.1f} s)")
@@ -230,7 +238,8 @@ def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[st
                  f"(target <= {TARGET:.3f})")
         run = {"seed": seed, "pruner": pruner, "random_best": random_best, "random_reach": random_reach,
                "random_seconds": random_seconds, "optuna_best": float(study.best_value),
-               "optuna_reach": reached_at, "optuna_seconds": optuna_seconds, "trials": states, "ratio": ratio}
+               "optuna_reach": reached_at, "optuna_seconds": optuna_seconds, "trials": states,
+               "trials_within_target": within, "ratio": ratio}
         if rescore_seeds:
             seeds = [seed + 1000 + i for i in range(rescore_seeds)]
             at_target = best_complete_by(study, TARGET * random_reach)

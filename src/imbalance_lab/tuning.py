@@ -596,9 +596,14 @@ class SlotSeededTPESampler(optuna.samplers.TPESampler):
         super().before_trial(study, trial)
 
 
+#: The tune stage's TPE sampler draws this many trials at random before it models the results.
+N_STARTUP_TRIALS = 10
+
+
 def make_sampler(seed: int) -> SlotSeededTPESampler:
-    """The tune stage's sampler: multivariate TPE after 10 start-up trials, seeded per slot."""
-    return SlotSeededTPESampler(seed=seed, n_startup_trials=10, multivariate=True)
+    """The tune stage's sampler: multivariate TPE after :data:`N_STARTUP_TRIALS` random trials,
+    seeded per slot."""
+    return SlotSeededTPESampler(seed=seed, n_startup_trials=N_STARTUP_TRIALS, multivariate=True)
 
 
 def trial_slot(trial: optuna.Trial) -> int:

@@ -107,6 +107,10 @@ def test_compare_runs_both_sides_and_its_figures_agree():
             runs[0]["random_best"], runs[0]["random_reach"], runs[0]["random_seconds"])
         assert 0 < r["random_reach"] <= r["random_seconds"]
         assert any(line.startswith(f"optuna TPE + {r['pruner']} pruner: ") for line in lines)
+        n = sum(r["trials"].values())
+        assert r["trials_within_target"] == pytest.approx(bench.TARGET * r["random_reach"] / (r["optuna_seconds"] / n))
+        assert any(f"is the time of {r['trials_within_target']:.1f} of these trials" in line and
+                   f"the first {tuning.N_STARTUP_TRIALS} of which are TPE's random start-up draws" in line for line in lines)
         if r["optuna_reach"] is None:  # Optuna ran out of the random search's time
             assert r["ratio"] is None and r["optuna_best"] < r["random_best"]
             assert r["optuna_seconds"] >= r["random_seconds"]
