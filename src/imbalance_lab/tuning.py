@@ -614,19 +614,17 @@ def trial_slot(trial: optuna.Trial) -> int:
 
 def first_trials(study: optuna.Study, n_trials: int) -> optuna.Study:
     """The study as a run of ``n_trials`` trials leaves it: its first ``n_trials`` finished
-    trials by slot, numbered 0, 1, ... in that order, in an in-memory copy (same name, direction,
-    sampler and pruner) that the reports are made of.
+    trials in the order they were created, numbered 0, 1, ..., in an in-memory copy (same name,
+    direction, sampler and pruner) that the reports are made of.
 
-    A trial depends only on the trials in the slots before its own (:class:`SlotSeededTPESampler`),
-    so these are the trials a study of ``n_trials`` gives: after a run with a larger ``n_trials``
-    (an experiment), a smaller one runs no trial and reports what a run of that size reports. A
-    killed and resumed run is reported like an uninterrupted one: the failed trial is left out
-    and its replacement takes its number. Fewer trials when fewer are finished (a timeout).
+    A trial depends only on the trials created before it (seeded by its slot, the number of
+    those still holding a place: :class:`SlotSeededTPESampler`), so these are the trials a study
+    of ``n_trials`` gives: after a run with a larger ``n_trials`` (an experiment), a smaller one
+    runs no trial and reports what a run of that size reports. A killed and resumed run is
+    reported like an uninterrupted one: the failed trial is left out and its replacement takes
+    its number. Fewer trials when fewer are finished (a timeout).
     """
-    def slot(t: optuna.trial.FrozenTrial) -> tuple[int, int]:
-        return int(t.system_attrs.get(SLOT_ATTR, t.number)), t.number
-
-    finished = sorted(study.get_trials(deepcopy=False, states=FINISHED), key=slot)[:n_trials]
+    finished = study.get_trials(deepcopy=False, states=FINISHED)[:n_trials]
     view = optuna.create_study(study_name=study.study_name, directions=study.directions, sampler=study.sampler,
                                pruner=study.pruner)
     view.add_trials(finished)
