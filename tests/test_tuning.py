@@ -186,6 +186,18 @@ def _finished(study):
             if t.state in tuning.FINISHED]
 
 
+def _killed_and_resumed(path, task, *, killed_after, n_trials):
+    """A run killed after ``killed_after`` trials with one more running, resumed to ``n_trials``
+    by a new process with a new sampler (the Wilcoxon pruner); the resumed process's study."""
+    storage, first = _open(path, pruner="wilcoxon")
+    tuning.work(first, storage, task, n_trials=killed_after, progress=False)
+    storage, again = _open(path, pruner="wilcoxon")
+    again.ask()
+    tuning.work(again, storage, task, n_trials=n_trials, progress=False)
+    assert [t.state for t in again.trials].count(TrialState.FAIL) == 1
+    return again
+
+
 def test_a_resumed_study_and_processes_sharing_one_draw_what_one_uninterrupted_run_draws(task, tmp_path):
     # the Wilcoxon pruner shuffles each trial's folds: the order is part of what must match
     storage, one = _open(tmp_path / "one.journal", pruner="wilcoxon")
@@ -194,13 +206,7 @@ def test_a_resumed_study_and_processes_sharing_one_draw_what_one_uninterrupted_r
     assert len(reference) == 12 and len({json.dumps(p, sort_keys=True) for _, p, _, _ in reference}) == 12
     assert [t.system_attrs[tuning.SLOT_ATTR] for t in one.trials] == list(range(12))
     # killed after 5 trials with a sixth running; resumed by a new process with a new sampler
-    path = tmp_path / "resumed.journal"
-    storage, first = _open(path, pruner="wilcoxon")
-    tuning.work(first, storage, task, n_trials=5, progress=False)
-    storage, again = _open(path, pruner="wilcoxon")
-    again.ask()
-    tuning.work(again, storage, task, n_trials=12, progress=False)
-    assert [t.state for t in again.trials].count(TrialState.FAIL) == 1
+    again = _killed_and_resumed(tmp_path / "resumed.journal", task, killed_after=5, n_trials=12)
     assert _finished(again) == reference
     # the stage and two workers taking turns, each with its own sampler
     path = tmp_path / "shared.journal"
@@ -215,13 +221,7 @@ def test_first_trials_are_what_a_run_of_that_many_trials_gives(task, tmp_path):
     twelve_storage, twelve = _open(tmp_path / "twelve.journal", pruner="wilcoxon")
     tuning.work(twelve, twelve_storage, task, n_trials=12, progress=False)
     # killed with a trial running after 3 trials, resumed to 5: the failed trial is left out
-    path = tmp_path / "five.journal"
-    storage, five = _open(path, pruner="wilcoxon")
-    tuning.work(five, storage, task, n_trials=3, progress=False)
-    storage, five = _open(path, pruner="wilcoxon")
-    five.ask()
-    tuning.work(five, storage, task, n_trials=5, progress=False)
-    assert [t.state for t in five.trials].count(TrialState.FAIL) == 1
+    five = _killed_and_resumed(tmp_path / "five.journal", task, killed_after=3, n_trials=5)
 
     first = tuning.first_trials(twelve, 5)
     assert _finished(first) == _finished(five) == _finished(twelve)[:5]
