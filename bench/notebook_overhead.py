@@ -29,11 +29,12 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 RUNNER_SNIPPET = """
 import sys, time
-from imbalance_lab.runner import _kernel_manager_class, import_papermill
+from imbalance_lab.pipeline.kernel import kernel_manager_class
+from imbalance_lab.pipeline.runner import import_papermill
 pm = import_papermill()
 def run(i):
     pm.execute_notebook(sys.argv[1], sys.argv[2] + f".{i}.ipynb", parameters={"x": 2}, kernel_name="python3",
-                        kernel_manager_class=_kernel_manager_class(), progress_bar=False,
+                        kernel_manager_class=kernel_manager_class(), progress_bar=False,
                         request_save_on_cell_execute=False)
 run(0)
 t1 = time.perf_counter()

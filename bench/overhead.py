@@ -127,8 +127,9 @@ def convert_notebooks(root: Path, out_dir: Path) -> list[Path]:
     import yaml
     from nbconvert import PythonExporter
 
-    from imbalance_lab.params import load_params
-    from imbalance_lab.runner import import_papermill, notebook_parameters, read_stage
+    from imbalance_lab.pipeline.params import load_params
+    from imbalance_lab.pipeline.runner import import_papermill
+    from imbalance_lab.pipeline.stages import notebook_parameters, read_stage
 
     pm = import_papermill()
     out_dir.mkdir(parents=True, exist_ok=True)

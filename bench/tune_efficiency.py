@@ -54,12 +54,12 @@ from scipy.stats import loguniform, randint, uniform
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import RandomizedSearchCV
 
-from imbalance_lab import data, files, tuning
+from imbalance_lab import data, tuning
 
 #: Optuna's time to reach the random search's best, as a share of the random search's (the issue's target).
 TARGET = 1 / 3
 
-SPACE = {  # the same distributions as tuning.suggest_params("xgboost")
+SPACE = {  # the same distributions as tuning.SEARCH_SPACES["xgboost"]
     "learning_rate": loguniform(0.01, 0.3),
     "max_depth": randint(2, 9),
     "min_child_weight": loguniform(0.5, 20.0),
@@ -298,12 +298,12 @@ def main() -> None:
 
     import yaml
 
-    from imbalance_lab.runner import pipeline_paths
+    from imbalance_lab.pipeline.stages import pipeline_paths
 
     paths = pipeline_paths(yaml.safe_load(open("dvc.yaml")))
     train = pd.read_parquet(paths["train_path"])
     folds = pd.read_parquet(paths["folds_path"])
-    schema = files.read_json(paths["schema_path"])
+    schema = data.Schema.read(paths["schema_path"])
     X, y = data.split_xy(train, schema)
     pruners = args.pruner or [yaml.safe_load(open("params.yaml"))["tune"]["pruner"]]
     runs = []

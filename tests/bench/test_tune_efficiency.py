@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from sklearn.model_selection import cross_val_score
 
 from imbalance_lab import tuning
-from imbalance_lab.data import make_folds
+from imbalance_lab.data import Schema, iter_splits, make_folds
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -23,8 +23,7 @@ _spec = importlib.util.spec_from_file_location("tune_efficiency", Path(__file__)
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
-SCHEMA = {"target": "y", "numeric": ["a", "b", "c"], "categorical": {"g": ["x", "y", "z"]},
-          "features": ["a", "b", "c", "g"], "id_columns": [], "dropped_columns": []}
+SCHEMA = Schema(target="y", numeric=["a", "b", "c"], categorical={"g": ["x", "y", "z"]}, features=["a", "b", "c", "g"])
 
 
 def _data(n: int = 300, n_splits: int = 3):
@@ -55,7 +54,7 @@ def test_space_is_the_tune_stage_space():
 @pytest.mark.parametrize("seed", [0, 1])
 def test_random_search_candidate_scores_like_a_tune_trial(seed):
     X, y, folds = _data()
-    splits = [(tr, va) for _, _, tr, va in tuning.iter_splits(folds)]
+    splits = [(tr, va) for _, _, tr, va in iter_splits(folds)]
     params = {name: dist.rvs(random_state=seed + i) for i, (name, dist) in enumerate(bench.SPACE.items())}
     params["max_depth"] = int(params["max_depth"])
     model = bench.EarlyStoppedXGBoost(schema=SCHEMA, seed=3, **params)
@@ -78,7 +77,7 @@ def test_random_search_scores_its_candidates_like_the_tune_stage():
     """What the bench runs: RandomizedSearchCV over SPACE (numpy integers and all), against
     trials of the same parameters run by the tune stage's code with two fits at a time."""
     X, y, folds = _data(n=240, n_splits=4)
-    splits = [(tr, va) for _, _, tr, va in tuning.iter_splits(folds)]
+    splits = [(tr, va) for _, _, tr, va in iter_splits(folds)]
     found, seconds = bench.random_search(X, y, splits, SCHEMA, candidates=2, cores=1, seed=4)
     assert len(found) == 2 and seconds > 0
     assert (found["done_seconds"] > 0).all() and (found["done_seconds"] <= seconds).all()
@@ -146,7 +145,7 @@ def test_rescore_scores_each_sides_picks_with_other_model_seeds():
                            rescore_seeds=2, echo=lines.append)
     rescored = run["rescored"]
     assert list(rescored) == ["random best", "optuna best at target time", "optuna best"]
-    splits = [(tr, va) for _, _, tr, va in tuning.iter_splits(folds)]
+    splits = [(tr, va) for _, _, tr, va in iter_splits(folds)]
     # the random search's best, scored as a trial would be with model seeds 1000 and 1001
     found, _ = bench.random_search(df, y, splits, SCHEMA, candidates=3, cores=1, seed=0)
     best = dict(found.loc[found["mean_score"].idxmax(), "params"])

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import pandas as pd
 import pytest
 
-from tests.helpers import ROOT, SMALL, copy_project, env, run, update_params
+from tests.support import ROOT, SMALL, copy_project, env, run, update_params
 
 pytestmark = pytest.mark.slow
 
@@ -187,7 +187,7 @@ def test_the_reference_file_is_valid():
         raw, source=name, target="churned", positive_label=1, categorical=[], drop_columns=[], hash_columns=[],
         hash_salt=None, drop_duplicates=False, n_splits=SMALL["prepare"]["n_splits"], test_size=0.2,
     )
-    assert report["rows"] == 60 and report["positives"] == 12 and set(schema["features"]) == {"customer_age", "income", "plan"}
+    assert report["rows"] == 60 and report["positives"] == 12 and set(schema.features) == {"customer_age", "income", "plan"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from tests.helpers import SMALL, copy_project, env, run, update_params
+from tests.support import SMALL, copy_project, env, run, update_params
 
 pytestmark = pytest.mark.slow
 STAGES = ["prepare", "cross_validate", "tune", "imbalance", "evaluate"]

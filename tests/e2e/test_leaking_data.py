@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers import SMALL, copy_project, run, update_params
+from tests.support import SMALL, copy_project, run, update_params
 
 pytestmark = pytest.mark.slow
 

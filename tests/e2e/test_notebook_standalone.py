@@ -8,8 +8,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from imbalance_lab.runner import _kernel_manager_class
-from tests.helpers import copy_project
+from imbalance_lab.pipeline.kernel import kernel_manager_class as _kernel_manager_class
+from tests.support import copy_project
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from tests.helpers import SMALL, copy_project, run
+from tests.support import SMALL, copy_project, run
 
 pytestmark = pytest.mark.slow
 

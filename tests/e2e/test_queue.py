@@ -25,7 +25,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tests.helpers import SMALL, copy_project, env, run
+from tests.support import SMALL, copy_project, env, run
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,11 @@ import pytest
 from optuna.trial import TrialState
 
 from imbalance_lab.tuning import SLOT_ATTR
-from tests.helpers import copy_project, env, run, update_params
-from tests.postgres import PASSWORD, Server, require_server
+from tests.support import copy_project, env, run, update_params
+from tests import support
+from tests.support import Server, require_server
+
+PASSWORD = Server.PASSWORD
 
 pytestmark = pytest.mark.slow
 TUNE = {"model": "logistic_regression", "metric": "log_loss", "pruner": "median", "n_jobs": 1}
@@ -73,13 +76,11 @@ def test_tune_resumes_after_sigkill_without_losing_completed_trials(tmp_path):
 
 @pytest.mark.parametrize("required", ["1", None])
 def test_a_missing_postgres_server_skips_unless_required(monkeypatch, required):
-    import tests.postgres
-
-    monkeypatch.setattr(tests.postgres.glob, "glob", lambda pattern: [])  # no server installed
+    monkeypatch.setattr(support.glob, "glob", lambda pattern: [])  # no server installed
     if required:
-        monkeypatch.setenv(tests.postgres.REQUIRE_ENV, required)
+        monkeypatch.setenv(support.REQUIRE_POSTGRES_ENV, required)
     else:
-        monkeypatch.delenv(tests.postgres.REQUIRE_ENV, raising=False)
+        monkeypatch.delenv(support.REQUIRE_POSTGRES_ENV, raising=False)
     outcome = pytest.fail.Exception if required else pytest.skip.Exception
     with pytest.raises(outcome, match=r"PostgreSQL server binaries not found \(apt-get install postgresql"):
         require_server()

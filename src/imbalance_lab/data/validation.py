@@ -1,0 +1,277 @@
+"""Validate the raw data and turn it into model-ready columns.
+
+:func:`validate_and_clean` runs named checks in order, each raising
+:class:`~imbalance_lab.errors.DataError` with one line naming the column and the fix:
+
+1. :func:`check_columns`: the target and every column named in params exist, nothing is listed
+   twice, the hashing salt is set;
+2. the target is encoded as 0/1 (:func:`imbalance_lab.data.target.encode_target`);
+3. :func:`convert_feature` per feature: not empty, one value per row, not dates, numbers (finite)
+   or categories (not a different value in every row); constant columns are dropped;
+4. :func:`check_class_counts`: both classes reach the test part and every validation fold.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .ids import ID_HASH, hash_ids
+from .schema import Schema
+from .target import encode_target, norm_label
+from .values import TIME_TYPES, coerce_numeric, date_text, map_distinct, row_number_like, strip_text
+
+log = logging.getLogger(__name__)
+
+#: A categorical column with a different value in every one of more than this many rows is an
+#: identifier, not a feature.
+IDENTIFIER_MIN_ROWS = 20
+
+
+def check_columns(
+    df: pd.DataFrame,
+    *,
+    source: str,
+    target: str,
+    categorical: list[str],
+    drop_columns: list[str],
+    hash_columns: list[str],
+    hash_salt: str | None,
+) -> None:
+    """Check that the data has rows, the target and every column params names, that no column is
+    both dropped and hashed, and that a salt is set when columns are hashed."""
+    if len(df) == 0:
+        raise DataError(f"{source}: no data rows (header only?); add data rows")
+    if target not in df.columns:
+        close = [c for c in df.columns if c.lower() == target.lower()] or difflib.get_close_matches(
+            target, [str(c) for c in df.columns], n=1
+        )
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise DataError(
+            f"{source}: target column '{target}' not found{hint}; set prepare.target to one of "
+            f"{list(df.columns)[:8]}{'...' if df.shape[1] > 8 else ''}"
+        )
+    for key, cols in (("categorical", categorical), ("drop_columns", drop_columns), ("hash_columns", hash_columns)):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise DataError(f"{source}: column(s) {missing} in prepare.{key} not found; fix prepare.{key}")
+        if target in cols:
+            raise DataError(f"{source}: the target '{target}' is listed in prepare.{key}; remove it from there")
+    both = [c for c in hash_columns if c in drop_columns]
+    if both:
+        raise DataError(
+            f"{source}: column(s) {both} are in both prepare.drop_columns and prepare.hash_columns; keep them in one"
+        )
+    if hash_columns and not hash_salt:
+        raise DataError(
+            "prepare.hash_columns is set but the environment variable named by prepare.hash_salt_env (the salt) "
+            "is unset or empty; export it with a secret value"
+        )
+
+
+def check_one_value_per_row(s: pd.Series, *, col: str, source: str) -> None:
+    """Refuse a column that is empty in every row or holds lists, dicts or arrays."""
+    if s.isna().all():
+        raise DataError(f"{source}: column '{col}' is empty in every row; add it to prepare.drop_columns")
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True).startswith("mixed"):
+        nested = s.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray)))
+        if nested.any():
+            row = int(np.flatnonzero(nested.to_numpy())[0])
+            raise DataError(
+                f"{source}: column '{col}' holds {type(s.iloc[row]).__name__} values (first at data row {row + 1}), "
+                "not one value per row; add it to prepare.drop_columns or flatten it into columns before the pipeline"
+            )
+
+
+def check_not_dates(s: pd.Series, *, col: str, source: str) -> None:
+    """Refuse a column of dates or times (typed, or text written as dates) that is not declared
+    categorical."""
+    text_date = date_text(s)
+    if (pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s)
+            or s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in TIME_TYPES
+            or text_date is not None):
+        kind = f"text such as {text_date[:30]!r}" if text_date is not None else s.dtype
+        raise DataError(
+            f"{source}: column '{col}' holds dates or times ({kind}); drop it (prepare.drop_columns), "
+            "derive numeric features from it before the pipeline, or list it in prepare.categorical to use "
+            "its values as categories"
+        )
+
+
+@dataclass
+class Converted:
+    """One feature column after :func:`convert_feature`.
+
+    Attributes
+    ----------
+    kind : {"numeric", "categorical", "constant"}
+    values : Series or Categorical or None
+        The converted values (float64, or a pandas Categorical of stripped text); None when constant.
+    categories : list of str
+        The sorted categories of a categorical column.
+    identifier_like : str or None
+        Why a numeric column looks like an identifier or row number (it is kept, with a warning).
+    """
+
+    kind: str
+    values: Any = None
+    categories: list[str] = field(default_factory=list)
+    identifier_like: str | None = None
+
+
+def convert_feature(df: pd.DataFrame, col: str, *, source: str, nominal: bool) -> Converted:
+    """Check one feature column and convert it to numbers or categories.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The raw data.
+    col : str
+        The column.
+    source : str
+        Name of the sources, for messages.
+    nominal : bool
+        Declared in ``prepare.categorical`` (its values are categories, whatever they look like).
+    """
+    s = df[col]
+    check_one_value_per_row(s, col=col, source=source)
+    if not nominal:
+        check_not_dates(s, col=col, source=source)
+    nominal = nominal or isinstance(s.dtype, pd.CategoricalDtype)  # e.g. Parquet categories 1, 2, 3
+    values = None if nominal else coerce_numeric(df, col, source)
+    if values is not None:
+        values = values.astype("float64")
+        if np.isinf(values).any():
+            raise DataError(
+                f"{source}: column '{col}' holds infinite values in {int(np.isinf(values).sum())} row(s); "
+                "replace them with a finite number or leave them blank"
+            )
+        if values.nunique(dropna=False) <= 1:
+            return Converted("constant")
+        return Converted("numeric", values, identifier_like=row_number_like(col, values))
+    text = map_distinct(s, strip_text)
+    n_unique = text.nunique(dropna=True)
+    if n_unique <= 1 and not text.isna().any():
+        return Converted("constant")
+    n_present = int(text.notna().sum())
+    if n_unique == n_present and n_present > IDENTIFIER_MIN_ROWS:
+        raise DataError(
+            f"{source}: categorical column '{col}' has a different value in every row (an identifier?); "
+            "add it to prepare.drop_columns or prepare.hash_columns"
+        )
+    categories = sorted(text.dropna().unique())
+    return Converted("categorical", pd.Categorical(text, categories=categories), categories)
+
+
+def check_class_counts(y: pd.Series, *, source: str, test_size: float, n_splits: int) -> None:
+    """Both classes must reach the test part and have ``n_splits`` training rows (an estimate of
+    the split: :func:`imbalance_lab.data.split_holdout` checks the split it makes)."""
+    positives = int(y.sum())
+    for kind, count in (("positive", positives), ("negative", len(y) - positives)):
+        in_train = int(np.floor(count * (1.0 - test_size)))
+        if in_train < n_splits or count - in_train < 1:
+            raise DataError(
+                f"{source}: only {count} {kind} row(s); with test_size={test_size} the training part "
+                f"gets about {in_train}, fewer than prepare.n_splits={n_splits}; lower prepare.n_splits "
+                f"or prepare.test_size, or add {kind} rows"
+            )
+
+
+def validate_and_clean(
+    df: pd.DataFrame,
+    *,
+    source: str,
+    target: str,
+    positive_label: Any,
+    categorical: list[str],
+    drop_columns: list[str],
+    hash_columns: list[str],
+    hash_salt: str | None,
+    drop_duplicates: bool,
+    n_splits: int,
+    test_size: float,
+) -> tuple[pd.DataFrame, Schema, dict[str, Any]]:
+    """Validate raw data and turn it into model-ready columns.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The raw, unioned sources.
+    source : str
+        Name of the sources, for messages.
+    target, positive_label : str, scalar
+        The target column and the label that counts as positive.
+    categorical : list of str
+        Columns to treat as categorical (nominal). Text columns are categorical anyway.
+    drop_columns : list of str
+        Identifiers or personal data removed before anything is written.
+    hash_columns : list of str
+        Identifiers kept as a salted hash (not used as features).
+    hash_salt : str or None
+        The salt for ``hash_columns``; required when that list is not empty.
+    drop_duplicates : bool
+        Drop exact duplicate rows (they are counted either way).
+    n_splits, test_size : int, float
+        Used to check that every fold gets positives.
+
+    Returns
+    -------
+    (DataFrame, Schema, dict)
+        The clean data (features, id columns, 0/1 target), its schema and a report of what was
+        found and dropped.
+    """
+    check_columns(df, source=source, target=target, categorical=categorical, drop_columns=drop_columns,
+                  hash_columns=hash_columns, hash_salt=hash_salt)
+    report: dict[str, Any] = {"rows_read": int(len(df))}
+    df = df.drop(columns=drop_columns)
+    missing_target = df[target].isna()
+    if missing_target.any():
+        log.warning("dropping %d row(s) with a missing target", int(missing_target.sum()))
+        df = df.loc[~missing_target]
+    report["rows_missing_target"] = int(missing_target.sum())
+    y = encode_target(df[target], positive_label=positive_label, source=source, target=target)
+    ids = {c: hash_ids(df[c], hash_salt or "") for c in hash_columns}
+    feature_cols = [c for c in df.columns if c != target and c not in hash_columns]
+
+    converted = {col: convert_feature(df, col, source=source, nominal=col in categorical) for col in feature_cols}
+    for col, c in converted.items():
+        if c.identifier_like:
+            log.warning("%s: numeric column '%s' %s: an identifier or row index? It is used as a feature; if it "
+                        "is not one, add it to prepare.drop_columns or prepare.hash_columns", source, col,
+                        c.identifier_like)
+    kept = [col for col, c in converted.items() if c.kind != "constant"]
+    if not kept:
+        raise DataError(f"{source}: no usable feature columns left besides the target '{target}'; add feature columns")
+    report["constant_columns_dropped"] = [col for col, c in converted.items() if c.kind == "constant"]
+    report["suspected_identifiers"] = [col for col, c in converted.items() if c.identifier_like]
+
+    clean = pd.DataFrame({col: converted[col].values for col in kept}, index=df.index)
+    for c, v in ids.items():
+        clean.insert(0, c, v.values)
+    clean[target] = y.values
+    dup_mask = clean.drop(columns=list(ids)).duplicated(keep="first")
+    report["duplicate_rows"] = int(dup_mask.sum())
+    if drop_duplicates and dup_mask.any():
+        clean = clean.loc[~dup_mask]
+    report["duplicate_rows_dropped"] = int(dup_mask.sum()) if drop_duplicates else 0
+    clean = clean.reset_index(drop=True)
+
+    check_class_counts(clean[target], source=source, test_size=test_size, n_splits=n_splits)
+    schema = Schema(
+        target=target,
+        positive_label=norm_label(positive_label),
+        numeric=[col for col in kept if converted[col].kind == "numeric"],
+        categorical={col: converted[col].categories for col in kept if converted[col].kind == "categorical"},
+        features=kept,
+        id_columns=list(hash_columns),
+        id_hash=ID_HASH if hash_columns else None,
+        dropped_columns=sorted(set(drop_columns) | set(report["constant_columns_dropped"])),
+    )
+    report.update(rows=int(len(clean)), positives=int(clean[target].sum()))
+    return clean, schema, report

@@ -1,0 +1,172 @@
+"""Fold fits shared between pipelines and calls: the caches behind cross-validation.
+
+Every registered pipeline starts with a ``preprocess`` step (imputation, encoding, scaling) whose
+fit depends only on its own parameters and the training rows. Pipelines with the same
+preprocessing (dummy and xgboost; every imbalance strategy and the ratio sweep) reuse one fitted
+step per fold instead of refitting it: on large data that fit (a masked-array median of every
+numeric column, category counts) costs as much as a model. The fitted steps are small (medians,
+categories) and are kept, keyed by the data, the step's parameters and the rows.
+
+A pipeline fitted again on the same rows (``threshold_moving`` is ``none``'s model; the learning
+curve's full-size point is the cross-validation's fit) is not refitted either: small fitted
+models are kept too.
+
+Text columns go to the worker processes as pandas categoricals (codes instead of one Python
+string per cell: ~10x smaller and faster to send); scikit-learn turns them back into the same
+object arrays, so every transformed value is the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import time
+from collections import OrderedDict
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from joblib import delayed
+from sklearn.base import clone
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+#: Fitted preprocessing steps: key -> (fitted step, measured fit seconds). Least recently used
+#: entries are dropped beyond :data:`PREPROCESS_CACHE_SIZE`.
+_PREPROCESS_CACHE: "OrderedDict[tuple[str, str, str], tuple[Any, float]]" = OrderedDict()
+
+
+PREPROCESS_CACHE_SIZE = 64
+
+
+def shared_preprocessing(estimator: Any) -> Any | None:
+    """The unfitted ``preprocess`` step of a pipeline that starts with one, else None."""
+    steps = getattr(estimator, "steps", None)
+    if not steps or len(steps) < 2 or steps[0][0] != "preprocess" or not hasattr(steps[0][1], "transform"):
+        return None
+    return steps[0][1]
+
+
+def frame_for_workers(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` with its text columns as pandas categoricals (same values, cheap to pickle)."""
+    text = [c for c in X.columns if isinstance(X[c].dtype, pd.StringDtype)
+            or (X[c].dtype == object and pd.api.types.infer_dtype(X[c], skipna=True) == "string")]
+    if not text:
+        return X
+    out = X.copy(deep=False)
+    for c in text:
+        out[c] = X[c].astype("category")
+    return out
+
+
+def digest(*arrays: Any) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(np.asarray(a))
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.view(np.uint8).tobytes() if a.dtype != object else repr(a.tolist()).encode())
+    return h.hexdigest()
+
+
+def frame_digest(X: pd.DataFrame) -> str:
+    h = hashlib.sha256(repr([(str(c), str(X[c].dtype)) for c in X.columns]).encode())
+    h.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def fit_preprocessing(step: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray) -> tuple[Any, float]:
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        fitted = clone(step).fit(X.iloc[train], y[train])
+        return fitted, time.perf_counter() - t0
+
+
+#: Fitted pipelines without their preprocessing (sampler, model): key -> (fitted steps, measured
+#: fit seconds). A pipeline fitted again on the same rows (``threshold_moving`` is ``none``'s
+#: model; the learning curve's full-size point is the cross-validation's fit) is not refitted.
+#: Only fits that pickle to at most :data:`MODEL_CACHE_MAX_BYTES` are kept, at most
+#: :data:`MODEL_CACHE_SIZE` of them (least recently used dropped).
+_MODEL_CACHE: "OrderedDict[tuple[str, str, str], tuple[Any, float]]" = OrderedDict()
+
+
+MODEL_CACHE_SIZE = 16
+
+
+MODEL_CACHE_MAX_BYTES = 32 * 2**20
+
+
+def rest_of(estimator: Any) -> Any:
+    rest = clone(estimator)
+    rest.steps = rest.steps[1:]
+    return rest
+
+
+def fit_predict_prefitted(estimator: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray,
+                           val: np.ndarray) -> tuple[np.ndarray, float, float, bytes | None]:
+    """:func:`imbalance_lab.evaluation.cross_validation.fit_and_predict` with the ``preprocess`` step
+    already fitted on the training rows: the rest of the pipeline (sampler, model) is fitted on its
+    output, as ``Pipeline.fit`` does. Also returns that fitted rest, pickled, when it is small
+    enough to keep."""
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        rest = rest_of(estimator).fit(preprocess.transform(X.iloc[train]), y[train])
+        t1 = time.perf_counter()
+        proba = rest.predict_proba(preprocess.transform(X.iloc[val]))[:, 1]
+        t2 = time.perf_counter()
+    blob = pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL)
+    return proba, t1 - t0, t2 - t1, blob if len(blob) <= MODEL_CACHE_MAX_BYTES else None
+
+
+def predict_prefitted(rest: Any, preprocess: Any, X: pd.DataFrame, val: np.ndarray) -> tuple[np.ndarray, float]:
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        proba = rest.predict_proba(preprocess.transform(X.iloc[val]))[:, 1]
+        return proba, time.perf_counter() - t0
+
+
+class SharedFits:
+    """The preprocessing and model caches for one data set (``X``, ``y``) in one call."""
+
+    def __init__(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        self.X = frame_for_workers(X)
+        self.y = y
+        self.data_key = frame_digest(self.X) + digest(y)
+
+    def step_key(self, step: Any, rows: np.ndarray) -> tuple[str, str, str]:
+        return (self.data_key, joblib.hash(step), digest(rows))
+
+    def model_key(self, estimator: Any, rows: np.ndarray) -> tuple[str, str, str]:
+        return (self.data_key, "model:" + joblib.hash(estimator), digest(rows))
+
+    def preprocess(self, wanted: list[tuple[Any, np.ndarray]], parallel: Any, desc: str) -> list[tuple[Any, float]]:
+        """Fitted preprocessing steps for (unfitted step, training rows) pairs: from the cache, the
+        missing ones fitted in parallel."""
+        keys = [self.step_key(step, rows) for step, rows in wanted]
+        missing = {k: w for k, w in zip(keys, wanted) if k not in _PREPROCESS_CACHE}
+        if missing:
+            jobs = (delayed(fit_preprocessing)(step, self.X, self.y, rows) for step, rows in missing.values())
+            fitted = list(tqdm(parallel(jobs), total=len(missing), desc=f"{desc}: preprocessing", leave=False, mininterval=1.0))
+            for key, result in zip(missing, fitted):
+                _PREPROCESS_CACHE[key] = result
+        out = [_PREPROCESS_CACHE[k] for k in keys]
+        for k in keys:
+            _PREPROCESS_CACHE.move_to_end(k)
+        while len(_PREPROCESS_CACHE) > PREPROCESS_CACHE_SIZE:
+            _PREPROCESS_CACHE.popitem(last=False)
+        return out
+
+    @staticmethod
+    def model(key: tuple[str, str, str]) -> tuple[Any, float] | None:
+        hit = _MODEL_CACHE.get(key)
+        if hit is not None:
+            _MODEL_CACHE.move_to_end(key)
+        return hit
+
+    @staticmethod
+    def keep_model(key: tuple[str, str, str], blob: bytes | None, fit_seconds: float) -> None:
+        if blob is None:
+            return
+        _MODEL_CACHE[key] = (pickle.loads(blob), fit_seconds)
+        while len(_MODEL_CACHE) > MODEL_CACHE_SIZE:
+            _MODEL_CACHE.popitem(last=False)

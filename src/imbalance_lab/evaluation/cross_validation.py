@@ -1,0 +1,243 @@
+"""Cross-validation on the stored folds.
+
+Every pipeline is cloned and fitted on each training fold, so preprocessing and resampling are
+fitted on the training part only. The decision threshold used for the threshold metrics of a
+validation fold is chosen on the out-of-fold predictions of the *other* folds of the same
+repeat (cross-fitted), so no fold is scored at a threshold tuned on its own labels.
+
+All (pipeline, fold) fits of a call share one pool of worker processes; fitted preprocessing
+steps and small fitted models are reused across pipelines and calls
+(:mod:`imbalance_lab.evaluation.caches`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+from ..data.split import iter_splits
+from .caches import SharedFits, fit_predict_prefitted, predict_prefitted, shared_preprocessing
+from .metrics import score_predictions, threshold_metrics
+from .thresholds import choose_threshold
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CVResult:
+    """What :func:`cross_validate` returns.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        One row per (repeat, fold): every metric. Deterministic for given params and seed.
+    oof : DataFrame
+        Out-of-fold scores: columns ``row``, ``repeat``, ``fold``, ``y_true``, ``y_score``.
+    timings : DataFrame
+        Measured durations per (repeat, fold): ``fit_seconds``, ``predict_seconds``.
+    """
+
+    scores: pd.DataFrame
+    oof: pd.DataFrame
+    timings: pd.DataFrame
+
+
+def fit_and_predict(estimator: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, float, float]:
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        model = clone(estimator).fit(X.iloc[train], y[train])
+        t1 = time.perf_counter()
+        proba = model.predict_proba(X.iloc[val])[:, 1]
+        t2 = time.perf_counter()
+    return proba, t1 - t0, t2 - t1
+
+
+def run_folds(pipelines: Sequence[tuple[str, Any]], X: pd.DataFrame, y: np.ndarray, splits: list, *, n_jobs: int,
+               fit_predict: Callable[..., tuple[np.ndarray, float, float]], desc: str) -> list[list[tuple[np.ndarray, float, float]]]:
+    """Fit and predict every pipeline on every split, all in one pool of ``n_jobs`` processes
+    (no core idles between pipelines). Returns, per pipeline, the results in split order."""
+    order = [(i, j) for i in range(len(pipelines)) for j in range(len(splits))]
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    steps = [shared_preprocessing(est) if fit_predict is fit_and_predict else None for _, est in pipelines]
+    if all(step is None for step in steps):
+        jobs = (delayed(fit_predict)(pipelines[i][1], X, y, splits[j][2], splits[j][3]) for i, j in order)
+        results = list(tqdm(parallel(jobs), total=len(order), desc=desc, leave=False, mininterval=1.0))
+        out: list[list[tuple[np.ndarray, float, float]]] = [[] for _ in pipelines]
+        for (i, _), result in zip(order, results):
+            out[i].append(result)
+        return out
+
+    shared = SharedFits(X, y)
+    wanted = [(i, j) for i, j in order if steps[i] is not None]
+    prefitted = dict(zip(wanted, shared.preprocess([(steps[i], splits[j][2]) for i, j in wanted], parallel, desc)))
+    model_keys = {(i, j): shared.model_key(pipelines[i][1], splits[j][2]) for i, j in wanted}
+
+    def job(i: int, j: int) -> Any:
+        _, est = pipelines[i]
+        _, _, train, val = splits[j]
+        if steps[i] is None:
+            return delayed(fit_predict)(est, X, y, train, val)
+        cached = shared.model(model_keys[i, j])
+        if cached is not None:
+            reused[i, j] = cached  # kept here: the cache may drop it before the result comes back
+            return delayed(predict_prefitted)(cached[0], prefitted[i, j][0], shared.X, val)
+        return delayed(fit_predict_prefitted)(est, prefitted[i, j][0], shared.X, y, train, val)
+
+    reused: dict[tuple[int, int], tuple[Any, float]] = {}
+    # the first of several equal pipelines (same fit on the same rows) runs; the others wait for it
+    first: dict[tuple[str, str, str], tuple[int, int]] = {}
+    now, later = [], []
+    for i, j in order:
+        key = model_keys.get((i, j))
+        if key is not None and shared.model(key) is None and first.setdefault(key, (i, j)) != (i, j):
+            later.append((i, j))
+        else:
+            now.append((i, j))
+    results: dict[tuple[int, int], tuple[np.ndarray, float, float]] = {}
+    for batch in (now, later):
+        if not batch:
+            continue
+        for (i, j), res in zip(batch, tqdm(parallel(job(i, j) for i, j in batch), total=len(batch), desc=desc,
+                                           leave=False, mininterval=1.0)):
+            if steps[i] is None:
+                results[i, j] = res
+            elif len(res) == 2:  # predicted with a kept model: its fit is the measured one
+                fit_s = reused[i, j][1]
+                results[i, j] = (res[0], fit_s, res[1])
+            else:
+                proba, fit_s, pred_s, blob = res
+                fit_s += prefitted[i, j][1]  # the preprocessing's fit belongs to every pipeline using it
+                shared.keep_model(model_keys[i, j], blob, fit_s)
+                results[i, j] = (proba, fit_s, pred_s)
+    out = [[] for _ in pipelines]
+    for i, j in order:
+        out[i].append(results[i, j])
+    return out
+
+
+def _assemble(splits: list, results: list[tuple[np.ndarray, float, float]], y: np.ndarray, *,
+              threshold_objective: str, top_k_fraction: float) -> CVResult:
+    oof_rows, timing_rows = [], []
+    for (r, k, _, val), (proba, fit_s, pred_s) in zip(splits, results):
+        oof_rows.append(pd.DataFrame({"row": val, "repeat": r, "fold": k, "y_true": y[val], "y_score": proba}))
+        timing_rows.append({"repeat": r, "fold": k, "fit_seconds": fit_s, "predict_seconds": pred_s})
+    oof = pd.concat(oof_rows, ignore_index=True)
+
+    score_rows = []
+    for (r, k, _, _) in splits:
+        same_repeat = oof["repeat"] == r
+        others = oof[same_repeat & (oof["fold"] != k)]
+        mine = oof[same_repeat & (oof["fold"] == k)]
+        threshold = choose_threshold(others["y_true"], others["y_score"], objective=threshold_objective)
+        metrics = score_predictions(mine["y_true"], mine["y_score"], threshold=threshold, top_k_fraction=top_k_fraction)
+        score_rows.append({"repeat": r, "fold": k, **metrics})
+    return CVResult(scores=pd.DataFrame(score_rows), oof=oof, timings=pd.DataFrame(timing_rows))
+
+
+def cross_validate(
+    estimator: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: pd.DataFrame,
+    *,
+    threshold_objective: str = "f1",
+    top_k_fraction: float = 0.1,
+    n_jobs: int = 1,
+    desc: str | None = None,
+    fit_predict: Callable[..., tuple[np.ndarray, float, float]] = fit_and_predict,
+) -> CVResult:
+    """Fit and score an estimator on every stored fold.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Unfitted (imblearn or sklearn) pipeline; cloned for each fold, so preprocessing and
+        resampling are fitted on the training part only.
+    X, y : DataFrame, array
+        Training rows, aligned with ``folds``.
+    folds : DataFrame
+        The fold assignment from :func:`imbalance_lab.data.make_folds`.
+    threshold_objective : str
+        Objective of :func:`choose_threshold`, applied to the other folds' predictions.
+    top_k_fraction : float
+        The k of ``capture_at_k``.
+    n_jobs : int
+        Folds fitted in parallel (processes); each fit runs with one BLAS/OpenMP thread.
+    desc : str, optional
+        Label of the progress bar.
+    fit_predict : callable
+        ``fit_predict(estimator, X, y, train, val) -> (proba, fit_seconds, predict_seconds)``;
+        replaceable for special fitting (early stopping, pruning). With the default, a pipeline's
+        ``preprocess`` step fitted on the same rows by an earlier call is reused (same values).
+    """
+    splits = list(iter_splits(folds))
+    results = run_folds([("model", estimator)], X, y, splits, n_jobs=n_jobs, fit_predict=fit_predict,
+                         desc=desc or "folds")[0]
+    return _assemble(splits, results, y, threshold_objective=threshold_objective, top_k_fraction=top_k_fraction)
+
+
+def cross_validate_models(
+    pipelines: dict[str, Any],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: pd.DataFrame,
+    *,
+    threshold_objective: str = "f1",
+    top_k_fraction: float = 0.1,
+    n_jobs: int = 1,
+) -> CVResult:
+    """Run :func:`cross_validate` for every named pipeline; results get a ``model`` column.
+
+    All (pipeline, fold) fits share one pool of ``n_jobs`` processes, so no core waits for the
+    last fold of one pipeline before the next starts; the results are the same as one call per
+    pipeline.
+    """
+    splits = list(iter_splits(folds))
+    for name in pipelines:
+        log.info("cross-validating %s", name)
+    results = run_folds(list(pipelines.items()), X, y, splits, n_jobs=n_jobs, fit_predict=fit_and_predict,
+                         desc=f"{len(pipelines)} pipelines x {len(splits)} folds")
+    parts = {name: _assemble(splits, res, y, threshold_objective=threshold_objective, top_k_fraction=top_k_fraction)
+             for name, res in zip(pipelines, results)}
+
+    def stack(attr: str) -> pd.DataFrame:
+        return pd.concat([getattr(r, attr).assign(model=n) for n, r in parts.items()], ignore_index=True)
+
+    scores, oof, timings = stack("scores"), stack("oof"), stack("timings")
+    first = ["model", "repeat", "fold"]
+    return CVResult(
+        scores=scores[first + [c for c in scores.columns if c not in first]],
+        oof=oof[["model"] + [c for c in oof.columns if c != "model"]],
+        timings=timings[first + [c for c in timings.columns if c not in first]],
+    )
+
+
+def scores_at_threshold(oof: pd.DataFrame, *, threshold: float) -> pd.DataFrame:
+    """Threshold metrics of out-of-fold predictions at a fixed threshold, per model and fold.
+
+    Parameters
+    ----------
+    oof : DataFrame
+        ``model``, ``repeat``, ``fold``, ``y_true``, ``y_score`` (as in :class:`CVResult`).
+    threshold : float
+        Predict positive when ``score >= threshold``.
+
+    Returns
+    -------
+    DataFrame
+        ``model``, ``repeat``, ``fold`` and the metrics of :func:`threshold_metrics`.
+    """
+    rows = []
+    for (model, r, k), g in oof.groupby(["model", "repeat", "fold"], sort=False):
+        pred = (g["y_score"].to_numpy() >= threshold).astype(int)
+        rows.append({"model": model, "repeat": r, "fold": k, **threshold_metrics(g["y_true"].to_numpy(), pred)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,29 @@
+"""Modeling: the preprocessing, the model registry, the imbalance strategies, and the pipelines
+that join them.
+
+* :mod:`~imbalance_lab.modeling.features`: preprocessing built from the schema;
+* :mod:`~imbalance_lab.modeling.models`: the model registry (:data:`MODELS`);
+* :mod:`~imbalance_lab.modeling.strategies`: the imbalance-strategy registry
+  (:data:`STRATEGIES`) and the class prior a strategy trains at;
+* :mod:`~imbalance_lab.modeling.samplers`: the samplers and estimators that carry a strategy;
+* :mod:`~imbalance_lab.modeling.pipelines`: :func:`make_pipeline` and
+  :func:`make_strategy_pipeline`.
+
+Above :mod:`imbalance_lab.data`; imports nothing higher. Submodules load on first use.
+"""
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "features": ["MISSING", "OneHotLastColumns", "make_preprocessor"],
+        "models": ["MODELS", "RESERVED_MODEL_PARAMS", "ModelSpec", "make_estimator"],
+        "pipelines": ["make_pipeline", "make_strategy_pipeline"],
+        "samplers": ["CheckedSampler", "FoldPositiveWeight"],
+        "strategies": [
+            "SIMPLICITY", "STRATEGIES", "StrategySpec", "describe_strategies", "prior_correction",
+            "sampled_prevalence",
+        ],
+    },
+)

@@ -1,0 +1,177 @@
+"""The stage kernel: this very interpreter started as the notebook's IPython kernel, its stderr
+kept in a log file, its environment pointing at this project's code; and a check that it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+PACKAGE = "imbalance_lab"
+#: Seconds the kernel check waits for the kernel to start and run the import.
+KERNEL_TIMEOUT = 60.0
+
+
+def kernel_manager_class(stderr_path: Path | None = None) -> type:
+    """A kernel manager that starts this very interpreter as the kernel; with ``stderr_path``, the
+    kernel process's stderr is appended to that file instead of the terminal. (At shutdown
+    ipykernel can print tracebacks from its closing sockets, e.g. ``ZMQError: Socket operation on
+    non-socket``; they would break the one-line error of a failed stage.)"""
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class InterpreterKernelManager(AsyncKernelManager):
+        """Starts an IPython kernel with this very interpreter, ignoring installed kernelspecs.
+
+        ``processes`` holds the started kernel processes (``subprocess.Popen``), so that the exit
+        status of a kernel that died can be reported after the manager has let go of it."""
+
+        processes: list[Any] = []
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if stderr_path is None:
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            else:
+                stderr_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(stderr_path, "ab") as fh:  # the kernel process keeps its own copy of the descriptor
+                    await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": fh})
+            process = getattr(self.provisioner, "process", None)
+            if process is not None:
+                type(self).processes.append(process)
+
+        @property
+        def kernel_spec(self) -> KernelSpec:
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    display_name="Python 3 (ipykernel)",
+                    language="python",
+                    name="python3",
+                )
+            return self._kernel_spec
+
+    return InterpreterKernelManager
+
+
+def kernel_exit(processes: list[Any]) -> str:
+    """Describe how the last started kernel process ended, e.g. ``killed by SIGKILL``.
+
+    Parameters
+    ----------
+    processes : list of subprocess.Popen
+        The kernel processes a kernel manager started, last one last.
+    """
+    if not processes:
+        return "exit status unknown"
+    code = processes[-1].poll()
+    if code is None:
+        return "its process is still running but stopped answering"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def kernel_environment(root: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment variables a stage kernel in ``root`` runs with (a copy of ``environ``,
+    default ``os.environ``).
+
+    The kernel must run this project's code: in a queued DVC experiment the project is a
+    temporary copy, while the installed (editable) package points at the original checkout, so
+    ``root/src`` goes first on ``PYTHONPATH``.
+    """
+    env = dict(os.environ if environ is None else environ)
+    if (Path(root) / "src" / "imbalance_lab").is_dir():
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(root) / "src"), env.get("PYTHONPATH")]))
+    return env
+
+
+PROBE = ("import json, sys\nimport imbalance_lab\n"
+         "print('IMBALANCE_LAB_PROBE ' + json.dumps({'file': imbalance_lab.__file__, 'python': sys.executable}))")
+
+
+async def _probe_kernel(root: Path, timeout: float, stderr: Any) -> dict[str, Any]:
+    """Start a kernel the runner's way in ``root``, run PROBE, shut it down. Returns the probe's
+    JSON or {'error': ...}."""
+    deadline = time.monotonic() + timeout
+    left = lambda: max(0.1, deadline - time.monotonic())  # noqa: E731
+    km = kernel_manager_class()(kernel_name="python3")
+    result: dict[str, Any] = {}
+    try:
+        await asyncio.wait_for(km.start_kernel(cwd=str(root), env=kernel_environment(root), stdout=subprocess.DEVNULL,
+                                               stderr=stderr), left())
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=left())
+
+            def hook(msg: dict[str, Any]) -> None:
+                content = msg.get("content", {})
+                if msg.get("msg_type") == "stream" and "IMBALANCE_LAB_PROBE " in content.get("text", ""):
+                    line = next(ln for ln in content["text"].splitlines() if ln.startswith("IMBALANCE_LAB_PROBE "))
+                    result.update(json.loads(line.split(" ", 1)[1]))
+                elif msg.get("msg_type") == "error":
+                    result["error"] = f"{content.get('ename')}: {content.get('evalue')}"
+
+            reply = await kc.execute_interactive(PROBE, timeout=left(), output_hook=hook, allow_stdin=False,
+                                                 stop_on_error=True)
+            if reply["content"].get("status") != "ok" and "error" not in result:
+                c = reply["content"]
+                result["error"] = f"{c.get('ename', 'error')}: {c.get('evalue', '')}"
+        finally:
+            kc.stop_channels()
+    finally:
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+    return result
+
+
+def check_kernel(root: Path, *, timeout: float = KERNEL_TIMEOUT) -> list[str]:
+    """Problems starting the stage kernel (the runner's kernel manager: this interpreter's
+    ipykernel, cwd ``root``) and importing imbalance_lab in it within ``timeout`` seconds, or
+    importing it from somewhere other than ``root/src`` (a stage would then run that code while
+    dvc.lock records this project's files)."""
+    root = Path(root).resolve()
+    start = time.monotonic()
+
+    def too_slow(detail: str = "") -> list[str]:
+        return [f"kernel: did not start and import imbalance_lab within {timeout:g} s{detail}; try "
+                "`python -m ipykernel_launcher --help` and `python -c 'import imbalance_lab'` with this environment's "
+                "python (or allow more time: --kernel-timeout)"]
+
+    with tempfile.TemporaryFile(mode="w+") as err:
+        try:  # the timeout is a hard limit for the whole probe
+            result = asyncio.run(asyncio.wait_for(_probe_kernel(root, timeout, err), timeout))
+        except Exception as exc:  # noqa: BLE001 - any failure to start is the problem reported
+            err.seek(0)
+            # the kernel's own log lines ([IPKernelApp] ...) are noise; its last other line says why it died
+            lines = [ln for ln in err.read().splitlines() if ln.strip() and not ln.startswith("[")]
+            detail = f"; the kernel said: {lines[-1].strip()}" if lines else ""
+            if isinstance(exc, TimeoutError) or time.monotonic() - start >= timeout:
+                return too_slow(detail)
+            return [f"kernel: cannot start the stage kernel ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}){detail}; "
+                    "the stages would fail the same way (reinstall the environment: make env)"]
+    if time.monotonic() - start > timeout:
+        return too_slow()
+    if "error" in result:
+        return [f"kernel: started but `import imbalance_lab` failed ({result['error']}); reinstall the package "
+                "(make env) and check for a module shadowing it in the project directory"]
+    if "file" not in result:
+        return ["kernel: started but did not report where imbalance_lab comes from; rerun with --debug"]
+    imported = Path(result["file"]).resolve()
+    expected = (root / "src" / PACKAGE / "__init__.py").resolve()
+    if expected.exists() and imported != expected:
+        return [f"kernel: imports imbalance_lab from {imported.parent}, not from this project's src/{PACKAGE}: stages would run "
+                "that code while dvc.lock records this project's files; rename or remove what shadows it (a module or "
+                "directory named imbalance_lab in the project directory, or on PYTHONPATH)"]
+    return []

@@ -1,0 +1,289 @@
+"""Load and validate params.yaml.
+
+params.yaml has one section per stage (named after the stage) and a top-level ``seed``.
+(The pipeline's files are declared once in dvc.yaml's ``vars``, not here: they are structure,
+not parameters, and would clutter ``dvc exp show``.) Every key is validated before any work
+starts: an unknown key, a missing key or a wrong type is an error that names the key and says
+what to do. The choices of a key (models, strategies, metrics, pruners) are the registries'
+names, read from the registries themselves.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import ParamsError
+from ..evaluation.metrics import CROSS_VALIDATE_METRICS, IMBALANCE_METRICS, TUNE_METRICS
+from ..evaluation.thresholds import THRESHOLD_OBJECTIVES
+from ..io import read_yaml
+from ..modeling.models import MODELS, RESERVED_MODEL_PARAMS
+from ..modeling.strategies import STRATEGIES
+from ..tuning.pruners import PRUNERS
+from ..tuning.space import TUNABLE_MODELS
+
+PARAMS_FILE = "params.yaml"
+MODEL_NAMES = tuple(MODELS)
+STRATEGY_NAMES = tuple(STRATEGIES)
+
+
+@dataclass(frozen=True)
+class Key:
+    """Specification of one params key.
+
+    Parameters
+    ----------
+    types : tuple of type
+        Accepted Python types (after YAML parsing). ``bool`` is never accepted for ``int``
+        or ``float`` unless listed.
+    check : callable, optional
+        ``check(value) -> str | None``; returns a problem description or None.
+    """
+
+    types: tuple[type, ...]
+    check: Callable[[Any], str | None] | None = None
+
+
+def _between(lo: float, hi: float, *, inclusive: bool = False) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        ok = lo <= value <= hi if inclusive else lo < value < hi
+        bracket = ("[", "]") if inclusive else ("(", ")")
+        return None if ok else f"must be in {bracket[0]}{lo}, {hi}{bracket[1]}"
+
+    return check
+
+
+def _at_least(lo: float) -> Callable[[Any], str | None]:
+    return lambda value: None if value >= lo else f"must be at least {lo}"
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    return lambda value: None if value in choices else f"must be one of {', '.join(choices)}"
+
+
+def _list_of(kind: type, choices: tuple[str, ...] | None = None) -> Callable[[Any], str | None]:
+    def check(value: list) -> str | None:
+        for item in value:
+            if not isinstance(item, kind) or isinstance(item, bool) and kind is not bool:
+                return f"must be a list of {kind.__name__}, got item {item!r}"
+            if choices is not None and item not in choices:
+                return f"has unknown item {item!r}; known: {', '.join(choices)}"
+        return None
+
+    return check
+
+
+def _sources_check(value: list) -> str | None:
+    if not value:
+        return "must list at least one source"
+    allowed = {"path", "format", "options", "query", "url_env"}
+    for i, src in enumerate(value):
+        if not isinstance(src, dict):
+            return f"item {i} must be a mapping with 'path' (CSV/Parquet) or 'query' and 'url_env' (SQL)"
+        unknown = set(src) - allowed
+        if unknown:
+            return f"item {i} has unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}"
+        if ("path" in src) == ("query" in src):
+            return f"item {i} needs exactly one of 'path' or 'query'"
+        for field in ("path", "query", "url_env"):
+            if field in src and not (isinstance(src[field], str) and src[field].strip()):
+                return f"item {i}: {field} must be a non-empty string, got {src[field]!r}"
+        if "query" in src and not src.get("url_env"):
+            return f"item {i} is a SQL query and needs 'url_env', the environment variable holding the database URL"
+        if src.get("format") not in (None, "csv", "parquet"):
+            return f"item {i}: format must be csv or parquet, got {src.get('format')!r}"
+        if "options" in src and not isinstance(src["options"], dict):
+            return f"item {i}: options must be a mapping"
+    return None
+
+
+def _model_params_check(value: dict) -> str | None:
+    problem = _list_of(str, MODEL_NAMES)(list(value))
+    if problem:
+        return problem
+    for name, kwargs in value.items():
+        if kwargs is not None and not isinstance(kwargs, dict):
+            return f"'{name}' must map parameter names to values, got {kwargs!r}"
+        reserved = [k for k in (kwargs or {}) if k in RESERVED_MODEL_PARAMS]
+        if reserved:
+            return (f"must not set '{name}.{reserved[0]}': the pipeline sets it (seeds from 'seed', threads from "
+                    "the stage's n_jobs); remove it")
+    return None
+
+
+SPEC: dict[str, Any] = {
+    "seed": Key((int,), _at_least(0)),
+    "prepare": {
+        "sources": Key((list,), _sources_check),
+        "target": Key((str,)),
+        "positive_label": Key((str, int, float, bool)),
+        "categorical": Key((list,), _list_of(str)),
+        "drop_columns": Key((list,), _list_of(str)),
+        "hash_columns": Key((list,), _list_of(str)),
+        "hash_salt_env": Key((str,)),
+        "drop_duplicates": Key((bool,)),
+        "test_size": Key((float,), _between(0.0, 0.9)),
+        "n_splits": Key((int,), _at_least(2)),
+        "n_repeats": Key((int,), _at_least(1)),
+    },
+    "cross_validate": {
+        "models": Key((list,), lambda v: _list_of(str, MODEL_NAMES)(v) or (None if v else "must name at least one model")),
+        "model_params": Key((dict,), _model_params_check),
+        "selection_metric": Key((str,), _one_of(*CROSS_VALIDATE_METRICS)),
+        "top_k_fraction": Key((float,), _between(0.0, 1.0)),
+        "alpha": Key((float,), _between(0.0, 0.5)),
+        "learning_curve_sizes": Key((list,), lambda v: None if v and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 1 for x in v) else "must be a non-empty list of fractions in (0, 1]"),
+        "n_jobs": Key((int,), _at_least(1)),
+    },
+    "tune": {
+        "model": Key((str,), _one_of(*TUNABLE_MODELS)),
+        "metric": Key((str,), _one_of(*TUNE_METRICS)),
+        "n_trials": Key((int,), _at_least(1)),
+        "timeout": Key((int, float, type(None)), lambda v: None if v is None or v > 0 else "must be a positive number of seconds or null"),
+        "pruner": Key((str,), _one_of(*PRUNERS)),
+        "max_trees": Key((int,), _at_least(1)),
+        "storage_env": Key((str,)),
+        "n_jobs": Key((int,), _at_least(1)),
+    },
+    "imbalance": {
+        "strategies": Key((list,), lambda v: _list_of(str, STRATEGY_NAMES)(v) or (None if "none" in v else "must include 'none' (the baseline)")),
+        "metric": Key((str,), _one_of(*IMBALANCE_METRICS)),
+        # two classes: imbalanced-learn's other names either mean "auto" or nothing for one kind of sampler
+        "sampling_strategy": Key((str, float), lambda v: None if v == "auto" or (isinstance(v, float) and 0 < v <= 1) else "must be auto (balance the classes) or a minority/majority ratio in (0, 1]"),
+        "k_neighbors": Key((int,), _at_least(1)),
+        "alpha": Key((float,), _between(0.0, 0.5)),
+        "ratio_sweep_points": Key((int,), _at_least(2)),
+        "override": Key((str, type(None)), lambda v: None if v is None or v in STRATEGY_NAMES else f"must be null or one of {', '.join(STRATEGY_NAMES)}"),
+        "n_jobs": Key((int,), _at_least(1)),
+    },
+    "evaluate": {
+        "threshold_objective": Key((str,), _one_of(*THRESHOLD_OBJECTIVES)),
+        "cost_fp": Key((float,), lambda v: None if v > 0 else "must be positive"),
+        "cost_fn": Key((float,), lambda v: None if v > 0 else "must be positive"),
+        "target": Key((float,), lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
+        "top_k": Key((float, int), lambda v: None if v > 0 else "must be a fraction in (0, 1) or a count of rows"),
+        "n_bootstrap": Key((int,), _at_least(100)),
+        "permutation_repeats": Key((int,), _at_least(1)),
+        "psi_threshold": Key((float,), lambda v: None if v > 0 else "must be positive"),
+        "n_jobs": Key((int,), _at_least(1)),
+    },
+}
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    return " or ".join(t.__name__ for t in types)
+
+
+def _check_value(qualified: str, key: Key, value: Any) -> None:
+    accepted = key.types
+    is_bool = isinstance(value, bool)
+    if float in accepted and int not in accepted and isinstance(value, int) and not is_bool:
+        value = float(value)
+    if not isinstance(value, accepted) or (is_bool and bool not in accepted):
+        raise ParamsError(
+            f"params.yaml: '{qualified}' must be {_type_name(accepted)}, got {value!r} "
+            f"({type(value).__name__}); set it to a {_type_name(accepted)} value"
+        )
+    if key.check is not None:
+        problem = key.check(value)
+        if problem:
+            raise ParamsError(f"params.yaml: '{qualified}' {problem} (got {value!r}); fix the value")
+
+
+def _unknown(qualified: str, known: list[str]) -> ParamsError:
+    leaf = qualified.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(leaf, known, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return ParamsError(
+        f"params.yaml: unknown key '{qualified}'; {hint}rename or remove it (known keys: {', '.join(known)})"
+    )
+
+
+def validate_params(params: dict[str, Any], *, sections: list[str] | None = None) -> dict[str, Any]:
+    """Validate a parsed params mapping and return it with numbers normalised.
+
+    Parameters
+    ----------
+    params : dict
+        The parsed params.yaml.
+    sections : list of str, optional
+        Only validate these stage sections (plus ``seed``). Default: all.
+
+    Returns
+    -------
+    dict
+        The same mapping, with integers given for float keys converted to float.
+
+    Raises
+    ------
+    ParamsError
+        Naming the first wrong, missing or unknown key.
+    """
+    if not isinstance(params, dict):
+        raise ParamsError("params.yaml: the file must be a mapping of sections; see README")
+    for top in params:
+        if top not in SPEC:
+            raise _unknown(str(top), list(SPEC))
+    wanted = list(SPEC) if sections is None else ["seed", *sections]
+    for section in wanted:
+        if section not in SPEC:
+            raise ParamsError(
+                f"params.yaml: no params section is defined for stage '{section}'; "
+                f"known: {', '.join(k for k, v in SPEC.items() if isinstance(v, dict))}"
+            )
+    out = dict(params)
+    for section in wanted:
+        spec = SPEC[section]
+        if section not in params:
+            raise ParamsError(f"params.yaml: missing section '{section}'; add it (see README)")
+        value = params[section]
+        if isinstance(spec, Key):
+            _check_value(section, spec, value)
+            continue
+        if not isinstance(value, dict):
+            raise ParamsError(f"params.yaml: '{section}' must be a mapping of keys, got {type(value).__name__}")
+        for key in value:
+            if key not in spec:
+                raise _unknown(f"{section}.{key}", list(spec))
+        normalised = {}
+        for key, key_spec in spec.items():
+            if key not in value:
+                raise ParamsError(f"params.yaml: missing key '{section}.{key}'; add it (see README)")
+            _check_value(f"{section}.{key}", key_spec, value[key])
+            v = value[key]
+            if key == "learning_curve_sizes":  # an int 1 would be an absolute size for scikit-learn
+                v = [float(x) for x in v]
+            normalised[key] = float(v) if float in key_spec.types and int not in key_spec.types and isinstance(v, int) and not isinstance(v, bool) else v
+        out[section] = normalised
+        _check_section(section, normalised)
+    return out
+
+
+def _check_section(section: str, values: dict[str, Any]) -> None:
+    """Checks that involve several keys of one section."""
+    if section == "imbalance" and values["override"] is not None and values["override"] not in values["strategies"]:
+        raise ParamsError(
+            f"params.yaml: 'imbalance.override' is {values['override']!r}, which is not in 'imbalance.strategies' "
+            f"({', '.join(values['strategies'])}); add it to the strategies or set override to null"
+        )
+
+
+def load_params(path: str | Path = PARAMS_FILE, *, sections: list[str] | None = None) -> dict[str, Any]:
+    """Read and validate params.yaml.
+
+    Parameters
+    ----------
+    path : str or Path
+        The params file.
+    sections : list of str, optional
+        Stage sections to validate; default all.
+
+    Returns
+    -------
+    dict
+        The validated params.
+    """
+    params = read_yaml(path, error=ParamsError, hint="run from the project root or pass --params")
+    return validate_params(params, sections=sections)

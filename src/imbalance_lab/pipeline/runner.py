@@ -1,0 +1,146 @@
+"""Run one pipeline stage: execute its notebook with papermill and write a clean report.
+
+``imbalance-lab run STAGE`` (the ``cmd`` of every stage in dvc.yaml):
+
+1. validates params.yaml (every section: a typo in a later stage's params stops the first);
+2. finds the stage's notebook, reports and ``${paths.*}`` in dvc.yaml
+   (:func:`imbalance_lab.pipeline.stages.read_stage`);
+3. sets the stage's outputs aside (:mod:`imbalance_lab.pipeline.outputs`), to put them back if
+   it fails;
+4. executes the notebook with papermill, injecting ``seed``, the stage's params section and
+   its paths; the kernel is this interpreter (:mod:`imbalance_lab.pipeline.kernel`);
+5. removes papermill's volatile metadata and progress-bar output, so the executed notebook is
+   byte-identical when nothing changed, and writes it and its HTML rendering atomically
+   (:mod:`imbalance_lab.pipeline.report`).
+
+Only the Optuna study is not set aside: a killed tune run resumes it. On failure the executed
+notebook is kept in ``.imbalance-lab/failed/`` for debugging and a problem with the user's input
+is raised as one line.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import ImbalanceLabError, StageError, user_error_names
+from ..io import write_bytes
+from .kernel import kernel_environment, kernel_exit, kernel_manager_class
+from .outputs import discard_backup, restore, set_aside
+from .params import load_params
+from .report import clean_notebook, render_html
+from .stages import notebook_parameters, read_stage
+
+log = logging.getLogger(__name__)
+
+FAILED_DIR = Path(".imbalance-lab") / "failed"
+#: The kernel process's own stderr (its log outside the cells: start-up, shutdown), one file per
+#: stage. Cell output reaches the runner through the kernel's messages, not this stream.
+KERNEL_LOG_DIR = Path(".imbalance-lab") / "logs"
+
+
+def import_papermill() -> Any:
+    """Import papermill without ``rfc3987_syntax``.
+
+    jsonschema imports that package (if installed) to check IRI formats, which papermill never
+    needs; building its grammar costs about 2.5 s per process. Blocking it makes jsonschema skip
+    that format checker in this process only.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    import papermill
+
+    return papermill
+
+
+def run_stage(stage: str, *, root: str | Path = ".", params_file: str = "params.yaml", dvc_file: str = "dvc.yaml") -> Path:
+    """Execute one stage's notebook and write its reports.
+
+    Parameters
+    ----------
+    stage : str
+        A stage of dvc.yaml whose params section has the same name.
+    root : str or Path
+        The project root (the notebook runs there).
+
+    Returns
+    -------
+    Path
+        The executed notebook.
+    """
+    root = Path(root).resolve()
+    os.chdir(root)
+    params = load_params(params_file)  # every section: a typo in a later stage's params stops the first stage run
+    info = read_stage(stage, dvc_file=dvc_file)
+    parameters = notebook_parameters(params, stage=stage, paths=info["paths"])
+    notebook, report, html = (Path(info[k]) for k in ("notebook", "report", "html"))
+    if not notebook.exists():
+        raise ImbalanceLabError(f"{notebook}: notebook not found for stage '{stage}'; restore it with git checkout")
+
+    pm = import_papermill()
+    import nbformat
+
+    os.environ.update(kernel_environment(root))
+
+    FAILED_DIR.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=FAILED_DIR, prefix=f"{stage}.", suffix=".ipynb")
+    os.close(fd)
+    log.info("running %s (%s)", stage, notebook)
+    set_aside(stage, info["outputs"])
+    try:
+        report = _execute(pm, nbformat, stage, notebook, report, html, tmp, parameters, root)
+    except BaseException:
+        restore(stage, info["outputs"])
+        raise
+    discard_backup(stage)
+    return report
+
+
+def _execute(pm: Any, nbformat: Any, stage: str, notebook: Path, report: Path, html: Path, tmp: str,
+             parameters: dict[str, Any], root: Path) -> Path:
+    from nbclient.exceptions import DeadKernelError
+
+    kernel_log = KERNEL_LOG_DIR / f"{stage}.log"
+    manager = kernel_manager_class(root / kernel_log)
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            tmp,
+            parameters=parameters,
+            kernel_name="python3",
+            kernel_manager_class=manager,
+            progress_bar=False,
+            log_output=True,
+            request_save_on_cell_execute=False,
+            cwd=str(root),
+        )
+    except pm.PapermillExecutionError as exc:
+        failed = FAILED_DIR / f"{stage}.ipynb"
+        os.replace(tmp, failed)
+        if exc.ename in user_error_names():
+            raise ImbalanceLabError(str(exc.evalue)) from None
+        raise StageError(
+            f"stage '{stage}' failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''} "
+            f"(the executed notebook is in {failed})"
+        ) from None
+    except DeadKernelError:
+        failed = FAILED_DIR / f"{stage}.ipynb"
+        os.replace(tmp, failed)
+        raise StageError(
+            f"stage '{stage}' failed: its notebook kernel died ({kernel_exit(manager.processes)}); running out of "
+            f"memory is the usual cause: lower the stage's n_jobs or the data size (bench/large_profile.yaml is a "
+            f"profile for millions of rows); the kernel's log is {kernel_log}, the notebook so far {failed}"
+        ) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    nb = clean_notebook(nbformat.read(tmp, as_version=4))
+    Path(tmp).unlink(missing_ok=True)
+    write_bytes(report, (nbformat.writes(nb) + "\n").encode())
+    write_bytes(html, render_html(copy.deepcopy(nb)))
+    log.info("wrote %s and %s", report, html)
+    return report

@@ -1,0 +1,155 @@
+"""The model card: a human-readable Markdown page saved with every model artifact."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from ..data.schema import Schema
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for key in sorted(d):
+        value = d[key]
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(_flatten(value, name + "."))
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.4g}"
+    if value is None:
+        return "n/a"
+    return str(value).replace("|", "\\|")
+
+
+def _evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
+    """The model card's sentences on how its metrics were measured."""
+    lines = []
+    rows, positives = evaluation.get("test_rows"), evaluation.get("test_positives")
+    if rows:
+        share = f" (prevalence {positives / rows:.1%})" if positives is not None else ""
+        lines.append(f"- Measured once, on the held-out test set: {rows} rows, {positives} positives{share}; "
+                     "no choice (model, strategy, threshold) was made on it.")
+    if evaluation.get("n_bootstrap"):
+        confidence = float(evaluation.get("confidence", 0.95))
+        lines.append(f"- `*_ci_low`, `*_ci_high`: {confidence:.0%} stratified bootstrap interval, bias-corrected and accelerated (BCa) "
+                     f"({evaluation['n_bootstrap']} resamples of the test rows, positives and negatives separately).")
+    if evaluation.get("top_k") is not None:
+        k = evaluation["top_k"]
+        what = f"the top {k:.0%} of rows by score" if k < 1 else f"the top {int(k)} rows by score"
+        n = f" ({evaluation['top_k_rows']} rows)" if evaluation.get("top_k_rows") else ""
+        lines.append(f"- `top_k_capture`, `top_k_lift`: the share of all positives in {what}{n}, and their "
+                     "precision over the prevalence.")
+    return lines
+
+
+def model_card(
+    *,
+    name: str,
+    schema: Schema,
+    threshold: float,
+    metrics: dict[str, Any],
+    params: dict[str, Any],
+    data_hashes: dict[str, str] | None = None,
+    intended_use: str | None = None,
+    limitations: list[str] | None = None,
+    evaluation: dict[str, Any] | None = None,
+) -> str:
+    """Render a model card in Markdown.
+
+    Parameters
+    ----------
+    name : str
+        The model's name (e.g. the registry key).
+    schema : Schema
+        The prepared data's schema (target, positive label, features).
+    threshold : float
+        The decision threshold.
+    metrics : dict
+        Evaluation results (nested dicts are flattened to dotted names).
+    params : dict
+        Training parameters (hyperparameters, imbalance strategy, seed ...).
+    data_hashes : dict, optional
+        File name -> hash of the data the model was trained and evaluated on.
+    intended_use : str, optional
+        Replaces the default "intended use" paragraph.
+    limitations : list of str, optional
+        Added to the default limitations.
+    evaluation : dict, optional
+        How the metrics were measured, to read them by: ``test_rows``, ``test_positives`` (the
+        held-out test set), ``n_bootstrap`` and ``confidence`` (the intervals), ``top_k`` and
+        ``top_k_rows`` (what ``top_k_*`` means), ``threshold_objective``.
+
+    Returns
+    -------
+    str
+        The card, ending with a newline.
+    """
+    target, positive = schema.target, schema.positive_label
+    lines = [f"# Model card: {name}", ""]
+    lines += ["## Intended use", ""]
+    lines.append(intended_use or (
+        f"Scores rows for the binary target `{target}` (positive label `{positive}`) and ranks them by "
+        "the estimated probability of the positive class. Intended for prioritising cases for review "
+        "on data drawn from the same population as the training data; not for automated decisions "
+        "about individuals without human review."
+    ))
+    lines += ["", "Score a file: `imbalance-lab predict --model DIR --input FILE --output FILE`; "
+              "check it for drift first: `imbalance-lab drift --model DIR --input FILE`.", ""]
+    lines += ["## Data", ""]
+    numeric = list(schema.numeric)
+    categorical = dict(schema.categorical)
+    lines.append(f"- Target: `{target}`, positive label `{positive}`")
+    lines.append(f"- Features: {len(schema.features)} ({len(numeric)} numeric, {len(categorical)} categorical)")
+    if categorical:
+        cats = ", ".join(f"`{c}` ({len(v)})" for c, v in categorical.items())
+        lines.append(f"- Categorical features (number of categories): {cats}")
+    if schema.id_columns:
+        ids = ", ".join(f"`{c}`" for c in schema.id_columns)
+        if schema.id_hash:
+            lines.append(f"- Identifier columns kept as a salted hash (not features; `predict` writes them hashed): {ids}")
+        else:
+            lines.append(f"- Identifier columns passed through (not features): {ids}")
+    if schema.dropped_columns:
+        lines.append(f"- Dropped columns: {', '.join(f'`{c}`' for c in schema.dropped_columns)}")
+    if data_hashes:
+        lines += ["", "| data file | hash |", "|---|---|"]
+        lines += [f"| {_fmt(k)} | `{v}` |" for k, v in sorted(data_hashes.items())]
+    lines += ["", "## Metrics", ""]
+    rows = _flatten(metrics or {})
+    if rows:
+        lines += ["| metric | value |", "|---|---|"] + [f"| {_fmt(k)} | {_fmt(v)} |" for k, v in rows]
+    else:
+        lines.append("No metrics were recorded.")
+    if evaluation:
+        lines += ["", *_evaluation_lines(evaluation)]
+    lines += ["", "## Decision threshold", ""]
+    rule = ("No row is labelled positive: the threshold is above every possible score (predicting no positive "
+            "was the cheapest choice)." if threshold > 1.0 else
+            f"A row is labelled positive when its score is at least **{threshold:.6g}**.")
+    objective = (evaluation or {}).get("threshold_objective")
+    how = (f"chosen to optimise `{objective}` on the out-of-fold predictions of the training rows" if objective
+           else "chosen on training data")
+    lines.append(
+        f"{rule} The threshold was {how}; when the share of positives or the costs of errors change, choose it again."
+    )
+    lines += ["", "## Limitations", ""]
+    default_limits = [
+        "Scores are only as good as the match between new data and the training data: check "
+        "new data with `imbalance-lab drift` (exit status 3 means drift) before trusting the scores.",
+        "Categories not seen in training are encoded as unknown; many of them degrade the scores.",
+        "Scores rank cases; they are calibrated probabilities only if the model was calibrated.",
+        "Metrics estimated on a small number of positives are uncertain; see the confidence "
+        "intervals of the evaluation report.",
+        "No fairness audit is part of this pipeline.",
+    ]
+    lines += [f"- {item}" for item in default_limits + list(limitations or [])]
+    lines += ["", "## Training parameters", "", "```json",
+              json.dumps(params or {}, indent=2, sort_keys=True, default=str), "```", ""]
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""Tuning: hyperparameter search with Optuna on the stored folds, seeded, pruned, resumable and
+shared between machines.
+
+* :mod:`~imbalance_lab.tuning.space`: the search spaces, as data;
+* :mod:`~imbalance_lab.tuning.objective`: what a trial computes, fold by fold;
+* :mod:`~imbalance_lab.tuning.pruners` and :mod:`~imbalance_lab.tuning.sampler`: how trials are
+  pruned and sampled;
+* :mod:`~imbalance_lab.tuning.storage`: the journal file or database, and its locks;
+* :mod:`~imbalance_lab.tuning.study`: the study's identity, opened for the stage or a worker;
+* :mod:`~imbalance_lab.tuning.worker`: the loop that runs trials, for the stage and for
+  ``imbalance-lab tune-worker``;
+* :mod:`~imbalance_lab.tuning.results`: what a study found.
+
+Above :mod:`imbalance_lab.evaluation`; imports nothing higher. Submodules load on first use.
+"""
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "objective": ["TuneTask", "fit_fold", "fit_predict_fold", "prepare_fold", "run_trial"],
+        "pruners": ["PRUNERS", "make_pruner"],
+        "results": ["at_search_bounds", "best_params", "counts", "first_trials", "trials_seconds", "trials_table"],
+        "sampler": ["N_STARTUP_TRIALS", "SLOT_ATTR", "make_sampler"],
+        "space": ["MAX_TREES", "SEARCH_SPACES", "TUNABLE_MODELS", "search_space", "suggest_params"],
+        "storage": ["Storage", "open_storage"],
+        "study": ["TRIAL_CODE_VERSION", "setup_study", "study_name", "trial_code"],
+        "worker": ["run_worker", "work"],
+    },
+)

@@ -1,0 +1,145 @@
+"""Unit tests of imbalance_lab.modeling.features on a hand-made frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+
+from imbalance_lab.data import Schema
+from imbalance_lab.modeling.features import MISSING, make_preprocessor
+
+SCHEMA = Schema(target="y", numeric=["num1", "num2"], categorical={"cat": ["a", "b", "c"]}, features=["num1", "num2", "cat"])
+
+
+def train_frame(cat_dtype: str = "object") -> pd.DataFrame:
+    """12 rows: num1 has two missing values (median of the rest 5.5), cat has a (5), b (5),
+    c (1) and one missing value; with min_frequency=5, c and the missing value are rare."""
+    cat = pd.Series(["a"] * 5 + ["b"] * 5 + ["c", None], dtype=object)
+    return pd.DataFrame({
+        "num1": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, np.nan, np.nan],
+        "num2": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0],
+        "cat": cat if cat_dtype == "object" else cat.astype(cat_dtype),
+        "ignored": list("abcdefghijkl"),  # not in the schema: dropped
+    })
+
+
+def test_returns_unfitted_column_transformer_and_rejects_bad_encoding():
+    pre = make_preprocessor(SCHEMA)
+    assert isinstance(pre, ColumnTransformer)
+    assert not hasattr(pre, "transformers_")
+    with pytest.raises(ValueError, match="encoding"):
+        make_preprocessor(SCHEMA, encoding="target")
+
+
+@pytest.mark.parametrize("cat_dtype", ["object", "str"])
+def test_onehot_and_ordinal_widths(cat_dtype):
+    X = train_frame(cat_dtype)
+    onehot = make_preprocessor(SCHEMA, encoding="onehot").fit(X)
+    out = onehot.transform(X)
+    # 2 numeric + 1 missing indicator + a, b and the grouped rare categories (c, missing)
+    assert out.shape == (12, 6)
+    assert list(onehot.get_feature_names_out()) == [
+        "num1", "num2", "missingindicator_num1", "cat_a", "cat_b", "cat_infrequent_sklearn"]
+    np.testing.assert_array_equal(out[:, 3:].sum(axis=1), np.ones(12))  # exactly one category each
+    np.testing.assert_array_equal(out[:, 5], [0] * 10 + [1, 1])
+
+    ordinal = make_preprocessor(SCHEMA, encoding="ordinal").fit(X)
+    out = ordinal.transform(X)
+    assert out.shape == (12, 4)
+    assert list(ordinal.get_feature_names_out()) == ["num1", "num2", "missingindicator_num1", "cat"]
+    # codes in sorted order: "__missing__" < "a" < "b" < "c"
+    assert MISSING < "a"
+    np.testing.assert_array_equal(out[:, 3], [1] * 5 + [2] * 5 + [3, 0])
+
+
+def test_onehot_without_rare_categories_is_one_column_per_category():
+    X = pd.DataFrame({"num1": np.arange(10.0), "num2": np.arange(10.0) ** 2, "cat": ["a"] * 5 + ["b"] * 5})
+    pre = make_preprocessor(SCHEMA, encoding="onehot").fit(X)
+    assert list(pre.get_feature_names_out()) == ["num1", "num2", "cat_a", "cat_b"]  # no missing: no indicator
+    out = pre.transform(pd.DataFrame({"num1": [1.0], "num2": [2.0], "cat": ["never seen"]}))
+    np.testing.assert_array_equal(out, [[1.0, 2.0, 0.0, 0.0]])  # unseen category: all zeros
+
+
+@pytest.mark.parametrize("encoding", ["onehot", "ordinal"])
+def test_unseen_category_and_missing_values_at_transform(encoding):
+    pre = make_preprocessor(SCHEMA, encoding=encoding).fit(train_frame())
+    test = pd.DataFrame({
+        "num1": [np.nan, 3.0, 100.0],
+        "num2": [1.0, np.nan, 2.0],
+        "cat": pd.Series(["zzz", "a", None], dtype=object),
+    })
+    out = pre.transform(test)
+    # num1: the training median of 1..10 is 5.5, plus the indicator; num2 had no missing value
+    # at fit time (no indicator column) and is imputed with its training median 3.25
+    np.testing.assert_array_equal(out[:, 0], [5.5, 3.0, 100.0])
+    np.testing.assert_array_equal(out[:, 1], [1.0, 3.25, 2.0])
+    np.testing.assert_array_equal(out[:, 2], [1.0, 0.0, 0.0])
+    if encoding == "ordinal":
+        np.testing.assert_array_equal(out[:, 3], [-1.0, 1.0, 0.0])  # unseen -> -1, missing -> its code
+    else:
+        # unseen -> the infrequent group (it exists), "a" -> a, missing -> infrequent (rare at fit)
+        np.testing.assert_array_equal(out[:, 3:], [[0, 0, 1], [1, 0, 0], [0, 0, 1]])
+
+
+def test_median_comes_from_the_fitted_data_only():
+    X = train_frame()
+    pre = make_preprocessor(SCHEMA, encoding="ordinal").fit(X.iloc[:6])  # num1 1..6: median 3.5
+    out = pre.transform(X.iloc[10:])  # the two rows with missing num1
+    np.testing.assert_array_equal(out[:, 0], [3.5, 3.5])
+    # fitted on the first six rows num1 had no missing value: no indicator column
+    assert "missingindicator_num1" not in pre.get_feature_names_out()
+
+
+def test_scaling():
+    X = train_frame()
+    plain = make_preprocessor(SCHEMA, encoding="ordinal", scale=False).fit_transform(X)
+    scaled_pre = make_preprocessor(SCHEMA, encoding="ordinal", scale=True).fit(X)
+    scaled = scaled_pre.transform(X)
+    numeric = scaled[:, :3]  # num1, num2 and the indicator are standardised
+    np.testing.assert_allclose(numeric.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(numeric.std(axis=0), 1.0)
+    np.testing.assert_allclose(numeric, (plain[:, :3] - plain[:, :3].mean(axis=0)) / plain[:, :3].std(axis=0))
+    np.testing.assert_array_equal(scaled[:, 3], plain[:, 3])  # categorical codes are not scaled
+    scaler = scaled_pre.named_transformers_["numeric"].named_steps["scale"]
+    # mean of num1 after imputation: (55 + 2 * 5.5) / 12 = 5.5
+    assert scaler.mean_[0] == pytest.approx(5.5)
+    assert "scale" not in make_preprocessor(SCHEMA, scale=False).transformers[0][1].named_steps
+
+
+def test_only_numeric_or_only_categorical_schema():
+    X = train_frame()
+    num_only = make_preprocessor(Schema(target="y", numeric=["num1"], categorical={}, features=["num1"])).fit(X)
+    assert list(num_only.get_feature_names_out()) == ["num1", "missingindicator_num1"]
+    cat_only = make_preprocessor(Schema(target="y", numeric=[], categorical={"cat": []}, features=["cat"]), encoding="ordinal").fit(X)
+    assert list(cat_only.get_feature_names_out()) == ["cat"]
+    assert cat_only.transform(X).shape == (12, 1)
+
+
+@pytest.mark.parametrize("encoding", ["onehot", "ordinal"])
+def test_none_and_nan_are_the_same_missing_category(encoding):
+    # None (object columns from SQL or Python lists), NaN (split_xy) and pd.NA are all missing
+    # five of each: frequent enough (min_frequency=5) to get their own one-hot columns if split
+    cat = ["a"] * 6 + ["b"] * 6 + [None] * 5 + [np.nan] * 5
+    X = pd.DataFrame({"num1": np.arange(22.0), "num2": np.ones(22), "cat": pd.Series(cat, dtype=object)})
+    pre = make_preprocessor(SCHEMA, encoding=encoding).fit(X)
+    out = pre.transform(X)
+    width = out.shape[1] - 2  # num1, num2 (no missing values, no indicator)
+    assert width == (1 if encoding == "ordinal" else 3)  # a, b and one missing category
+    missing_rows = out[12:, 2:]
+    assert (missing_rows == missing_rows[0]).all()
+    assert not (missing_rows[0] == out[0, 2:]).all() and not (missing_rows[0] == out[6, 2:]).all()
+    new = pd.DataFrame({"num1": [1.0, 2.0], "num2": [1.0, 1.0], "cat": pd.Series([pd.NA, None], dtype=object)})
+    np.testing.assert_array_equal(pre.transform(new)[:, 2:], np.vstack([missing_rows[0]] * 2))
+    if encoding == "ordinal":
+        np.testing.assert_array_equal(missing_rows[:, 0], 0.0)  # "__missing__" sorts first; never -1
+
+
+def test_one_hot_last_columns_passes_the_others_and_ignores_unknown_codes():
+    from imbalance_lab.modeling.features import OneHotLastColumns
+
+    train = np.array([[0.5, 1.0, 0.0], [1.5, 0.0, 1.0], [2.5, 0.0, 2.0]] * 5)  # two numbers, then a code
+    enc = OneHotLastColumns(n_columns=1).fit(train)
+    out = enc.transform(np.array([[9.0, 1.0, 1.0], [8.0, 0.0, -1.0]]))  # -1: a category unseen in training
+    np.testing.assert_array_equal(out, [[9.0, 1.0, 0.0, 1.0, 0.0], [8.0, 0.0, 0.0, 0.0, 0.0]])

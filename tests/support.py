@@ -1,0 +1,158 @@
+"""Helpers of the tests that run the project's commands: a copy of the project in a temporary
+directory, subprocesses run the way DVC runs the stages, and a throw-away PostgreSQL server.
+
+Plain functions, for the end-to-end tests' own helpers; ``conftest.py`` offers them as fixtures.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+#: What a copy of the project holds: its sources, not its outputs or environment.
+PROJECT_FILES = ["src", "notebooks", "data/raw", "params.yaml", "dvc.yaml", ".dvc/config", ".dvc/plots", ".dvcignore",
+                 "pyproject.toml", ".gitignore"]
+#: A small, fast configuration of the pipeline for end-to-end tests.
+SMALL = {
+    "prepare": {"n_splits": 3, "n_repeats": 1},
+    "cross_validate": {"models": ["dummy", "logistic_regression"], "learning_curve_sizes": [0.5, 1.0], "n_jobs": 1},
+    "tune": {"model": "logistic_regression", "n_trials": 4, "n_jobs": 1},
+    "imbalance": {"strategies": ["none", "class_weight", "random_over", "smote", "threshold_moving"],
+                  "ratio_sweep_points": 2, "n_jobs": 1},
+    "evaluate": {"n_bootstrap": 200, "permutation_repeats": 2, "n_jobs": 1},
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The project and its commands
+# --------------------------------------------------------------------------------------------
+
+
+def env() -> dict[str, str]:
+    """The environment for subprocesses: this interpreter's bin first, DVC offline."""
+    e = dict(os.environ)
+    e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
+    e["DVC_NO_ANALYTICS"] = "1"
+    e.pop("IMBALANCE_LAB_DEBUG", None)
+    return e
+
+
+def run(cmd: list[str], cwd: Path, *, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run a command in ``cwd`` with :func:`env`; returns the completed process (stdout and stderr as text)."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def update_params(root: Path, changes: dict[str, Any]) -> None:
+    """Merge ``changes`` (section -> {key: value}) into root/params.yaml."""
+    path = root / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for section, values in changes.items():
+        if isinstance(values, dict) and isinstance(params.get(section), dict):
+            params[section].update(values)
+        else:
+            params[section] = values
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def copy_project(dest: Path, *, git: bool = False, params: dict[str, Any] | None = None) -> Path:
+    """Copy the project's source files (no outputs, no .venv) to ``dest``; with ``git``, commit them."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel in PROJECT_FILES:
+        src = ROOT / rel
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        elif src.exists():
+            shutil.copy2(src, target)
+    (dest / ".dvc" / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
+    if params:
+        update_params(dest, params)
+    if git:
+        run(["git", "init", "-q", "-b", "main"], dest)
+        run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], dest)
+        run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "init"], dest)
+    return dest
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL
+# --------------------------------------------------------------------------------------------
+
+#: Set to 1 (``.ci/run`` does) to make a missing server a failure instead of a skip.
+REQUIRE_POSTGRES_ENV = "IMBALANCE_LAB_REQUIRE_POSTGRES"
+
+
+def _postgres_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found; install them: apt-get install postgresql")
+    return found[-1]
+
+
+def require_server() -> None:
+    """Skip the calling test when Debian's PostgreSQL server is not installed (a machine with only
+    Python and git), with the reason and the fix; fail instead when ``$IMBALANCE_LAB_REQUIRE_POSTGRES``
+    is 1, so CI never skips it."""
+    if glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        return
+    reason = "PostgreSQL server binaries not found (apt-get install postgresql; .ci/run installs them)"
+    if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
+        pytest.fail(f"{reason}, and ${REQUIRE_POSTGRES_ENV}=1 requires them")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess:
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+class Server:
+    """initdb + pg_ctl start in a temporary directory; ``url`` has a password (md5 auth over TCP)."""
+
+    PASSWORD = "s3cret-Pw-9f2k"
+
+    def __init__(self, base: Path) -> None:
+        self.dir = base / "pgdata"
+        self.sock = base / "pgsock"
+        self.port = _free_port()
+        for d in (self.dir, self.sock):
+            d.mkdir(parents=True)
+            if os.geteuid() == 0:
+                shutil.chown(d, "postgres", "postgres")
+        if os.geteuid() == 0:
+            shutil.chown(base, "postgres", "postgres")
+        _as_postgres([_postgres_bin("initdb"), "-D", str(self.dir), "-U", "postgres", "--auth-local=trust",
+                      "--auth-host=md5", "-E", "UTF8"])
+        _as_postgres([_postgres_bin("pg_ctl"), "-D", str(self.dir), "-l", str(self.dir / "log"), "-w", "start",
+                      "-o", f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c max_connections=50"])
+        psql = [_postgres_bin("psql"), "-h", str(self.sock), "-p", str(self.port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
+        _as_postgres(psql + ["-c", f"CREATE USER lab PASSWORD '{self.PASSWORD}'"])
+        _as_postgres(psql + ["-c", "CREATE DATABASE optuna OWNER lab"])
+        self.url = f"postgresql://lab:{self.PASSWORD}@127.0.0.1:{self.port}/optuna"
+
+    def stop(self) -> None:
+        _as_postgres([_postgres_bin("pg_ctl"), "-D", str(self.dir), "-m", "immediate", "stop"])
+
