@@ -13,9 +13,13 @@ export DVC_NO_ANALYTICS := 1
 # process recompiles scikit-learn, pandas ... (measured: 10 s instead of 3.5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: env repro test test-fast lab lock check clean-env
+.PHONY: help env repro test test-fast lint format hooks lab lock check clean-env
+.DEFAULT_GOAL := help
 
-env: $(STAMP)
+help:  ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+env: $(STAMP)  ## create or update the environment in .venv (from requirements.lock)
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +39,18 @@ test: env  ## the whole test suite, end-to-end tests included
 test-fast: env  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow"
 
+lint: env  ## ruff (lint and formatting) and the package's import layers (import-linter)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: env  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+hooks: env  ## install the git pre-commit hook (.pre-commit-config.yaml: ruff, nbstripout)
+	$(BIN)/pre-commit install
+
 check: env  ## notebooks, params.yaml and dvc.yaml agree; stage inputs tracked by git; the stage kernel starts
 	$(BIN)/imbalance-lab check $(CHECK_FLAGS)
 
@@ -45,5 +61,5 @@ lock: env  ## re-resolve requirements.lock from pyproject.toml (then commit it)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --universal \
 		--generate-hashes --quiet -o requirements.lock
 
-clean-env:
+clean-env:  ## remove .venv
 	rm -rf $(VENV)

@@ -32,6 +32,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -48,7 +49,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import BIN, copy_project, env, update_params  # noqa: E402
+from tests.support import BIN, copy_project, env, update_params  # noqa: E402
 
 PROFILE = ROOT / "bench" / "large_profile.yaml"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -394,7 +395,7 @@ def main() -> None:
     finally:
         for res in all_results:
             print_table(res)
-        for a, b in zip(all_results, all_results[1:]):
+        for a, b in itertools.pairwise(all_results):
             print_ratios(a, b)
         if args.json:
             args.json.write_text(json.dumps(all_results, indent=2) + "\n")

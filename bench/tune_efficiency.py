@@ -91,7 +91,7 @@ class EarlyStoppedXGBoost(ClassifierMixin, BaseEstimator):
         self.reg_alpha = reg_alpha
         self.gamma = gamma
 
-    def fit(self, X: pd.DataFrame, y: Any) -> "EarlyStoppedXGBoost":
+    def fit(self, X: pd.DataFrame, y: Any) -> EarlyStoppedXGBoost:
         y = np.asarray(y)
         params = {name: getattr(self, name) for name in SPACE}
         self.pipeline_, self.n_trees_ = tuning.fit_fold("xgboost", params, self.schema, X, y, np.arange(len(y)),

@@ -1,3 +1,5 @@
+"""``python -m imbalance_lab``: the ``imbalance-lab`` command."""
+
 import sys
 
 from .cli import main

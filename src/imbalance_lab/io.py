@@ -194,7 +194,7 @@ def read_yaml(
     if not path.is_file():
         raise error(f"{path}: file not found; {hint}")
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a safe loader)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except UnicodeDecodeError:
         raise error(f"{path}: is not UTF-8 text; save it as UTF-8") from None
     except yaml.YAMLError as exc:
@@ -242,7 +242,7 @@ _FIGURE_METADATA = {
 }
 
 
-def figure_bytes(fig: Any, *, format: str = "png", dpi: int = 100) -> bytes:  # noqa: A002 (matplotlib's name)
+def figure_bytes(fig: Any, *, format: str = "png", dpi: int = 100) -> bytes:
     """A matplotlib figure as PNG, SVG or PDF without volatile metadata (same figure, same bytes):
     the files :func:`save_figure` writes and the images a stage notebook shows."""
     if format not in _FIGURE_METADATA:

@@ -37,18 +37,18 @@ def frame(n: int = 24) -> pd.DataFrame:
 
 
 def clean(df: pd.DataFrame, **kw):
-    args = dict(
-        source="src.csv",
-        target="y",
-        positive_label=1,
-        categorical=[],
-        drop_columns=[],
-        hash_columns=[],
-        hash_salt=None,
-        drop_duplicates=False,
-        n_splits=2,
-        test_size=0.25,
-    )
+    args = {
+        "source": "src.csv",
+        "target": "y",
+        "positive_label": 1,
+        "categorical": [],
+        "drop_columns": [],
+        "hash_columns": [],
+        "hash_salt": None,
+        "drop_duplicates": False,
+        "n_splits": 2,
+        "test_size": 0.25,
+    }
     args.update(kw)
     return data.validate_and_clean(df, **args)
 
@@ -842,7 +842,8 @@ def test_split_xy_categoricals_become_object_with_nan():
 ])
 def test_map_distinct_equals_a_per_row_map(values):
     from imbalance_lab.data.target import norm_label as _norm_label
-    from imbalance_lab.data.values import map_distinct as _map_distinct, strip_text as _strip_text
+    from imbalance_lab.data.values import map_distinct as _map_distinct
+    from imbalance_lab.data.values import strip_text as _strip_text
 
     for func in (_strip_text, _norm_label):
         expected = [None if pd.isna(v) else func(v) for v in values]

@@ -38,7 +38,7 @@ def _outputs(root: Path, stage: str) -> list[Path]:
         for entry in spec.get(kind, []) or []:
             name = entry if isinstance(entry, str) else next(iter(entry))
             for key, value in declared.items():
-                name = name.replace("${paths.%s}" % key, str(value))
+                name = name.replace(f"${{paths.{key}}}", str(value))
             found.append(root / name)
     return found
 

@@ -16,9 +16,8 @@ import pytest
 from optuna.trial import TrialState
 
 from imbalance_lab.tuning import SLOT_ATTR
-from tests.support import copy_project, env, run, update_params
 from tests import support
-from tests.support import Server, require_server
+from tests.support import Server, copy_project, env, require_server, run
 
 PASSWORD = Server.PASSWORD
 

@@ -27,8 +27,7 @@ from imbalance_lab import evaluation as ev
 from imbalance_lab import reporting
 from imbalance_lab.data import Schema, iter_splits, make_folds
 from imbalance_lab.errors import ImbalanceLabError
-from imbalance_lab.evaluation import caches, cross_validation, metrics, statistics
-from imbalance_lab.evaluation import TUNE_METRICS
+from imbalance_lab.evaluation import TUNE_METRICS, caches, cross_validation, metrics, statistics
 from imbalance_lab.modeling import make_pipeline
 
 # --------------------------------------------------------------------------------------------

@@ -11,8 +11,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from imbalance_lab.data import Schema
-from imbalance_lab.modeling import MODELS, make_estimator, make_pipeline
-from imbalance_lab.modeling import models
+from imbalance_lab.modeling import MODELS, make_estimator, make_pipeline, models
 
 SCHEMA = Schema(target="y", numeric=["num1", "num2"], categorical={"cat": ["a", "b", "c"]}, features=["num1", "num2", "cat"])
 
@@ -51,8 +50,8 @@ def test_preprocessing_matches_the_spec(name):
     pipe = make_pipeline(name, SCHEMA, seed=0)
     spec = MODELS[name]
     pre = pipe.named_steps["preprocess"]
-    numeric = dict((n, t) for n, t, _ in pre.transformers)["numeric"]
-    categorical = dict((n, t) for n, t, _ in pre.transformers)["categorical"]
+    numeric = {n: t for n, t, _ in pre.transformers}["numeric"]
+    categorical = {n: t for n, t, _ in pre.transformers}["categorical"]
     encoder = categorical.named_steps["encode"]
     assert isinstance(encoder, OneHotEncoder if spec.encoding == "onehot" else OrdinalEncoder)
     assert isinstance(numeric.steps[-1][1], StandardScaler) == spec.scale

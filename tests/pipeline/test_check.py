@@ -207,9 +207,10 @@ def test_readme_starts_with_the_two_commands():
     assert text.index("make repro") < text.index("\n## ")
 
 
-def test_ci_runs_the_check_then_make_test():
+def test_ci_runs_the_linters_and_the_check_then_make_test():
     commands = [ln.split("#")[0].strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert "make check CHECK_FLAGS=--strict" in commands and commands[-1] == "exec make test"
+    assert commands.index("make lint") < commands.index("make check CHECK_FLAGS=--strict") < len(commands) - 1
+    assert commands[-1] == "exec make test"
     assert "export IMBALANCE_LAB_REQUIRE_POSTGRES=1" in commands  # CI never skips the PostgreSQL test
     assert "imbalance-lab check $(CHECK_FLAGS)" in (ROOT / "Makefile").read_text()
 

@@ -7,8 +7,8 @@ import copy
 import pytest
 import yaml
 
-from imbalance_lab.pipeline import params as P
 from imbalance_lab.errors import ParamsError
+from imbalance_lab.pipeline import params as P
 
 EXAMPLE = {
     "seed": 42,

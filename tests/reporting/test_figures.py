@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -140,7 +141,7 @@ def test_save_figure_png_and_deterministic(tmp_path):
     other = _small_figure()
     other.axes[0].set_title("other")
     assert save_figure(other, tmp_path / "d.png").read_bytes() != data
-    assert not [p for p in tmp_path.rglob("*.tmp")]
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,7 +370,7 @@ def test_parallel_coordinate_labels_do_not_run_into_the_next_axis(parallel_study
     names = [t.get_text() for t in ax.get_xticklabels()][1:]
     assert len(names) == 9 and names[0] == "booster"
     axes = _axis_labels(fig)
-    for (a, ticks), (following, _) in zip(axes, axes[1:]):
+    for (a, ticks), (following, _) in itertools.pairwise(axes):
         next_spine = following.spines["right"].get_window_extent(renderer).x0
         assert ticks and max(t.label2.get_window_extent(renderer).x1 for t in ticks) < next_spine
         assert not any(g.get_visible() for g in a.get_ygridlines())

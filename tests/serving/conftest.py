@@ -68,12 +68,12 @@ def save_artifact(serving_schema) -> Callable[..., Path]:
     test values for everything but the pipeline."""
 
     def save(directory: Path, pipeline: Any, X: pd.DataFrame, *, threshold: float = 0.3, **overrides: Any) -> Path:
-        kwargs = dict(
-            pipeline=pipeline, threshold=threshold, schema=serving_schema,
-            reference=reference_stats(X, serving_schema), params={"model": "test", "seed": 0},
-            data_hashes={"data/prepared/train.parquet": "md5:0123"},
-            metrics={"cv": {"average_precision": 0.41}, "test": {"roc_auc": 0.77}}, card_markdown=None,
-        )
+        kwargs = {
+            "pipeline": pipeline, "threshold": threshold, "schema": serving_schema,
+            "reference": reference_stats(X, serving_schema), "params": {"model": "test", "seed": 0},
+            "data_hashes": {"data/prepared/train.parquet": "md5:0123"},
+            "metrics": {"cv": {"average_precision": 0.41}, "test": {"roc_auc": 0.77}}, "card_markdown": None,
+        }
         kwargs.update(overrides)
         return save_model(directory, **kwargs)
 

@@ -3,6 +3,7 @@ loading a model."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
@@ -24,9 +25,8 @@ from sklearn.preprocessing import FunctionTransformer
 from imbalance_lab.errors import ArtifactError
 from imbalance_lab.modeling import MODELS, make_pipeline
 from imbalance_lab.reporting import model_card
-from imbalance_lab.serving import artifact, serialization
-from imbalance_lab.serving import reference_stats
-from imbalance_lab.serving.artifact import load_model, save_model
+from imbalance_lab.serving import artifact, reference_stats, serialization
+from imbalance_lab.serving.artifact import load_model
 from imbalance_lab.serving.serialization import ALLOWLIST, dump_pipeline
 
 SERVING = Path(artifact.__file__).parent
@@ -189,7 +189,8 @@ def test_threshold_is_validated(tmp_path, fitted, data, save_artifact):
 def test_a_threshold_above_every_score_is_kept(tmp_path, fitted, data, save_artifact):
     """choose_threshold's "predict no positive" with a top score of exactly 1 is the smallest
     float above 1: saved, loaded back and applied, it labels nothing positive."""
-    from imbalance_lab import evaluation, serving as scoring
+    from imbalance_lab import evaluation
+    from imbalance_lab import serving as scoring
 
     threshold = evaluation.choose_threshold([0, 1, 0], [1.0, 0.5, 0.2], objective="cost", cost_fp=5.0, cost_fn=1.0)
     assert threshold == artifact.NOTHING_POSITIVE > 1.0
@@ -282,7 +283,7 @@ def test_edited_manifest_is_refused(art, edit, message):
 
 def test_manifest_that_is_not_json_is_refused(art):
     (art / "manifest.json").write_text("{not json")
-    with pytest.raises(ArtifactError, match="manifest.json: not a valid manifest"):
+    with pytest.raises(ArtifactError, match=r"manifest\.json: not a valid manifest"):
         load_model(art)
 
 
@@ -418,3 +419,37 @@ def test_no_pickle_or_joblib_anywhere_in_the_artifact_code():
         source = module.read_text()
         assert not pattern.search(source), module
         assert "pickle.load" not in source and "joblib.load" not in source, module
+
+
+def test_an_artifact_saved_by_the_flat_package_loads(art, data, rewrite_artifact, fit_model, save_artifact, tmp_path):
+    """Before the subpackages, this package's classes were saved under their old modules
+    (imbalance_lab.artifact.PandasNAMarker, imbalance_lab.strategies.CheckedSampler ...)."""
+    from imblearn.over_sampling import RandomOverSampler
+
+    from imbalance_lab.modeling import CheckedSampler
+
+    X, y = data
+    pipe = fit_model("logistic_regression", X, y, sampler=CheckedSampler(RandomOverSampler(random_state=0)))
+    directory = save_artifact(tmp_path / "model", pipe, X)
+    content = (directory / "model.skops").read_bytes()
+    old = {"imbalance_lab.serving.serialization": "imbalance_lab.artifact",
+           "imbalance_lab.modeling.samplers": "imbalance_lab.strategies"}
+    with zipfile.ZipFile(io.BytesIO(content)) as src:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as dst:
+            for info in src.infolist():
+                payload = src.read(info)
+                if info.filename == "schema.json":
+                    text = payload.decode()
+                    for new, before in old.items():
+                        assert f'"{new}"' in text
+                        text = text.replace(f'"{new}"', f'"{before}"')
+                    payload = text.encode()
+                dst.writestr(info, payload)
+    rewrite_artifact(directory, "model.skops", out.getvalue())
+    with zipfile.ZipFile(directory / "model.skops") as z:
+        assert "imbalance_lab.strategies" in z.read("schema.json").decode()  # the old names, as saved then
+    loaded = load_model(directory)
+    features = X[loaded.schema.features]
+    np.testing.assert_array_equal(loaded.pipeline.predict_proba(features), pipe.predict_proba(features))
+    assert isinstance(loaded.pipeline.named_steps["sample"], CheckedSampler)

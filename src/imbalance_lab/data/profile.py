@@ -7,6 +7,7 @@ import pandas as pd
 
 from .schema import Schema
 
+
 def class_shares(values: pd.Series, y: np.ndarray) -> pd.DataFrame:
     """Share of each category among the non-missing values of each class.
 

@@ -42,8 +42,8 @@ def _sniff_sep(path: Path, encoding: str) -> str:
 
 
 def _multi_char(sep: str) -> bool:
-    """A separator of several characters or a regex, which only pandas' python engine reads
-    (``\\s+`` excepted: the C engine reads it as runs of whitespace)."""
+    r"""A separator of several characters or a regex, which only pandas' python engine reads
+    (``\s+`` excepted: the C engine reads it as runs of whitespace)."""
     return len(sep) != 1 and sep != r"\s+"
 
 

@@ -4,7 +4,7 @@ experiment uses, so that fold scores are paired."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
 from ..errors import DataError
 from .schema import Schema
+
 
 def split_holdout(
     df: pd.DataFrame, *, target: str, test_size: float, seed: int, n_splits: int, source: str

@@ -10,7 +10,10 @@ import pandas as pd
 from ..errors import DataError
 from .values import map_distinct
 
+
 def norm_label(value: Any) -> str:
+    """A label as text, spelled one way: ``1``, ``1.0`` and ``"1"`` are ``"1"``; booleans and their
+    text are ``"true"`` and ``"false"``; other text is stripped."""
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value)).lower()
     if isinstance(value, (int, np.integer)):

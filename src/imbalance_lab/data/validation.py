@@ -94,7 +94,7 @@ def check_not_dates(s: pd.Series, *, col: str, source: str) -> None:
     categorical."""
     text_date = date_text(s)
     if (pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s)
-            or s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in TIME_TYPES
+            or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in TIME_TYPES)
             or text_date is not None):
         kind = f"text such as {text_date[:30]!r}" if text_date is not None else s.dtype
         raise DataError(
@@ -228,7 +228,7 @@ def validate_and_clean(
     """
     check_columns(df, source=source, target=target, categorical=categorical, drop_columns=drop_columns,
                   hash_columns=hash_columns, hash_salt=hash_salt)
-    report: dict[str, Any] = {"rows_read": int(len(df))}
+    report: dict[str, Any] = {"rows_read": len(df)}
     df = df.drop(columns=drop_columns)
     missing_target = df[target].isna()
     if missing_target.any():
@@ -273,5 +273,5 @@ def validate_and_clean(
         id_hash=ID_HASH if hash_columns else None,
         dropped_columns=sorted(set(drop_columns) | set(report["constant_columns_dropped"])),
     )
-    report.update(rows=int(len(clean)), positives=int(clean[target].sum()))
+    report.update(rows=len(clean), positives=int(clean[target].sum()))
     return clean, schema, report

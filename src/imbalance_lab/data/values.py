@@ -8,7 +8,8 @@ with it; :mod:`imbalance_lab.data.validation` turns their findings into one-line
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,7 @@ def map_distinct(values: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
 
 
 def strip_text(value: Any) -> str:
+    """A value as text without surrounding whitespace."""
     return str(value).strip()
 
 

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 #: Fitted preprocessing steps: key -> (fitted step, measured fit seconds). Least recently used
 #: entries are dropped beyond :data:`PREPROCESS_CACHE_SIZE`.
-_PREPROCESS_CACHE: "OrderedDict[tuple[str, str, str], tuple[Any, float]]" = OrderedDict()
+_PREPROCESS_CACHE: OrderedDict[tuple[str, str, str], tuple[Any, float]] = OrderedDict()
 
 
 PREPROCESS_CACHE_SIZE = 64
@@ -61,6 +61,7 @@ def frame_for_workers(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def digest(*arrays: Any) -> str:
+    """A content hash of arrays (dtype, shape and values)."""
     h = hashlib.sha256()
     for a in arrays:
         a = np.ascontiguousarray(np.asarray(a))
@@ -70,12 +71,14 @@ def digest(*arrays: Any) -> str:
 
 
 def frame_digest(X: pd.DataFrame) -> str:
+    """A content hash of a DataFrame (column names, dtypes and values)."""
     h = hashlib.sha256(repr([(str(c), str(X[c].dtype)) for c in X.columns]).encode())
     h.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 
 def fit_preprocessing(step: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray) -> tuple[Any, float]:
+    """A clone of a preprocessing step fitted on the training rows, and the measured fit seconds."""
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
         fitted = clone(step).fit(X.iloc[train], y[train])
@@ -87,7 +90,7 @@ def fit_preprocessing(step: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarr
 #: model; the learning curve's full-size point is the cross-validation's fit) is not refitted.
 #: Only fits that pickle to at most :data:`MODEL_CACHE_MAX_BYTES` are kept, at most
 #: :data:`MODEL_CACHE_SIZE` of them (least recently used dropped).
-_MODEL_CACHE: "OrderedDict[tuple[str, str, str], tuple[Any, float]]" = OrderedDict()
+_MODEL_CACHE: OrderedDict[tuple[str, str, str], tuple[Any, float]] = OrderedDict()
 
 
 MODEL_CACHE_SIZE = 16
@@ -97,6 +100,7 @@ MODEL_CACHE_MAX_BYTES = 32 * 2**20
 
 
 def rest_of(estimator: Any) -> Any:
+    """An unfitted clone of a pipeline without its ``preprocess`` step."""
     rest = clone(estimator)
     rest.steps = rest.steps[1:]
     return rest
@@ -119,6 +123,7 @@ def fit_predict_prefitted(estimator: Any, preprocess: Any, X: pd.DataFrame, y: n
 
 
 def predict_prefitted(rest: Any, preprocess: Any, X: pd.DataFrame, val: np.ndarray) -> tuple[np.ndarray, float]:
+    """Validation probabilities of a kept fitted pipeline, and the measured predict seconds."""
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
         proba = rest.predict_proba(preprocess.transform(X.iloc[val]))[:, 1]
@@ -134,9 +139,11 @@ class SharedFits:
         self.data_key = frame_digest(self.X) + digest(y)
 
     def step_key(self, step: Any, rows: np.ndarray) -> tuple[str, str, str]:
+        """The cache key of a preprocessing step fitted on ``rows`` of this data."""
         return (self.data_key, joblib.hash(step), digest(rows))
 
     def model_key(self, estimator: Any, rows: np.ndarray) -> tuple[str, str, str]:
+        """The cache key of a pipeline's sampler and model fitted on ``rows`` of this data."""
         return (self.data_key, "model:" + joblib.hash(estimator), digest(rows))
 
     def preprocess(self, wanted: list[tuple[Any, np.ndarray]], parallel: Any, desc: str) -> list[tuple[Any, float]]:
@@ -158,6 +165,7 @@ class SharedFits:
 
     @staticmethod
     def model(key: tuple[str, str, str]) -> tuple[Any, float] | None:
+        """The kept (fitted rest of the pipeline, fit seconds) of ``key``, or None."""
         hit = _MODEL_CACHE.get(key)
         if hit is not None:
             _MODEL_CACHE.move_to_end(key)
@@ -165,6 +173,7 @@ class SharedFits:
 
     @staticmethod
     def keep_model(key: tuple[str, str, str], blob: bytes | None, fit_seconds: float) -> None:
+        """Keep a fitted rest of a pipeline (pickled ``blob``; None when it was too large to keep)."""
         if blob is None:
             return
         _MODEL_CACHE[key] = (pickle.loads(blob), fit_seconds)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
 
 def _output_blocks(preprocess: Any, columns: Sequence[str]) -> dict[str, list[int]] | None:
     """The output columns of a fitted preprocessing ``ColumnTransformer`` that each input column

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from tqdm import tqdm
 from ..data.split import iter_splits
 from .caches import SharedFits, rest_of, shared_preprocessing
 from .metrics import CURVE_METRICS
+
 
 def _learning_point(estimator: Any, rest: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray,
                     test: np.ndarray, scoring: str) -> tuple[float, float, str | None]:
@@ -36,7 +38,7 @@ def _learning_point(estimator: Any, rest: Any, preprocess: Any, X: pd.DataFrame,
                 return scorer(rest, Xs, ys)
             except Exception as exc:  # scikit-learn's _score with error_score=nan
                 warnings.warn(f"Scoring failed. The score on this train-test partition for these parameters will be "
-                              f"set to nan. Details: {type(exc).__name__}: {exc}", UserWarning)
+                              f"set to nan. Details: {type(exc).__name__}: {exc}", UserWarning, stacklevel=2)
                 return np.nan
 
         return score(Xt, y[train]), score(preprocess.transform(X.iloc[test]), y[test]), None
@@ -97,7 +99,7 @@ def learning_curve(
             from sklearn.exceptions import FitFailedWarning
 
             warnings.warn(f"{len(failures)} of the {len(results)} fits of the learning curve failed and score NaN; "
-                          f"the first: {failures[0]}", FitFailedWarning)
+                          f"the first: {failures[0]}", FitFailedWarning, stacklevel=2)
         scores = np.array([r[:2] for r in results], dtype=float)
         train_scores = scores[:, 0].reshape(-1, len(sizes_abs)).T
         val_scores = scores[:, 1].reshape(-1, len(sizes_abs)).T

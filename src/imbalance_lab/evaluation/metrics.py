@@ -18,8 +18,8 @@ registry in the stage runner, where importing ``sklearn.metrics`` costs about 1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -88,7 +88,7 @@ def direction(metric: str) -> str:
 def _top_rows(n: int, k: float) -> int:
     """The number of rows in the top ``k`` (a fraction of ``n`` below 1, a count from 1), at
     least one and at most ``n``."""
-    return min(max(int(round(k * n)) if k < 1 else int(k), 1), n)
+    return min(max(round(k * n) if k < 1 else int(k), 1), n)
 
 
 def _positives_in_top(y_true: np.ndarray, y_score: np.ndarray, n_top: int) -> float:

@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from numbers import Real
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -227,7 +228,7 @@ def choose_strategy(comparison_table: pd.DataFrame, summary: pd.DataFrame, *, me
         raise ValueError(f"choose_strategy: strategies {missing} are missing from the comparison table")
     table = comparison_table.loc[[m for m in names if m != best]]
     worse = (table["p_holm"] < alpha) & (table["difference"] < 0)
-    candidates = [best] + [m for m in table.index[~worse]]
+    candidates = [best] + list(table.index[~worse])
     chosen = min(candidates, key=SIMPLICITY.index)
     log.info("best strategy on %s: %s; not significantly worse (alpha=%g, Holm): %s; chosen (simplest): %s",
              metric, best, alpha, ", ".join(candidates[1:]) or "none", chosen)

@@ -9,13 +9,15 @@ intervals.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .metrics import LOWER_IS_BETTER
+
 
 def fold_size_ratio(folds: pd.DataFrame) -> float:
     """``n_test / n_train`` of one fold of the assignment (for the corrected variance)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -53,7 +53,7 @@ def choose_threshold(
     """
     y_true = np.asarray(y_true).astype(int)
     y_score = np.asarray(y_score, dtype=float)
-    thresholds, tp, fp, pos, neg = _cumulative_counts(y_true, y_score)
+    thresholds, tp, fp, pos, _ = _cumulative_counts(y_true, y_score)
     fn = pos - tp
     if objective == "f1":
         values = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=(2 * tp + fp + fn) > 0)

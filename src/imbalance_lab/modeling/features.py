@@ -84,12 +84,14 @@ class OneHotLastColumns(TransformerMixin, BaseEstimator):
     def __init__(self, n_columns: int = 1) -> None:
         self.n_columns = n_columns
 
-    def fit(self, X: Any, y: Any = None) -> "OneHotLastColumns":
+    def fit(self, X: Any, y: Any = None) -> OneHotLastColumns:
+        """Fit the one-hot encoder on the trailing code columns."""
         X = np.asarray(X)
         self.encoder_ = one_hot_encoder().fit(X[:, X.shape[1] - self.n_columns:])
         return self
 
     def transform(self, X: Any) -> np.ndarray:
+        """The leading columns as they are, then the code columns one-hot encoded."""
         X = np.asarray(X)
         split = X.shape[1] - self.n_columns
         return np.hstack([X[:, :split].astype(float), self.encoder_.transform(X[:, split:])])

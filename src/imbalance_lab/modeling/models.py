@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ParamsError
 
@@ -72,10 +73,10 @@ def _hist_gradient_boosting(*, seed: int, n_jobs: int, **params: Any) -> Any:
 def _xgboost(*, seed: int, n_jobs: int, **params: Any) -> Any:
     from xgboost import XGBClassifier
 
-    defaults = dict(
-        n_estimators=300, learning_rate=0.05, max_depth=4, subsample=0.8, colsample_bytree=0.8,
-        min_child_weight=1.0, reg_lambda=1.0, tree_method="hist", eval_metric="logloss",
-    )
+    defaults = {
+        "n_estimators": 300, "learning_rate": 0.05, "max_depth": 4, "subsample": 0.8, "colsample_bytree": 0.8,
+        "min_child_weight": 1.0, "reg_lambda": 1.0, "tree_method": "hist", "eval_metric": "logloss",
+    }
     return XGBClassifier(**{**defaults, **params}, random_state=seed, n_jobs=n_jobs)
 
 
@@ -90,7 +91,7 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parameters(name: str) -> tuple[str, tuple[str, ...]]:
     """The estimator class name of a registered family and the parameters it takes (from a
     default instance, built once per process)."""

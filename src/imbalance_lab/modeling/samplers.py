@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import StrategyError
 
+
 def _neighbours_of(sampler: Any) -> int | None:
     """The number of minority neighbours a SMOTE-like sampler needs, ``None`` if it needs none."""
     if isinstance(sampler, (SMOTETomek, SMOTEENN)):
@@ -122,7 +123,7 @@ class CheckedSampler(BaseEstimator):
 
     def _check(self, y: Any) -> None:
         name = self.strategy or type(self.sampler).__name__
-        label, n_min, _, n_maj = _class_counts(y)
+        label, n_min, _, _ = _class_counts(y)
         if label is None or n_min == 0:
             raise StrategyError(
                 f"strategy {name!r}: a training fold holds only one class; resampling needs both "
@@ -163,7 +164,7 @@ class CheckedSampler(BaseEstimator):
                 fix = "change imbalance.k_neighbors or imbalance.sampling_strategy, or use random_over"
             raise StrategyError(f"strategy {name!r}: the sampler failed on a training fold ({first}); {fix}") from None
 
-    def fit(self, X: Any, y: Any, **params: Any) -> "CheckedSampler":
+    def fit(self, X: Any, y: Any, **params: Any) -> CheckedSampler:
         """Resample once (for API completeness); returns ``self``."""
         self.fit_resample(X, y, **params)
         return self
@@ -186,8 +187,8 @@ def for_discrete_columns(sampler: Any, discrete: list[int]) -> Any:
     def replace(smote: Any) -> Any:
         if type(smote) is not SMOTE:
             return smote
-        options = dict(sampling_strategy=smote.sampling_strategy, random_state=smote.random_state,
-                       k_neighbors=smote.k_neighbors)
+        options = {"sampling_strategy": smote.sampling_strategy, "random_state": smote.random_state,
+                       "k_neighbors": smote.k_neighbors}
         if discrete[0] == 0:
             return SMOTEN(**options)
         return SMOTENC(categorical_features=discrete, **options)
@@ -201,7 +202,8 @@ class CheckedBalancedRandomForestClassifier(BalancedRandomForestClassifier):
     """:class:`~imblearn.ensemble.BalancedRandomForestClassifier` with a one-line error for an
     unreachable float ``sampling_strategy`` (it under-samples the majority class per tree)."""
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "CheckedBalancedRandomForestClassifier":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CheckedBalancedRandomForestClassifier:
+        """Check ``sampling_strategy`` against ``y``, then fit the forest."""
         check_sampling_strategy("balanced_random_forest", y, sampling_strategy=self.sampling_strategy,
                                 sampling_type="under-sampling")
         return super().fit(X, y, sample_weight=sample_weight)
@@ -211,7 +213,8 @@ class CheckedEasyEnsembleClassifier(EasyEnsembleClassifier):
     """:class:`~imblearn.ensemble.EasyEnsembleClassifier` with a one-line error for an
     unreachable float ``sampling_strategy`` (it under-samples the majority class per member)."""
 
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> "CheckedEasyEnsembleClassifier":
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> CheckedEasyEnsembleClassifier:
+        """Check ``sampling_strategy`` against ``y``, then fit the ensemble."""
         check_sampling_strategy("easy_ensemble", y, sampling_strategy=self.sampling_strategy,
                                 sampling_type="under-sampling")
         return super().fit(X, y, **fit_params)
@@ -245,7 +248,7 @@ class FoldPositiveWeight(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.param = param
 
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> "FoldPositiveWeight":
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> FoldPositiveWeight:
         """Compute the weight from ``y`` and fit a clone of the estimator."""
         y_arr = np.asarray(y)
         n_pos = int(np.sum(y_arr == 1))

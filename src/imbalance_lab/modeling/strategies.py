@@ -38,9 +38,10 @@ stage runner, where importing imbalanced-learn would cost about 1.3 s per stage.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -183,6 +184,8 @@ def describe_strategies() -> pd.DataFrame:
 
 
 def check_options(strategy: str, sampling_strategy: Any, k_neighbors: Any) -> None:
+    """Raise a one-line :class:`~imbalance_lab.errors.StrategyError` for an invalid
+    ``k_neighbors`` or ``sampling_strategy``."""
     if isinstance(k_neighbors, bool) or not isinstance(k_neighbors, (int, np.integer)) or k_neighbors < 1:
         raise StrategyError(f"strategy {strategy!r}: k_neighbors={k_neighbors!r} is not a positive integer; "
                             "set imbalance.k_neighbors to an integer >= 1 (default 5)")

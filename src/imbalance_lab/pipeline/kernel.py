@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 PACKAGE = "imbalance_lab"
 #: Seconds the kernel check waits for the kernel to start and run the import.
@@ -34,7 +34,7 @@ def kernel_manager_class(stderr_path: Path | None = None) -> type:
         ``processes`` holds the started kernel processes (``subprocess.Popen``), so that the exit
         status of a kernel that died can be reported after the manager has let go of it."""
 
-        processes: list[Any] = []
+        processes: ClassVar[list[Any]] = []
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             if stderr_path is None:
@@ -152,7 +152,7 @@ def check_kernel(root: Path, *, timeout: float = KERNEL_TIMEOUT) -> list[str]:
     with tempfile.TemporaryFile(mode="w+") as err:
         try:  # the timeout is a hard limit for the whole probe
             result = asyncio.run(asyncio.wait_for(_probe_kernel(root, timeout, err), timeout))
-        except Exception as exc:  # noqa: BLE001 - any failure to start is the problem reported
+        except Exception as exc:
             err.seek(0)
             # the kernel's own log lines ([IPKernelApp] ...) are noise; its last other line says why it died
             lines = [ln for ln in err.read().splitlines() if ln.strip() and not ln.startswith("[")]

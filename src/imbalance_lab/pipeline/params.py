@@ -11,9 +11,10 @@ names, read from the registries themselves.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ParamsError
 from ..evaluation.metrics import CROSS_VALIDATE_METRICS, IMBALANCE_METRICS, TUNE_METRICS
@@ -66,7 +67,7 @@ def _one_of(*choices: str) -> Callable[[Any], str | None]:
 def _list_of(kind: type, choices: tuple[str, ...] | None = None) -> Callable[[Any], str | None]:
     def check(value: list) -> str | None:
         for item in value:
-            if not isinstance(item, kind) or isinstance(item, bool) and kind is not bool:
+            if not isinstance(item, kind) or (isinstance(item, bool) and kind is not bool):
                 return f"must be a list of {kind.__name__}, got item {item!r}"
             if choices is not None and item not in choices:
                 return f"has unknown item {item!r}; known: {', '.join(choices)}"

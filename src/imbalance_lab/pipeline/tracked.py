@@ -83,6 +83,11 @@ def _files_of(root: Path, dep: str) -> list[str]:
     return [dep]
 
 
+def _named(files: list[str], dep: str) -> str:
+    """Files for a ``git add`` command: themselves when a few, else the directory they are in."""
+    return " ".join(files) if len(files) <= 5 else dep
+
+
 def check_git_tracked(root: Path, dvc: dict[str, Any], *, notes: list[str] | None = None) -> list[str]:
     """Problems: inputs of a stage (and params.yaml, dvc.yaml) that no stage or .dvc file produces
     and git does not track. ``dvc exp run --queue`` (and ``--temp``) runs in a copy of the
@@ -119,11 +124,10 @@ def check_git_tracked(root: Path, dvc: dict[str, Any], *, notes: list[str] | Non
         ignored = set(_git(root, "check-ignore", "--no-index", "--stdin", "-z", stdin="\0".join(untracked) + "\0")
                       .stdout.split("\0")) - {""}
         shown = untracked[:5] + ([f"... ({len(untracked) - 5} more)"] if len(untracked) > 5 else [])
-        names = lambda files: " ".join(files) if len(files) <= 5 else dep  # noqa: E731
         plain = [f for f in untracked if f not in ignored]
-        fixes = [f"git add {names(plain)}"] if plain else []
+        fixes = [f"git add {_named(plain, dep)}"] if plain else []
         if ignored:
-            fixes.append(f"git add -f {names(sorted(ignored))} (they are git-ignored; or un-ignore them in .gitignore)")
+            fixes.append(f"git add -f {_named(sorted(ignored), dep)} (they are git-ignored; or un-ignore them in .gitignore)")
         fix = "; ".join(fixes)
         problems.append(f"{dep}: input of {who} is not tracked by git ({', '.join(shown)}): a queued or temporary "
                         f"experiment (dvc exp run --queue/--temp) would not see it; fix: {fix}")

@@ -6,7 +6,8 @@ Figures are returned, so a notebook shows them and a stage saves them with
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..data.schema import Schema
 
+
 def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = []
     for key in sorted(d):

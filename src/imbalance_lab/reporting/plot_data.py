@@ -10,8 +10,9 @@ and plot files alike (:func:`pr_points`, :func:`roc_points`).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.calibration import calibration_curve

@@ -3,10 +3,12 @@ coordinate plot."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+
 
 def param_importances(study: Any, *, seed: int) -> Figure | None:
     """Optuna's hyperparameter-importance figure (fANOVA, seeded), or None when the complete

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..modeling.strategies import sampled_prevalence
+
 
 def verdict_sentences(comparison: pd.DataFrame, *, baseline: str, metric: str, alpha: float) -> list[str]:
     """Plain-language statements of a :func:`imbalance_lab.evaluation.compare_with` table against the baseline."""

@@ -27,7 +27,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-
 from ..data.schema import Schema
 from ..errors import ArtifactError
 from ..io import atomic_directory, json_bytes, sha256_bytes, write_bytes

@@ -238,7 +238,7 @@ class DriftAccumulator:
         self._cells = {c: [k for k in r["shares"] if k != UNSEEN] + [UNSEEN] for c, r in reference["categorical"].items()}
         self._counts = {c: dict.fromkeys(cells, 0) for c, cells in self._cells.items()}
 
-    def update(self, X: pd.DataFrame) -> "DriftAccumulator":
+    def update(self, X: pd.DataFrame) -> DriftAccumulator:
         """Add a chunk of new data (every reference feature must be a column); returns self."""
         missing = [c for c in [*self._edges, *self._cells] if c not in X.columns]
         if missing:

@@ -7,14 +7,16 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import pandas as pd
 
 from ..data.schema import Schema
 from ..errors import ScoringError
 from .inputs import check_input, short_list
+
 
 def file_format(path: str | Path, *, role: str) -> str:
     """``"csv"`` or ``"parquet"`` from the file name; :class:`ScoringError` otherwise."""
@@ -210,7 +212,7 @@ class InputFile:
                         if c in self.schema.categorical or (c in self.id_columns and self.ids_as_text)]
                 reader = pd.read_csv(
                     self.path, sep=self._sep, usecols=lambda c: str(c).strip() in self.needed,
-                    dtype={c: str for c in text}, chunksize=self.chunksize,
+                    dtype=dict.fromkeys(text, str), chunksize=self.chunksize,
                 )
                 with reader:
                     for chunk in reader:
@@ -232,6 +234,7 @@ class OutputFile:
         self._writer: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:
+        """Append a chunk of scores (the first one writes the header or the Parquet schema)."""
         if self.format == "csv":
             if self._fh is None:
                 self._fh = io.TextIOWrapper(self._compressed(), encoding="utf-8", newline="")
@@ -261,6 +264,7 @@ class OutputFile:
         return {".bz2": bz2.open, ".xz": lzma.open}.get(self.suffix, open)(self.path, "wb")
 
     def close(self) -> None:
+        """Flush and close what is open."""
         if self._fh is not None:
             self._fh.close()
         if self._raw is not None:

@@ -58,14 +58,13 @@ def _number_key(text: str) -> float | None:
 
 
 def short_list(columns: list[str], limit: int = 10) -> str:
+    """At most ``limit`` names, quoted, and how many there are in all when there are more."""
     shown = ", ".join(f"'{c}'" for c in columns[:limit])
     return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
 
 
 def _numeric_column(values: pd.Series, *, col: str, source: str, row_offset: int) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values):
-        out = values.astype("float64")
-    elif pd.api.types.is_numeric_dtype(values):
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
         out = values.astype("float64")
     else:
         obj = values.astype(object)

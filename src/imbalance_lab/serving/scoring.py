@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,7 +102,7 @@ def scan(
     return {"rows": rows, "unseen_categories": unseen, "extra_columns": source.extra_columns}
 
 
-def _id_salt(model: LoadedModel, source: "InputFile", *, salt_env: str, keep_ids: bool) -> str | None:
+def _id_salt(model: LoadedModel, source: InputFile, *, salt_env: str, keep_ids: bool) -> str | None:
     """The salt for the input's id columns, or None when they are written as they are."""
     method = model.schema.id_hash
     if keep_ids or not method or not source.id_columns:

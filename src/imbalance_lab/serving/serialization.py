@@ -22,8 +22,9 @@ import io
 import json
 import logging
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -316,10 +317,8 @@ def load_pipeline(data: bytes, *, where: str) -> Any:
         ``data`` is not a skops file, holds a type outside :data:`ALLOWLIST`, or does not load
         as a fitted classifier.
     """
-    try:
+    with contextlib.suppress(zipfile.BadZipFile, KeyError, ValueError):  # not a skops file: _untrusted says so
         data = _moved_types_renamed(data)
-    except (zipfile.BadZipFile, KeyError, ValueError):
-        pass  # not a skops file: _untrusted says so
     untrusted = _untrusted(data, where=where)
     _check_allowed(untrusted, where=where)
     return _loads(data, untrusted, where=where)

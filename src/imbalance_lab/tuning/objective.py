@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import optuna
@@ -30,6 +31,7 @@ from .pruners import pairs_folds
 from .sampler import trial_slot
 from .space import EARLY_STOPPING_SHARE, MAX_TREES, suggest_params, trial_model_params
 
+
 def early_stopping_split(train: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """XGBoost's rows to fit on and rows to stop on: a stratified ``EARLY_STOPPING_SHARE`` of the
     training fold is held out."""
@@ -41,7 +43,7 @@ def _preprocess_training(model: str, pre: Any, X: pd.DataFrame, y: np.ndarray, t
                          dtype: Any = None) -> tuple[Any, np.ndarray, tuple[Any, np.ndarray] | None]:
     """Fit a trial's preprocessing ``pre`` on a training fold: the model's input, its labels and,
     for XGBoost, the early-stopping rows ``(X_stop, y_stop)`` (preprocessing fitted without them)."""
-    cast = (lambda a: np.asarray(a, dtype=dtype)) if dtype is not None else (lambda a: a)  # noqa: E731
+    cast = (lambda a: np.asarray(a, dtype=dtype)) if dtype is not None else (lambda a: a)
     if model == "xgboost":
         fit_idx, stop_idx = early_stopping_split(train, y, seed=seed)
         pre.fit(X.iloc[fit_idx], y[fit_idx])
@@ -306,5 +308,5 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
             if len(scores) < len(order) and trial.should_prune():
                 raise optuna.TrialPruned()
     if trees:
-        trial.set_user_attr("n_trees", int(round(float(np.mean(trees)))))
+        trial.set_user_attr("n_trees", round(float(np.mean(trees))))
     return float(np.mean(scores))

@@ -41,6 +41,7 @@ class SlotSeededTPESampler(optuna.samplers.TPESampler):
         self._slot_seed = seed
 
     def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        """Record the trial's slot and seed the sampler's random states from it."""
         # the whole study: under the hyperband pruner, ``study`` holds the trial's bracket only
         trials = study._storage.get_all_trials(study._study_id, deepcopy=False, states=HOLDING)
         slot = sum(1 for t in trials if t._trial_id != trial._trial_id)

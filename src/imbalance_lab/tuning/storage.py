@@ -14,9 +14,10 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import optuna
 
@@ -67,6 +68,7 @@ class JournalFlock:
         self._held = threading.local()
 
     def acquire(self) -> bool:
+        """Wait for the lock and hold it (Optuna's lock interface)."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -77,6 +79,7 @@ class JournalFlock:
         return True
 
     def release(self) -> None:
+        """Release the lock this thread holds."""
         fd = getattr(self._held, "fd", None)
         if fd is None:
             raise RuntimeError(f"{self.path}: lock released but not held")

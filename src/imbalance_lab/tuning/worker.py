@@ -13,7 +13,8 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import optuna
 import pandas as pd
@@ -64,7 +65,7 @@ def fail_stale(study: optuna.Study, storage: Storage, *, assume_dead: bool = Fal
     if storage.kind == "journal":
         if not assume_dead:
             return 0
-        stale = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+        stale = list(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
         for t in stale:
             study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
         return len(stale)
