@@ -57,12 +57,19 @@ def main() -> None:
     cli, cold, warm = [], [], []
     for i in range(args.repeats):
         t0 = time.perf_counter()
-        subprocess.run([papermill, str(src), str(tmp / f"cli{i}.ipynb"), "-p", "x", "2", "--no-progress-bar"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [papermill, str(src), str(tmp / f"cli{i}.ipynb"), "-p", "x", "2", "--no-progress-bar"],
+            check=True,
+            capture_output=True,
+        )
         cli.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", RUNNER_SNIPPET, str(src), str(tmp / f"run{i}")],
-                             check=True, capture_output=True, text=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", RUNNER_SNIPPET, str(src), str(tmp / f"run{i}")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
         whole = time.perf_counter() - t0
         warm.append(float(out[-1]))
         cold.append(whole - warm[-1])  # start-up, imports and the first notebook

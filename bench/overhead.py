@@ -99,9 +99,17 @@ print("NOOP_PROFILE " + json.dumps({"imports": t1 - t0, "command": t2 - t1, **to
 
 
 #: Outputs both sides must write byte for byte alike (same params, same seeds).
-COMPARED = ["data/prepared/train.parquet", "data/prepared/folds.parquet", "metrics/prepare.json",
-            "metrics/cross_validate.json", "models/best_params.json", "metrics/imbalance.json", "models/strategy.json",
-            "metrics/evaluate.json", "data/evaluation/test_predictions.parquet"]
+COMPARED = [
+    "data/prepared/train.parquet",
+    "data/prepared/folds.parquet",
+    "metrics/prepare.json",
+    "metrics/cross_validate.json",
+    "models/best_params.json",
+    "metrics/imbalance.json",
+    "models/strategy.json",
+    "metrics/evaluate.json",
+    "data/evaluation/test_predictions.parquet",
+]
 
 
 def subprocess_env() -> dict[str, str]:
@@ -118,7 +126,9 @@ def timed_run(cmd: list[str], cwd: Path, *, log: Path | None = None) -> tuple[fl
     if log is not None:
         log.write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}) in {cwd}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+        raise SystemExit(
+            f"{' '.join(cmd)} failed ({proc.returncode}) in {cwd}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        )
     return elapsed, proc
 
 
@@ -143,8 +153,14 @@ def convert_notebooks(root: Path, out_dir: Path) -> list[Path]:
             info = read_stage(stage, dvc_file="dvc.yaml")
             parameters = notebook_parameters(params, stage=stage, paths=info["paths"])
             prepared = out_dir / f"{stage}.ipynb"
-            pm.execute_notebook(info["notebook"], str(prepared), parameters=parameters, prepare_only=True,
-                                kernel_name="python3", progress_bar=False)
+            pm.execute_notebook(
+                info["notebook"],
+                str(prepared),
+                parameters=parameters,
+                prepare_only=True,
+                kernel_name="python3",
+                progress_bar=False,
+            )
             source, _ = PythonExporter().from_filename(str(prepared))
             script = out_dir / f"{stage}.{i}.py"
             script.write_text(source)
@@ -174,8 +190,11 @@ def main() -> None:
     print(f"{'quick (small params)' if args.quick else 'default params'}; working in {work}", flush=True)
     try:
         # warm the page cache and bytecode for both sides alike
-        subprocess.run([python, "-c", "import sklearn, pandas, xgboost, optuna, matplotlib.pyplot, imblearn, dvc.cli"],
-                       env=subprocess_env(), check=True)
+        subprocess.run(
+            [python, "-c", "import sklearn, pandas, xgboost, optuna, matplotlib.pyplot, imblearn, dvc.cli"],
+            env=subprocess_env(),
+            check=True,
+        )
 
         via_dvc = copy_project(work / "dvc", git=True, params=params)
         t_dvc, _ = timed_run([dvc, "repro"], via_dvc, log=work / "dvc_repro.log")
@@ -184,15 +203,25 @@ def main() -> None:
         plain = copy_project(work / "plain", params=params)
         scripts = convert_notebooks(plain, work / "scripts")
         t_plain, proc = timed_run([python, "-c", PLAIN_RUNNER, *map(str, scripts)], plain, log=work / "plain.log")
-        stages = json.loads(next(ln for ln in proc.stderr.splitlines() if ln.startswith("PLAIN_TIMES ")).split(" ", 1)[1])
-        print(f"same computations, one plain Python process:  {t_plain:8.1f} s "
-              f"({', '.join(f'{k} {v:.1f}' for k, v in stages.items() if k != 'total')} s; the first includes the imports)",
-              flush=True)
+        stages = json.loads(
+            next(ln for ln in proc.stderr.splitlines() if ln.startswith("PLAIN_TIMES ")).split(" ", 1)[1]
+        )
+        print(
+            f"same computations, one plain Python process:  {t_plain:8.1f} s "
+            f"({', '.join(f'{k} {v:.1f}' for k, v in stages.items() if k != 'total')} s; the first includes the imports)",
+            flush=True,
+        )
         differ = [rel for rel in COMPARED if (via_dvc / rel).read_bytes() != (plain / rel).read_bytes()]
-        print(f"outputs of both sides identical: {'yes' if not differ else 'NO, differ: ' + ', '.join(differ)} "
-              f"({len(COMPARED)} files compared)", flush=True)
-        print(f"ratio dvc repro / plain: {t_dvc / t_plain:.2f} (target <= 1.10); overhead {t_dvc - t_plain:.1f} s "
-              f"for {len(scripts)} stages ({(t_dvc - t_plain) / len(scripts):.1f} s per stage)", flush=True)
+        print(
+            f"outputs of both sides identical: {'yes' if not differ else 'NO, differ: ' + ', '.join(differ)} "
+            f"({len(COMPARED)} files compared)",
+            flush=True,
+        )
+        print(
+            f"ratio dvc repro / plain: {t_dvc / t_plain:.2f} (target <= 1.10); overhead {t_dvc - t_plain:.1f} s "
+            f"for {len(scripts)} stages ({(t_dvc - t_plain) / len(scripts):.1f} s per stage)",
+            flush=True,
+        )
 
         out = timed_run([dvc, "repro"], via_dvc)[1].stdout
         assert "Running stage" not in out, out
@@ -205,14 +234,18 @@ def main() -> None:
         print(f"`dvc --version`:   {version:.2f} s (interpreter start and DVC's imports)")
 
         _, proc = timed_run([python, "-c", NOOP_PROFILE, "repro"], via_dvc)
-        prof = json.loads(next(ln for ln in proc.stderr.splitlines() if ln.startswith("NOOP_PROFILE ")).split(" ", 1)[1])
+        prof = json.loads(
+            next(ln for ln in proc.stderr.splitlines() if ln.startswith("NOOP_PROFILE ")).split(" ", 1)[1]
+        )
         parts = {k: prof.get(k, 0.0) for k in ("yaml", "templating", "stage checks")}
         rest = prof["command"] - sum(parts.values())
         parsed = ", ".join(f"{name} {n}x" for name, n in sorted(prof["parsed"].items()))
         print(f"where one no-op `dvc repro` spends {prof['imports'] + prof['command']:.2f} s (exclusive times):")
         print(f"  imports before the command       {prof['imports']:.2f} s")
-        print(f"  YAML parsing                     {parts['yaml']:.2f} s ({parsed}; "
-              f"{'C parser' if prof['c_yaml'] else 'pure Python: ruamel.yaml has no C parser here (ruamel.yaml.clib not installed)'})")
+        print(
+            f"  YAML parsing                     {parts['yaml']:.2f} s ({parsed}; "
+            f"{'C parser' if prof['c_yaml'] else 'pure Python: ruamel.yaml has no C parser here (ruamel.yaml.clib not installed)'})"
+        )
         print(f"  templating of dvc.yaml           {parts['templating']:.2f} s")
         print(f"  stage checks (deps/outs hashes)  {parts['stage checks']:.2f} s")
         print(f"  the rest (repo, index and graph, lazy imports, git, locks)  {rest:.2f} s")

@@ -90,8 +90,14 @@ def _numeric_columns(rng: np.random.Generator, n: int) -> list[np.ndarray]:
 
 def _logit(num: list[np.ndarray], cats: list[np.ndarray]) -> np.ndarray:
     """The signal: a few numeric features, two categoricals and one interaction."""
-    z = (0.9 * num[0] + 0.5 * np.log1p(num[1]) - 0.25 * (num[2] - 3.0) + 0.15 * num[3]
-         + 0.6 * (num[4] > 1.0) + 0.4 * num[0] * (num[8] > 0))
+    z = (
+        0.9 * num[0]
+        + 0.5 * np.log1p(num[1])
+        - 0.25 * (num[2] - 3.0)
+        + 0.15 * num[3]
+        + 0.6 * (num[4] > 1.0)
+        + 0.4 * num[0] * (num[8] > 0)
+    )
     # category effects: level k of column 0 adds (k - 2) / 3; even levels of column 2 add 0.7
     z += (cats[0] - 2) / 3.0 + 0.7 * (cats[2] % 2 == 0)
     return z
@@ -166,8 +172,13 @@ def generate(path: Path, n_rows: int, *, seed: int = 0) -> dict:
     finally:
         if writer is not None:
             writer.close()
-    return {"rows": n_rows, "positives": positives, "categorical": cat_names, "target": TARGET,
-            "bytes": path.stat().st_size}
+    return {
+        "rows": n_rows,
+        "positives": positives,
+        "categorical": cat_names,
+        "target": TARGET,
+        "bytes": path.stat().st_size,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,7 +197,7 @@ def _children_map() -> dict[int, list[int]]:
         except OSError:
             continue
         # the command name is in parentheses and may hold spaces: split after the last ')'
-        ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
+        ppid = int(stat[stat.rfind(b")") + 2 :].split()[1])
         kids.setdefault(ppid, []).append(int(entry.name))
     return kids
 
@@ -253,8 +264,15 @@ def run_stage(stage: str, cwd: Path, log_dir: Path, *, timeout: float) -> dict:
     # made to the repository while the benchmark runs do not leak into it
     stage_env = {**env(), "PYTHONPATH": str(cwd / "src")}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(BIN / "imbalance-lab"), "run", stage], cwd=cwd, env=stage_env, stdout=out,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN / "imbalance-lab"), "run", stage],
+        cwd=cwd,
+        env=stage_env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     monitor = TreeMonitor(proc.pid)
     monitor.start()
     timed_out = False
@@ -272,9 +290,16 @@ def run_stage(stage: str, cwd: Path, log_dir: Path, *, timeout: float) -> dict:
     proc.returncode = os.waitstatus_to_exitcode(status)
     monitor.stop()
     out.close()
-    return {"stage": stage, "seconds": wall, "peak_tree_rss": monitor.peak_rss, "peak_tree_pss": monitor.peak_pss,
-            "max_process_rss": rusage.ru_maxrss * 1024, "processes": monitor.max_procs,
-            "returncode": proc.returncode, "timed_out": timed_out}
+    return {
+        "stage": stage,
+        "seconds": wall,
+        "peak_tree_rss": monitor.peak_rss,
+        "peak_tree_pss": monitor.peak_pss,
+        "max_process_rss": rusage.ru_maxrss * 1024,
+        "processes": monitor.max_procs,
+        "returncode": proc.returncode,
+        "timed_out": timed_out,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,14 +313,22 @@ def stages_in_order() -> list[str]:
 
 def profile_changes(meta: dict, raw_name: str) -> dict:
     changes = yaml.safe_load(PROFILE.read_text())
-    changes.setdefault("prepare", {}).update({
-        "sources": [{"path": raw_name}], "target": meta["target"], "positive_label": 1,
-        "categorical": meta["categorical"], "drop_columns": [], "hash_columns": [],
-    })
+    changes.setdefault("prepare", {}).update(
+        {
+            "sources": [{"path": raw_name}],
+            "target": meta["target"],
+            "positive_label": 1,
+            "categorical": meta["categorical"],
+            "drop_columns": [],
+            "hash_columns": [],
+        }
+    )
     return changes
 
 
-def run_size(n_rows: int, work: Path, *, seed: int, timeout: float, stages: list[str], code: Path | None = None) -> dict:
+def run_size(
+    n_rows: int, work: Path, *, seed: int, timeout: float, stages: list[str], code: Path | None = None
+) -> dict:
     project = work / f"rows_{n_rows}"
     if project.exists():
         shutil.rmtree(project)
@@ -313,21 +346,38 @@ def run_size(n_rows: int, work: Path, *, seed: int, timeout: float, stages: list
     update_params(project, profile_changes(meta, "synthetic.parquet"))
     log_dir = project / "bench-logs"
     log_dir.mkdir()
-    print(f"\n== {n_rows:,} rows: {meta['positives']:,} positives ({meta['positives'] / n_rows:.2%}), "
-          f"parquet {meta['bytes'] / 1024**2:.0f} MB, generated in {gen_seconds:.1f} s; load average "
-          f"{os.getloadavg()[0]:.2f}; project {project}", flush=True)
+    print(
+        f"\n== {n_rows:,} rows: {meta['positives']:,} positives ({meta['positives'] / n_rows:.2%}), "
+        f"parquet {meta['bytes'] / 1024**2:.0f} MB, generated in {gen_seconds:.1f} s; load average "
+        f"{os.getloadavg()[0]:.2f}; project {project}",
+        flush=True,
+    )
     results = []
     for stage in stages:
         r = run_stage(stage, project, log_dir, timeout=timeout)
         results.append(r)
-        print(f"   {stage:<15} {r['seconds']:8.1f} s  tree RSS {r['peak_tree_rss'] / GB:5.2f} GB  "
-              f"PSS {r['peak_tree_pss'] / GB:5.2f} GB  largest process {r['max_process_rss'] / GB:5.2f} GB"
-              + ("" if r["returncode"] == 0 else f"  FAILED ({r['returncode']}{', timeout' if r['timed_out'] else ''}; "
-                 f"see {log_dir / (stage + '.log')})"), flush=True)
+        print(
+            f"   {stage:<15} {r['seconds']:8.1f} s  tree RSS {r['peak_tree_rss'] / GB:5.2f} GB  "
+            f"PSS {r['peak_tree_pss'] / GB:5.2f} GB  largest process {r['max_process_rss'] / GB:5.2f} GB"
+            + (
+                ""
+                if r["returncode"] == 0
+                else f"  FAILED ({r['returncode']}{', timeout' if r['timed_out'] else ''}; "
+                f"see {log_dir / (stage + '.log')})"
+            ),
+            flush=True,
+        )
         if r["returncode"] != 0:
             break
-    return {"rows": n_rows, "positives": meta["positives"], "parquet_bytes": meta["bytes"], "project": str(project),
-            "load_start": None, "load_end": os.getloadavg()[0], "stages": results}
+    return {
+        "rows": n_rows,
+        "positives": meta["positives"],
+        "parquet_bytes": meta["bytes"],
+        "project": str(project),
+        "load_start": None,
+        "load_end": os.getloadavg()[0],
+        "stages": results,
+    }
 
 
 def print_table(res: dict) -> None:
@@ -335,14 +385,18 @@ def print_table(res: dict) -> None:
     print(f"  {'stage':<15} {'wall s':>9} {'tree RSS GB':>12} {'tree PSS GB':>12} {'max proc GB':>12} {'procs':>6}")
     for r in res["stages"]:
         flag = "" if r["returncode"] == 0 else "  FAILED"
-        print(f"  {r['stage']:<15} {r['seconds']:9.1f} {r['peak_tree_rss'] / GB:12.2f} {r['peak_tree_pss'] / GB:12.2f} "
-              f"{r['max_process_rss'] / GB:12.2f} {r['processes']:6d}{flag}")
+        print(
+            f"  {r['stage']:<15} {r['seconds']:9.1f} {r['peak_tree_rss'] / GB:12.2f} {r['peak_tree_pss'] / GB:12.2f} "
+            f"{r['max_process_rss'] / GB:12.2f} {r['processes']:6d}{flag}"
+        )
     total = sum(r["seconds"] for r in res["stages"])
     peak = max(r["peak_tree_rss"] for r in res["stages"])
     peak_pss = max(r["peak_tree_pss"] for r in res["stages"])
     peak_proc = max(r["max_process_rss"] for r in res["stages"])
-    print(f"  {'total / peak':<15} {total:9.1f} {peak / GB:12.2f} {peak_pss / GB:12.2f} {peak_proc / GB:12.2f}"
-          f"   ({total / 60:.1f} min)")
+    print(
+        f"  {'total / peak':<15} {total:9.1f} {peak / GB:12.2f} {peak_pss / GB:12.2f} {peak_proc / GB:12.2f}"
+        f"   ({total / 60:.1f} min)"
+    )
 
 
 def print_ratios(a: dict, b: dict) -> None:
@@ -361,25 +415,34 @@ def print_ratios(a: dict, b: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", nargs="+", type=float, default=[1e5, 1e6],
-                        help="sizes to run, e.g. 1e5 1e6 4e6 (default: 1e5 1e6)")
+    parser.add_argument(
+        "--rows", nargs="+", type=float, default=[1e5, 1e6], help="sizes to run, e.g. 1e5 1e6 4e6 (default: 1e5 1e6)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data")
-    parser.add_argument("--workdir", type=Path, default=None, help="where the project copies go (default: a temporary directory)")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where the project copies go (default: a temporary directory)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the project copies (outputs, logs) afterwards")
     parser.add_argument("--stages", nargs="+", default=None, help="run only these stages (in dvc.yaml order)")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per stage before it is killed")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements to this file")
-    parser.add_argument("--code", type=Path, default=None,
-                        help="run this version of src/ and notebooks/ instead of the working tree's, e.g. a directory "
-                             "filled by `git archive <commit> src notebooks | tar -x -C DIR` (to compare versions)")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=None,
+        help="run this version of src/ and notebooks/ instead of the working tree's, e.g. a directory "
+        "filled by `git archive <commit> src notebooks | tar -x -C DIR` (to compare versions)",
+    )
     args = parser.parse_args()
 
     order = stages_in_order()
     stages = [s for s in order if args.stages is None or s in args.stages]
     work = args.workdir or Path(tempfile.mkdtemp(prefix="imbalance-lab-scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"profile {PROFILE.relative_to(ROOT)}; {os.cpu_count()} CPUs; stages: {', '.join(stages)}"
-          + (f"; code from {args.code}" if args.code else ""))
+    print(
+        f"profile {PROFILE.relative_to(ROOT)}; {os.cpu_count()} CPUs; stages: {', '.join(stages)}"
+        + (f"; code from {args.code}" if args.code else "")
+    )
     all_results = []
     try:
         for rows in args.rows:

@@ -76,10 +76,20 @@ class EarlyStoppedXGBoost(ClassifierMixin, BaseEstimator):
     on a training fold (:func:`imbalance_lab.tuning.fit_fold`: preprocessing, early stopping on
     an inner split), with one thread."""
 
-    def __init__(self, *, schema: dict[str, Any] | None = None, seed: int = 0, learning_rate: float = 0.1,
-                 max_depth: int = 6, min_child_weight: float = 1.0, subsample: float = 1.0,
-                 colsample_bytree: float = 1.0, reg_lambda: float = 1.0, reg_alpha: float = 0.0,
-                 gamma: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int = 0,
+        learning_rate: float = 0.1,
+        max_depth: int = 6,
+        min_child_weight: float = 1.0,
+        subsample: float = 1.0,
+        colsample_bytree: float = 1.0,
+        reg_lambda: float = 1.0,
+        reg_alpha: float = 0.0,
+        gamma: float = 0.0,
+    ) -> None:
         self.schema = schema
         self.seed = seed
         self.learning_rate = learning_rate
@@ -94,8 +104,9 @@ class EarlyStoppedXGBoost(ClassifierMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y: Any) -> EarlyStoppedXGBoost:
         y = np.asarray(y)
         params = {name: getattr(self, name) for name in SPACE}
-        self.pipeline_, self.n_trees_ = tuning.fit_fold("xgboost", params, self.schema, X, y, np.arange(len(y)),
-                                                        seed=self.seed, n_jobs=1)
+        self.pipeline_, self.n_trees_ = tuning.fit_fold(
+            "xgboost", params, self.schema, X, y, np.arange(len(y)), seed=self.seed, n_jobs=1
+        )
         self.classes_ = self.pipeline_.classes_
         return self
 
@@ -109,8 +120,9 @@ def _finished_at(estimator: Any, X: Any, y: Any) -> float:
     return time.time()
 
 
-def random_search(X: pd.DataFrame, y: np.ndarray, splits: list, schema: dict[str, Any], *, candidates: int,
-                  cores: int, seed: int) -> tuple[pd.DataFrame, float]:
+def random_search(
+    X: pd.DataFrame, y: np.ndarray, splits: list, schema: dict[str, Any], *, candidates: int, cores: int, seed: int
+) -> tuple[pd.DataFrame, float]:
     """Run the random search.
 
     Returns
@@ -120,25 +132,41 @@ def random_search(X: pd.DataFrame, y: np.ndarray, splits: list, schema: dict[str
         ``std_score`` and ``done_seconds`` (when its last fold was scored, from the start); and
         the whole search's seconds.
     """
-    search = RandomizedSearchCV(EarlyStoppedXGBoost(schema=schema, seed=seed), SPACE, n_iter=candidates,
-                                scoring={"ap": "average_precision", "done": _finished_at}, refit=False,
-                                cv=splits, n_jobs=cores, random_state=seed, error_score="raise")
+    search = RandomizedSearchCV(
+        EarlyStoppedXGBoost(schema=schema, seed=seed),
+        SPACE,
+        n_iter=candidates,
+        scoring={"ap": "average_precision", "done": _finished_at},
+        refit=False,
+        cv=splits,
+        n_jobs=cores,
+        random_state=seed,
+        error_score="raise",
+    )
     t0 = time.time()
     search.fit(X, y)
     seconds = time.time() - t0
     res = search.cv_results_
     done = np.max([res[f"split{k}_test_done"] for k in range(len(splits))], axis=0) - t0
-    return pd.DataFrame({"params": res["params"], "mean_score": res["mean_test_ap"], "std_score": res["std_test_ap"],
-                         "done_seconds": done}), seconds
+    return pd.DataFrame(
+        {
+            "params": res["params"],
+            "mean_score": res["mean_test_ap"],
+            "std_score": res["std_test_ap"],
+            "done_seconds": done,
+        }
+    ), seconds
 
 
-def optuna_search(task: tuning.TuneTask, *, target: float, budget_seconds: float, seed: int, n_folds: int,
-                  pruner: str) -> tuple[optuna.Study, float | None, float]:
+def optuna_search(
+    task: tuning.TuneTask, *, target: float, budget_seconds: float, seed: int, n_folds: int, pruner: str
+) -> tuple[optuna.Study, float | None, float]:
     """TPE and ``pruner`` (the tune stage's sampler and pruner) one trial at a time, until the
     best value reaches ``target`` or ``budget_seconds`` have passed. Returns the study, the
     seconds at which it reached the target (None if it did not) and the seconds it ran."""
-    study = optuna.create_study(direction="maximize", sampler=tuning.make_sampler(seed),
-                                pruner=tuning.make_pruner(pruner, n_folds=n_folds))
+    study = optuna.create_study(
+        direction="maximize", sampler=tuning.make_sampler(seed), pruner=tuning.make_pruner(pruner, n_folds=n_folds)
+    )
     storage = tuning.Storage(study._storage, "memory", "", "memory")
     t0 = time.perf_counter()
     reached_at = None
@@ -150,8 +178,16 @@ def optuna_search(task: tuning.TuneTask, *, target: float, budget_seconds: float
     return study, reached_at, time.perf_counter() - t0
 
 
-def rescore(params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, splits: list, schema: dict[str, Any], *,
-            seeds: list[int], cores: int) -> list[float]:
+def rescore(
+    params: dict[str, Any],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: list,
+    schema: dict[str, Any],
+    *,
+    seeds: list[int],
+    cores: int,
+) -> list[float]:
     """The mean AP over ``splits`` of XGBoost with ``params``, fitted as a tune trial does
     (:func:`imbalance_lab.tuning.fit_predict_fold`) with each model seed in ``seeds``; ``cores``
     fits at a time, one thread each."""
@@ -163,7 +199,7 @@ def rescore(params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, splits: list
         return float(average_precision_score(y[val], proba))
 
     scores = Parallel(n_jobs=cores)(delayed(fold_score)(s, tr, va) for s in seeds for tr, va in splits)
-    return [float(np.mean(scores[i * len(splits):(i + 1) * len(splits)])) for i in range(len(seeds))]
+    return [float(np.mean(scores[i * len(splits) : (i + 1) * len(splits)])) for i in range(len(seeds))]
 
 
 def best_complete_by(study: optuna.Study, seconds: float) -> optuna.trial.FrozenTrial | None:
@@ -178,9 +214,19 @@ def best_complete_by(study: optuna.Study, seconds: float) -> optuna.trial.Frozen
     return best(done, key=lambda t: t.value) if done else None
 
 
-def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[str, Any], *, candidates: int,
-            cores: int, seed: int, pruners: list[str], rescore_seeds: int = 0,
-            echo: Any = print) -> list[dict[str, Any]]:
+def compare(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: pd.DataFrame,
+    schema: dict[str, Any],
+    *,
+    candidates: int,
+    cores: int,
+    seed: int,
+    pruners: list[str],
+    rescore_seeds: int = 0,
+    echo: Any = print,
+) -> list[dict[str, Any]]:
     """One side-by-side run with one seed (the random search's sampling, the models' seeds and
     TPE's seed): the random search once, then Optuna once per pruner in ``pruners`` (names as
     ``tune.pruner``) against it, one after the other, printing as it goes.
@@ -204,54 +250,80 @@ def compare(X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, schema: dict[st
     # candidates finish out of order with several workers: the best is reached when the first
     # candidate holding it is done
     random_reach = float(found.loc[found["mean_score"] >= random_best, "done_seconds"].min())
-    echo(f"random search: {candidates} candidates x {len(splits)} folds, {cores} fits at a time: "
-         f"best mean AP {random_best:.4f} (candidate {best_index + 1}), reached after {random_reach:.1f} s "
-         f"of {random_seconds:.1f} s")
+    echo(
+        f"random search: {candidates} candidates x {len(splits)} folds, {cores} fits at a time: "
+        f"best mean AP {random_best:.4f} (candidate {best_index + 1}), reached after {random_reach:.1f} s "
+        f"of {random_seconds:.1f} s"
+    )
     q = found["mean_score"].quantile([0.0, 0.5, 0.9, 1.0])
-    echo(f"  candidates' mean AP: min {q[0.0]:.4f}, median {q[0.5]:.4f}, 90th percentile {q[0.9]:.4f}, "
-         f"max {q[1.0]:.4f}; a candidate's AP varies from fold to fold with a median sd of "
-         f"{found['std_score'].median():.4f}")
+    echo(
+        f"  candidates' mean AP: min {q[0.0]:.4f}, median {q[0.5]:.4f}, 90th percentile {q[0.9]:.4f}, "
+        f"max {q[1.0]:.4f}; a candidate's AP varies from fold to fold with a median sd of "
+        f"{found['std_score'].median():.4f}"
+    )
 
     runs = []
     for pruner in pruners:
         # a fresh task: preprocessing shared across trials is part of each Optuna run's time
-        task = tuning.TuneTask(model="xgboost", schema=schema, X=X, y=y, folds=folds, metric="average_precision",
-                               seed=seed, n_jobs=cores)
-        study, reached_at, optuna_seconds = optuna_search(task, target=random_best, budget_seconds=random_seconds,
-                                                          seed=seed, n_folds=len(splits), pruner=pruner)
+        task = tuning.TuneTask(
+            model="xgboost", schema=schema, X=X, y=y, folds=folds, metric="average_precision", seed=seed, n_jobs=cores
+        )
+        study, reached_at, optuna_seconds = optuna_search(
+            task, target=random_best, budget_seconds=random_seconds, seed=seed, n_folds=len(splits), pruner=pruner
+        )
         states = pd.Series([t.state.name.lower() for t in study.trials]).value_counts().to_dict()
-        echo(f"optuna TPE + {pruner} pruner: {len(study.trials)} trials {states}, best mean AP "
-             f"{study.best_value:.4f}, {optuna_seconds:.1f} s")
+        echo(
+            f"optuna TPE + {pruner} pruner: {len(study.trials)} trials {states}, best mean AP "
+            f"{study.best_value:.4f}, {optuna_seconds:.1f} s"
+        )
         # how many trials the target leaves Optuna: the first n_startup_trials are random draws
         per_trial = optuna_seconds / len(study.trials)
         within = TARGET * random_reach / per_trial
-        echo(f"  the target time ({TARGET:.3f} x {random_reach:.1f} s = {TARGET * random_reach:.1f} s) is the time of "
-             f"{within:.1f} of these trials ({per_trial:.2f} s each on average), the first "
-             f"{tuning.N_STARTUP_TRIALS} of which are TPE's random start-up draws")
+        echo(
+            f"  the target time ({TARGET:.3f} x {random_reach:.1f} s = {TARGET * random_reach:.1f} s) is the time of "
+            f"{within:.1f} of these trials ({per_trial:.2f} s each on average), the first "
+            f"{tuning.N_STARTUP_TRIALS} of which are TPE's random start-up draws"
+        )
         ratio = None
         if reached_at is None:
             echo(f"  did not reach {random_best:.4f} within the random search's whole time ({random_seconds:.1f} s)")
         else:
             ratio = reached_at / random_reach
             echo(f"  reached {random_best:.4f} after {reached_at:.1f} s (trial {len(study.trials)})")
-            echo(f"  ratio of the times to reach it, optuna ({pruner}) / random search: {ratio:.3f} "
-                 f"(target <= {TARGET:.3f})")
-        run = {"seed": seed, "pruner": pruner, "random_best": random_best, "random_reach": random_reach,
-               "random_seconds": random_seconds, "optuna_best": float(study.best_value),
-               "optuna_reach": reached_at, "optuna_seconds": optuna_seconds, "trials": states,
-               "trials_within_target": within, "ratio": ratio}
+            echo(
+                f"  ratio of the times to reach it, optuna ({pruner}) / random search: {ratio:.3f} "
+                f"(target <= {TARGET:.3f})"
+            )
+        run = {
+            "seed": seed,
+            "pruner": pruner,
+            "random_best": random_best,
+            "random_reach": random_reach,
+            "random_seconds": random_seconds,
+            "optuna_best": float(study.best_value),
+            "optuna_reach": reached_at,
+            "optuna_seconds": optuna_seconds,
+            "trials": states,
+            "trials_within_target": within,
+            "ratio": ratio,
+        }
         if rescore_seeds:
             seeds = [seed + 1000 + i for i in range(rescore_seeds)]
             at_target = best_complete_by(study, TARGET * random_reach)
-            picks = {"random best": dict(found.loc[best_index, "params"]),
-                     "optuna best at target time": at_target.params if at_target else None,
-                     "optuna best": study.best_params}
+            picks = {
+                "random best": dict(found.loc[best_index, "params"]),
+                "optuna best at target time": at_target.params if at_target else None,
+                "optuna best": study.best_params,
+            }
             run["rescored"] = {}
             for name, params in picks.items():
                 values = None if params is None else rescore(params, X, y, splits, schema, seeds=seeds, cores=cores)
                 run["rescored"][name] = values
-                shown = ("no complete trial by then" if values is None else
-                         f"mean AP {np.mean(values):.4f} (sd {np.std(values, ddof=1) if len(values) > 1 else 0.0:.4f})")
+                shown = (
+                    "no complete trial by then"
+                    if values is None
+                    else f"mean AP {np.mean(values):.4f} (sd {np.std(values, ddof=1) if len(values) > 1 else 0.0:.4f})"
+                )
                 echo(f"  re-scored with {len(seeds)} other model seeds: {name}: {shown}")
         runs.append(run)
     return runs
@@ -275,9 +347,15 @@ def summary(runs: list[dict[str, Any]]) -> list[str]:
                 values.append(r["ratio"])
         met = sum(v <= TARGET for v in values)
         median = np.median(values)
-        median = f"median {median:.3f}" if np.isfinite(median) else "no median (Optuna never got there in half the runs or more)"
-        lines.append(f"{pruner} pruner, ratios over {len(values)} seeds: {'; '.join(shown)}; {median}; "
-                     f"target (<= {TARGET:.3f}) met in {met} of {len(values)}")
+        median = (
+            f"median {median:.3f}"
+            if np.isfinite(median)
+            else "no median (Optuna never got there in half the runs or more)"
+        )
+        lines.append(
+            f"{pruner} pruner, ratios over {len(values)} seeds: {'; '.join(shown)}; {median}; "
+            f"target (<= {TARGET:.3f}) met in {met} of {len(values)}"
+        )
     return lines
 
 
@@ -285,13 +363,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=100)
     parser.add_argument("--cores", type=int, default=2, help="fits at a time (both sides)")
-    parser.add_argument("--seed", type=int, nargs="+", default=[42],
-                        help="one side-by-side run per seed; with several, a last line sums up the ratios")
-    parser.add_argument("--pruner", choices=["wilcoxon", "median", "hyperband", "none"], nargs="+",
-                        help="Optuna's pruner, or several to compare against the same random search "
-                             "(default: tune.pruner in params.yaml)")
-    parser.add_argument("--rescore", type=int, default=0, metavar="N",
-                        help="score each side's picks again with N other model seeds (default 0: no)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        nargs="+",
+        default=[42],
+        help="one side-by-side run per seed; with several, a last line sums up the ratios",
+    )
+    parser.add_argument(
+        "--pruner",
+        choices=["wilcoxon", "median", "hyperband", "none"],
+        nargs="+",
+        help="Optuna's pruner, or several to compare against the same random search "
+        "(default: tune.pruner in params.yaml)",
+    )
+    parser.add_argument(
+        "--rescore",
+        type=int,
+        default=0,
+        metavar="N",
+        help="score each side's picks again with N other model seeds (default 0: no)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -310,8 +402,20 @@ def main() -> None:
     for seed in args.seed:
         if len(args.seed) > 1:
             print(f"--- seed {seed}", flush=True)
-        runs.extend(compare(X, y, folds, schema, candidates=args.candidates, cores=args.cores, seed=seed,
-                            pruners=pruners, rescore_seeds=args.rescore, echo=lambda line: print(line, flush=True)))
+        runs.extend(
+            compare(
+                X,
+                y,
+                folds,
+                schema,
+                candidates=args.candidates,
+                cores=args.cores,
+                seed=seed,
+                pruners=pruners,
+                rescore_seeds=args.rescore,
+                echo=lambda line: print(line, flush=True),
+            )
+        )
     if len(args.seed) > 1:
         for line in summary(runs):
             print(line)

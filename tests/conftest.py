@@ -20,9 +20,16 @@ from tests import support
 # --------------------------------------------------------------------------------------------
 
 
-def synthetic_dataset(n: int = 300, *, positives: int | None = None, seed: int = 0, shift: float = 0.0,
-                      categories: str = "abc", category_p: tuple[float, ...] | None = None,
-                      ids: bool = False) -> tuple[pd.DataFrame, np.ndarray, Schema]:
+def synthetic_dataset(
+    n: int = 300,
+    *,
+    positives: int | None = None,
+    seed: int = 0,
+    shift: float = 0.0,
+    categories: str = "abc",
+    category_p: tuple[float, ...] | None = None,
+    ids: bool = False,
+) -> tuple[pd.DataFrame, np.ndarray, Schema]:
     """Features as :func:`imbalance_lab.data.split_xy` returns them, their 0/1 target and schema.
 
     ``num1`` carries the signal (1.5 sd higher for positives), ``num2`` is noise with 10 % missing
@@ -57,13 +64,20 @@ def synthetic_dataset(n: int = 300, *, positives: int | None = None, seed: int =
     rest = len(levels) - 1
     negative_p = list(category_p) if category_p is not None else [0.9 / rest] * rest + [0.1]
     positive_p = [0.4 / rest] * rest + [0.6]
-    cat = np.where(y == 1, rng.choice(levels, size=n, p=positive_p), rng.choice(levels, size=n, p=negative_p)).astype(object)
+    cat = np.where(y == 1, rng.choice(levels, size=n, p=positive_p), rng.choice(levels, size=n, p=negative_p)).astype(
+        object
+    )
     cat[rng.random(n) < 0.05] = np.nan
     X = pd.DataFrame({"num1": num1, "num2": num2, "cat": pd.Series(cat, dtype=object)})
     if ids:
         X.insert(0, "id", [f"r{seed}-{i:04d}" for i in range(n)])
-    schema = Schema(target="y", numeric=["num1", "num2"], categorical={"cat": levels}, features=["num1", "num2", "cat"],
-                    id_columns=["id"] if ids else [])
+    schema = Schema(
+        target="y",
+        numeric=["num1", "num2"],
+        categorical={"cat": levels},
+        features=["num1", "num2", "cat"],
+        id_columns=["id"] if ids else [],
+    )
     return X, y, schema
 
 

@@ -21,15 +21,28 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 #: What a copy of the project holds: its sources, not its outputs or environment.
-PROJECT_FILES = ["src", "notebooks", "data/raw", "params.yaml", "dvc.yaml", ".dvc/config", ".dvc/plots", ".dvcignore",
-                 "pyproject.toml", ".gitignore"]
+PROJECT_FILES = [
+    "src",
+    "notebooks",
+    "data/raw",
+    "params.yaml",
+    "dvc.yaml",
+    ".dvc/config",
+    ".dvc/plots",
+    ".dvcignore",
+    "pyproject.toml",
+    ".gitignore",
+]
 #: A small, fast configuration of the pipeline for end-to-end tests.
 SMALL = {
     "prepare": {"n_splits": 3, "n_repeats": 1},
     "cross_validate": {"models": ["dummy", "logistic_regression"], "learning_curve_sizes": [0.5, 1.0], "n_jobs": 1},
     "tune": {"model": "logistic_regression", "n_trials": 4, "n_jobs": 1},
-    "imbalance": {"strategies": ["none", "class_weight", "random_over", "smote", "threshold_moving"],
-                  "ratio_sweep_points": 2, "n_jobs": 1},
+    "imbalance": {
+        "strategies": ["none", "class_weight", "random_over", "smote", "threshold_moving"],
+        "ratio_sweep_points": 2,
+        "n_jobs": 1,
+    },
     "evaluate": {"n_bootstrap": 200, "permutation_repeats": 2, "n_jobs": 1},
 }
 
@@ -50,10 +63,13 @@ def env() -> dict[str, str]:
 
 def run(cmd: list[str], cwd: Path, *, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
     """Run a command in ``cwd`` with :func:`env`; returns the completed process (stdout and stderr as text)."""
-    proc = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -144,15 +160,46 @@ class Server:
                 shutil.chown(d, "postgres", "postgres")
         if os.geteuid() == 0:
             shutil.chown(base, "postgres", "postgres")
-        _as_postgres([_postgres_bin("initdb"), "-D", str(self.dir), "-U", "postgres", "--auth-local=trust",
-                      "--auth-host=md5", "-E", "UTF8"])
-        _as_postgres([_postgres_bin("pg_ctl"), "-D", str(self.dir), "-l", str(self.dir / "log"), "-w", "start",
-                      "-o", f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c max_connections=50"])
-        psql = [_postgres_bin("psql"), "-h", str(self.sock), "-p", str(self.port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
+        _as_postgres(
+            [
+                _postgres_bin("initdb"),
+                "-D",
+                str(self.dir),
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=md5",
+                "-E",
+                "UTF8",
+            ]
+        )
+        _as_postgres(
+            [
+                _postgres_bin("pg_ctl"),
+                "-D",
+                str(self.dir),
+                "-l",
+                str(self.dir / "log"),
+                "-w",
+                "start",
+                "-o",
+                f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c max_connections=50",
+            ]
+        )
+        psql = [
+            _postgres_bin("psql"),
+            "-h",
+            str(self.sock),
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ]
         _as_postgres(psql + ["-c", f"CREATE USER lab PASSWORD '{self.PASSWORD}'"])
         _as_postgres(psql + ["-c", "CREATE DATABASE optuna OWNER lab"])
         self.url = f"postgresql://lab:{self.PASSWORD}@127.0.0.1:{self.port}/optuna"
 
     def stop(self) -> None:
         _as_postgres([_postgres_bin("pg_ctl"), "-D", str(self.dir), "-m", "immediate", "stop"])
-

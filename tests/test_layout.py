@@ -26,11 +26,18 @@ def code_lines(node: ast.AST, lines: list[str]) -> int:
     """Lines of a function that hold code: its docstring, blank lines and comments left out."""
     doc = None
     body = node.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         doc = range(body[0].lineno, body[0].end_lineno + 1)
-    return sum(1 for i in range(node.lineno, node.end_lineno + 1)
-               if (doc is None or i not in doc) and lines[i - 1].strip() and not lines[i - 1].strip().startswith("#"))
+    return sum(
+        1
+        for i in range(node.lineno, node.end_lineno + 1)
+        if (doc is None or i not in doc) and lines[i - 1].strip() and not lines[i - 1].strip().startswith("#")
+    )
 
 
 def test_code_lines_leave_out_docstrings_comments_and_blank_lines():
@@ -42,9 +49,12 @@ def test_code_lines_leave_out_docstrings_comments_and_blank_lines():
 def test_modules_and_functions_are_short(path):
     lines = path.read_text().splitlines()
     assert len(lines) <= MAX_MODULE_LINES, f"{len(lines)} lines: split the module by concern"
-    long = {node.name: n for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and (n := code_lines(node, lines)) > MAX_FUNCTION_LINES}
+    long = {
+        node.name: n
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and (n := code_lines(node, lines)) > MAX_FUNCTION_LINES
+    }
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines of code: {long}"
 
 
@@ -88,9 +98,15 @@ def test_no_test_module_imports_another():
     for path in (ROOT / "tests").rglob("test_*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
-                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
             for imported in names:
                 last = imported.rsplit(".", 1)[-1]
-                assert not (imported.startswith("tests") and (last.startswith("test_") or last == "conftest")), \
+                assert not (imported.startswith("tests") and (last.startswith("test_") or last == "conftest")), (
                     f"{path.relative_to(ROOT)} imports {imported}: share fixtures through conftest.py"
+                )

@@ -22,12 +22,14 @@ def good() -> pd.DataFrame:
     churned[rng.choice(n, 12, replace=False)] = 1
     income = np.round(rng.normal(3000, 800, n) - 600 * churned, 2)
     income[[5, 41]] = np.nan
-    return pd.DataFrame({
-        "customer_age": rng.integers(18, 80, n),
-        "income": income,
-        "plan": rng.choice(["basic", "plus", "pro"], n),
-        "churned": churned,
-    })
+    return pd.DataFrame(
+        {
+            "customer_age": rng.integers(18, 80, n),
+            "income": income,
+            "plan": rng.choice(["basic", "plus", "pro"], n),
+            "churned": churned,
+        }
+    )
 
 
 def write(name: str, df: pd.DataFrame, **kwargs) -> None:

@@ -19,7 +19,9 @@ from imbalance_lab.data import Schema, iter_splits, make_folds
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-_spec = importlib.util.spec_from_file_location("tune_efficiency", Path(__file__).parents[2] / "bench" / "tune_efficiency.py")
+_spec = importlib.util.spec_from_file_location(
+    "tune_efficiency", Path(__file__).parents[2] / "bench" / "tune_efficiency.py"
+)
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
@@ -28,8 +30,14 @@ SCHEMA = Schema(target="y", numeric=["a", "b", "c"], categorical={"g": ["x", "y"
 
 def _data(n: int = 300, n_splits: int = 3):
     rng = np.random.default_rng(7)
-    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n),
-                       "g": rng.choice(["x", "y", "z"], size=n).astype(object)})
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "c": rng.normal(size=n),
+            "g": rng.choice(["x", "y", "z"], size=n).astype(object),
+        }
+    )
     df.loc[rng.random(n) < 0.1, "b"] = np.nan
     logit = -2.0 + 1.5 * df["a"] - 1.0 * df["b"].fillna(0) + (df["g"] == "x") * 0.8
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
@@ -83,8 +91,9 @@ def test_random_search_scores_its_candidates_like_the_tune_stage():
     assert (found["done_seconds"] > 0).all() and (found["done_seconds"] <= seconds).all()
     assert found["done_seconds"].is_monotonic_increasing  # one worker: candidates end in order
 
-    task = tuning.TuneTask(model="xgboost", schema=SCHEMA, X=X, y=y, folds=folds, metric="average_precision",
-                           seed=4, n_jobs=2)
+    task = tuning.TuneTask(
+        model="xgboost", schema=SCHEMA, X=X, y=y, folds=folds, metric="average_precision", seed=4, n_jobs=2
+    )
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
     for params in found["params"]:
         study.enqueue_trial(dict(params))
@@ -97,19 +106,26 @@ def test_random_search_scores_its_candidates_like_the_tune_stage():
 def test_compare_runs_both_sides_and_its_figures_agree():
     df, y, folds = _data()
     lines: list[str] = []
-    runs = bench.compare(df, y, folds, SCHEMA, candidates=3, cores=1, seed=0, pruners=["wilcoxon", "median"],
-                         echo=lines.append)
+    runs = bench.compare(
+        df, y, folds, SCHEMA, candidates=3, cores=1, seed=0, pruners=["wilcoxon", "median"], echo=lines.append
+    )
     assert [r["pruner"] for r in runs] == ["wilcoxon", "median"]
     assert f"best mean AP {runs[0]['random_best']:.4f}" in lines[0]
     for r in runs:  # both against the same random search
         assert (r["random_best"], r["random_reach"], r["random_seconds"]) == (
-            runs[0]["random_best"], runs[0]["random_reach"], runs[0]["random_seconds"])
+            runs[0]["random_best"],
+            runs[0]["random_reach"],
+            runs[0]["random_seconds"],
+        )
         assert 0 < r["random_reach"] <= r["random_seconds"]
         assert any(line.startswith(f"optuna TPE + {r['pruner']} pruner: ") for line in lines)
         n = sum(r["trials"].values())
         assert r["trials_within_target"] == pytest.approx(bench.TARGET * r["random_reach"] / (r["optuna_seconds"] / n))
-        assert any(f"is the time of {r['trials_within_target']:.1f} of these trials" in line and
-                   f"the first {tuning.N_STARTUP_TRIALS} of which are TPE's random start-up draws" in line for line in lines)
+        assert any(
+            f"is the time of {r['trials_within_target']:.1f} of these trials" in line
+            and f"the first {tuning.N_STARTUP_TRIALS} of which are TPE's random start-up draws" in line
+            for line in lines
+        )
         if r["optuna_reach"] is None:  # Optuna ran out of the random search's time
             assert r["ratio"] is None and r["optuna_best"] < r["random_best"]
             assert r["optuna_seconds"] >= r["random_seconds"]
@@ -121,28 +137,35 @@ def test_compare_runs_both_sides_and_its_figures_agree():
 
 
 def test_summary_has_a_line_per_pruner_and_counts_a_run_that_never_got_there_as_a_miss():
-    runs = [{"seed": 42, "pruner": "wilcoxon", "ratio": 1.4, "random_seconds": 225.0, "random_reach": 145.0},
-            {"seed": 42, "pruner": "median", "ratio": 0.3, "random_seconds": 225.0, "random_reach": 145.0},
-            {"seed": 1, "pruner": "wilcoxon", "ratio": None, "random_seconds": 200.0, "random_reach": 50.0},
-            {"seed": 1, "pruner": "median", "ratio": 0.1, "random_seconds": 200.0, "random_reach": 50.0},
-            {"seed": 2, "pruner": "wilcoxon", "ratio": 0.2, "random_seconds": 220.0, "random_reach": 150.0},
-            {"seed": 2, "pruner": "median", "ratio": 2.0, "random_seconds": 220.0, "random_reach": 150.0}]
+    runs = [
+        {"seed": 42, "pruner": "wilcoxon", "ratio": 1.4, "random_seconds": 225.0, "random_reach": 145.0},
+        {"seed": 42, "pruner": "median", "ratio": 0.3, "random_seconds": 225.0, "random_reach": 145.0},
+        {"seed": 1, "pruner": "wilcoxon", "ratio": None, "random_seconds": 200.0, "random_reach": 50.0},
+        {"seed": 1, "pruner": "median", "ratio": 0.1, "random_seconds": 200.0, "random_reach": 50.0},
+        {"seed": 2, "pruner": "wilcoxon", "ratio": 0.2, "random_seconds": 220.0, "random_reach": 150.0},
+        {"seed": 2, "pruner": "median", "ratio": 2.0, "random_seconds": 220.0, "random_reach": 150.0},
+    ]
     wilcoxon, median = bench.summary(runs)
     assert wilcoxon.startswith("wilcoxon pruner, ratios over 3 seeds: seed 42: 1.400; seed 1: > 4.000; seed 2: 0.200")
     assert "median 1.400" in wilcoxon and "met in 1 of 3" in wilcoxon  # 200 s of random search, its best after 50 s
     assert median.startswith("median pruner, ratios over 3 seeds: seed 42: 0.300; seed 1: 0.100; seed 2: 2.000")
     assert "median 0.300" in median and "met in 2 of 3" in median
     # when Optuna never got there in half the runs, no median ratio is shown
-    (line,) = bench.summary([{"seed": 1, "pruner": "wilcoxon", "ratio": None, "random_seconds": 200.0, "random_reach": 50.0},
-                             {"seed": 2, "pruner": "wilcoxon", "ratio": 0.2, "random_seconds": 220.0, "random_reach": 150.0}])
+    (line,) = bench.summary(
+        [
+            {"seed": 1, "pruner": "wilcoxon", "ratio": None, "random_seconds": 200.0, "random_reach": 50.0},
+            {"seed": 2, "pruner": "wilcoxon", "ratio": 0.2, "random_seconds": 220.0, "random_reach": 150.0},
+        ]
+    )
     assert "no median (Optuna never got there in half the runs or more)" in line and "met in 1 of 2" in line
 
 
 def test_rescore_scores_each_sides_picks_with_other_model_seeds():
     df, y, folds = _data()
     lines: list[str] = []
-    (run,) = bench.compare(df, y, folds, SCHEMA, candidates=3, cores=1, seed=0, pruners=["wilcoxon"],
-                           rescore_seeds=2, echo=lines.append)
+    (run,) = bench.compare(
+        df, y, folds, SCHEMA, candidates=3, cores=1, seed=0, pruners=["wilcoxon"], rescore_seeds=2, echo=lines.append
+    )
     rescored = run["rescored"]
     assert list(rescored) == ["random best", "optuna best at target time", "optuna best"]
     splits = [(tr, va) for _, _, tr, va in iter_splits(folds)]
@@ -151,7 +174,9 @@ def test_rescore_scores_each_sides_picks_with_other_model_seeds():
     best = dict(found.loc[found["mean_score"].idxmax(), "params"])
     expected = []
     for s in (1000, 1001):
-        task = tuning.TuneTask(model="xgboost", schema=SCHEMA, X=df, y=y, folds=folds, metric="average_precision", seed=s)
+        task = tuning.TuneTask(
+            model="xgboost", schema=SCHEMA, X=df, y=y, folds=folds, metric="average_precision", seed=s
+        )
         study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
         study.enqueue_trial(best)
         trial = study.ask()
@@ -167,13 +192,27 @@ def test_best_complete_by_takes_only_trials_ended_by_then():
 
     study = optuna.create_study(direction="maximize")
     start = datetime.datetime(2026, 1, 1, 12, 0, 0)
-    for end, value, state in [(1.0, 0.2, TrialState.COMPLETE), (2.0, 0.9, TrialState.PRUNED),
-                              (3.0, 0.5, TrialState.COMPLETE), (9.0, 0.8, TrialState.COMPLETE)]:
-        study.add_trial(optuna.trial.FrozenTrial(
-            number=0, trial_id=0, state=state, value=value if state == TrialState.COMPLETE else None,
-            datetime_start=start, datetime_complete=start + datetime.timedelta(seconds=end), params={},
-            distributions={}, user_attrs={}, system_attrs={},
-            intermediate_values={0: value} if state == TrialState.PRUNED else {}))
+    for end, value, state in [
+        (1.0, 0.2, TrialState.COMPLETE),
+        (2.0, 0.9, TrialState.PRUNED),
+        (3.0, 0.5, TrialState.COMPLETE),
+        (9.0, 0.8, TrialState.COMPLETE),
+    ]:
+        study.add_trial(
+            optuna.trial.FrozenTrial(
+                number=0,
+                trial_id=0,
+                state=state,
+                value=value if state == TrialState.COMPLETE else None,
+                datetime_start=start,
+                datetime_complete=start + datetime.timedelta(seconds=end),
+                params={},
+                distributions={},
+                user_attrs={},
+                system_attrs={},
+                intermediate_values={0: value} if state == TrialState.PRUNED else {},
+            )
+        )
     assert bench.best_complete_by(study, 0.5) is None
     assert bench.best_complete_by(study, 2.5).value == 0.2  # the pruned trial does not count
     assert bench.best_complete_by(study, 5.0).value == 0.5

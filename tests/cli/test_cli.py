@@ -30,8 +30,10 @@ def test_tune_worker_without_a_database_says_what_to_export(project, monkeypatch
     monkeypatch.delenv("IMBALANCE_LAB_OPTUNA_STORAGE", raising=False)
     assert cli.main(["tune-worker"]) == cli.EXIT_ERROR
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: tune-worker needs a shared database: export IMBALANCE_LAB_OPTUNA_STORAGE="
-                   "postgresql://user:password@host/db (the same value as for the tune stage)"]
+    assert err == [
+        "error: tune-worker needs a shared database: export IMBALANCE_LAB_OPTUNA_STORAGE="
+        "postgresql://user:password@host/db (the same value as for the tune stage)"
+    ]
 
 
 def test_tune_worker_without_the_prepared_data_says_how_to_get_it(project, monkeypatch, capsys):
@@ -48,18 +50,27 @@ def test_tune_worker_without_dvc_yaml_is_one_line(project, monkeypatch, capsys):
     (project / "dvc.yaml").unlink()
     assert cli.main(["tune-worker"]) == cli.EXIT_ERROR
     assert capsys.readouterr().err.strip().splitlines() == [
-        "error: dvc.yaml: file not found; run from the project root or pass --dvc-file"]
+        "error: dvc.yaml: file not found; run from the project root or pass --dvc-file"
+    ]
 
 
-@pytest.mark.parametrize("params_text, dvc_text, message", [
-    (None, "stages: {}\n", "error: params.yaml: file not found; run `imbalance-lab check` from the project root"),
-    ("seed: 42\n", None, "error: dvc.yaml: file not found; run `imbalance-lab check` from the project root"),
-    ("seed: [42\n", "stages: {}\n", "error: params.yaml: line 2 is not valid YAML (expected ',' or ']', but got "
-                                   "'<stream end>'); fix the syntax"),
-    ("seed: 42\n", "- a\n- b\n", "error: dvc.yaml: is not a mapping of sections; fix the file"),
-])
-def test_check_outside_a_project_or_with_broken_files_is_one_line_with_status_2(tmp_path, monkeypatch, capsys,
-                                                                               params_text, dvc_text, message):
+@pytest.mark.parametrize(
+    "params_text, dvc_text, message",
+    [
+        (None, "stages: {}\n", "error: params.yaml: file not found; run `imbalance-lab check` from the project root"),
+        ("seed: 42\n", None, "error: dvc.yaml: file not found; run `imbalance-lab check` from the project root"),
+        (
+            "seed: [42\n",
+            "stages: {}\n",
+            "error: params.yaml: line 2 is not valid YAML (expected ',' or ']', but got "
+            "'<stream end>'); fix the syntax",
+        ),
+        ("seed: 42\n", "- a\n- b\n", "error: dvc.yaml: is not a mapping of sections; fix the file"),
+    ],
+)
+def test_check_outside_a_project_or_with_broken_files_is_one_line_with_status_2(
+    tmp_path, monkeypatch, capsys, params_text, dvc_text, message
+):
     """Status 2 is an error that stopped the check; 1 means it ran and found problems."""
     for name, text in (("params.yaml", params_text), ("dvc.yaml", dvc_text)):
         if text is not None:
@@ -80,8 +91,9 @@ print(json.dumps({"status": status, "modules": sorted(m for m in sys.modules if 
 
 
 def _loaded_modules(argv, cwd):
-    out = subprocess.run([sys.executable, "-c", LOADED, json.dumps(argv)], cwd=cwd, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", LOADED, json.dumps(argv)], cwd=cwd, capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout.splitlines()[-1])
     return result["status"], set(result["modules"])
 
@@ -89,8 +101,10 @@ def _loaded_modules(argv, cwd):
 def _unit_paths(modules):
     """The dvc.yaml deps that loaded modules fall in: their subpackage's directory or their file."""
     units = {"__init__" if m == "imbalance_lab" else m.split(".")[1] for m in modules}
-    return {f"src/imbalance_lab/{u}" if (ROOT / "src" / "imbalance_lab" / u).is_dir() else f"src/imbalance_lab/{u}.py"
-            for u in units}
+    return {
+        f"src/imbalance_lab/{u}" if (ROOT / "src" / "imbalance_lab" / u).is_dir() else f"src/imbalance_lab/{u}.py"
+        for u in units
+    }
 
 
 def test_a_stage_command_loads_only_what_every_stage_lists_in_its_deps(tmp_path):
@@ -107,8 +121,9 @@ def test_a_stage_command_loads_only_what_every_stage_lists_in_its_deps(tmp_path)
 
 
 def test_predict_gets_its_options_from_the_serving_code(tmp_path, capsys):
-    status, modules = _loaded_modules(["predict", "--model", str(tmp_path / "none"), "--input", "x.csv",
-                                       "--output", "y.csv"], cwd=tmp_path)
+    status, modules = _loaded_modules(
+        ["predict", "--model", str(tmp_path / "none"), "--input", "x.csv", "--output", "y.csv"], cwd=tmp_path
+    )
     assert status == cli.EXIT_ERROR and "imbalance_lab.serving.scoring" in modules
     with pytest.raises(SystemExit):
         cli.main(["drift", "--help"])
@@ -119,7 +134,9 @@ def test_predict_gets_its_options_from_the_serving_code(tmp_path, capsys):
     assert "predict" in out and "drift" in out and "run" in out
 
 
-@pytest.mark.parametrize("argv, expected", [(["run", "prepare"], "run"), (["--debug", "predict", "--model", "m"], "predict"),
-                                            (["--help"], None), ([], None)])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [(["run", "prepare"], "run"), (["--debug", "predict", "--model", "m"], "predict"), (["--help"], None), ([], None)],
+)
 def test_command_name_is_the_first_argument_that_is_not_an_option(argv, expected):
     assert cli.command_name(argv) == expected

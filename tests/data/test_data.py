@@ -33,7 +33,9 @@ def data_error(func, *args, **kwargs) -> str:
 
 def frame(n: int = 24) -> pd.DataFrame:
     """n rows: a numeric and a text feature, target y with every third row positive."""
-    return pd.DataFrame({"num": np.arange(n, dtype=float), "cat": ["a", "b", "c"] * (n // 3), "y": [1, 0, 0] * (n // 3)})
+    return pd.DataFrame(
+        {"num": np.arange(n, dtype=float), "cat": ["a", "b", "c"] * (n // 3), "y": [1, 0, 0] * (n // 3)}
+    )
 
 
 def clean(df: pd.DataFrame, **kw):
@@ -168,8 +170,9 @@ def test_quotechar_of_several_characters(tmp_path, quotechar):
     assert "d.csv" in msg and "quote character" in msg and "quotechar:" in msg
 
 
-@pytest.mark.parametrize("sep, text", [("::", "a::note::y\n1::x y::0\n2::z::1\n"),
-                                       (r"\s+", 'a  note y\n1 "x y"  0\n 2 z 1\n')])
+@pytest.mark.parametrize(
+    "sep, text", [("::", "a::note::y\n1::x y::0\n2::z::1\n"), (r"\s+", 'a  note y\n1 "x y"  0\n 2 z 1\n')]
+)
 def test_multi_character_and_regex_separators(tmp_path, sep, text):
     df = read(tmp_path, path=write(tmp_path, "d.txt", text), options={"sep": sep})
     assert list(df.columns) == ["a", "note", "y"]
@@ -406,7 +409,10 @@ def test_a_parquet_list_column_end_to_end(tmp_path):
 def test_options_on_a_parquet_source_are_refused(tmp_path):
     frame().to_parquet(tmp_path / "d.parquet")
     msg = data_error(data.read_source, {"path": "d.parquet", "options": {"sep": "auto"}}, base_dir=tmp_path)
-    assert msg == "d.parquet: options (sep) apply to CSV sources only; remove them from this Parquet source in prepare.sources"
+    assert (
+        msg
+        == "d.parquet: options (sep) apply to CSV sources only; remove them from this Parquet source in prepare.sources"
+    )
 
 
 def test_all_empty_column():
@@ -473,16 +479,20 @@ def test_sparse_text_column_with_one_value_is_not_an_identifier():
     assert schema.categorical["note"] == ["seen"]
 
 
-@pytest.mark.parametrize("values, option", [
-    (["5,5", "12,25", "7", None], '{decimal: ","}'),  # some plain integers parse already
-    (["5,5", "12,25", "7,0", "0,125"], '{decimal: ","}'),  # none parse as they are
-    (["1,234,567", "2,000,000", "300", None], '{thousands: ","}'),
-    (["1.234,5", "2.000,25", "3,5", None], '{decimal: ",", thousands: "."}'),
-])
+@pytest.mark.parametrize(
+    "values, option",
+    [
+        (["5,5", "12,25", "7", None], '{decimal: ","}'),  # some plain integers parse already
+        (["5,5", "12,25", "7,0", "0,125"], '{decimal: ","}'),  # none parse as they are
+        (["1,234,567", "2,000,000", "300", None], '{thousands: ","}'),
+        (["1.234,5", "2.000,25", "3,5", None], '{decimal: ",", thousands: "."}'),
+    ],
+)
 def test_numbers_with_commas(tmp_path, values, option):
     rows = "".join(f"{'' if v is None else v};{i % 3 == 0:d}\n" for i, v in enumerate(values * 6))
-    source, df = data.read_sources([{"path": write(tmp_path, "comma.csv", "amount;y\n" + rows),
-                                     "options": {"sep": ";"}}], base_dir=tmp_path)
+    source, df = data.read_sources(
+        [{"path": write(tmp_path, "comma.csv", "amount;y\n" + rows), "options": {"sep": ";"}}], base_dir=tmp_path
+    )
     msg = clean_error(df, source=source)
     assert "comma.csv" in msg and "'amount'" in msg and f"options: {option}" in msg and "prepare.categorical" in msg
 
@@ -500,20 +510,30 @@ def test_text_columns_are_not_numbers_with_commas(values):
     assert "code" in schema.categorical
 
 
-@pytest.mark.parametrize("values", [
-    pd.Series(pd.date_range("2024-01-01", periods=3, freq="D")),
-    pd.Series(pd.date_range("2024-01-01", periods=3, freq="h", tz="Europe/Oslo")),
-    pd.Series(pd.to_timedelta([1, 2, 3], unit="D")),
-    pd.Series([pd.Timestamp("2024-01-01").date(), None, pd.Timestamp("2024-03-01").date()], dtype=object),
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(pd.date_range("2024-01-01", periods=3, freq="D")),
+        pd.Series(pd.date_range("2024-01-01", periods=3, freq="h", tz="Europe/Oslo")),
+        pd.Series(pd.to_timedelta([1, 2, 3], unit="D")),
+        pd.Series([pd.Timestamp("2024-01-01").date(), None, pd.Timestamp("2024-03-01").date()], dtype=object),
+    ],
+)
 def test_date_and_time_columns(values):
     df = frame().assign(when=pd.concat([values] * 8, ignore_index=True))
     msg = clean_error(df)
     assert "'when'" in msg and "prepare.drop_columns" in msg and "numeric features" in msg
 
 
-@pytest.mark.parametrize("text", [["2024-01-05", "2024-02-11", None], ["05/01/2024", "11/02/2024", "01/03/2024"],
-                                  ["2024-01-05 08:30", "2024-01-05T17:45:10Z", "2024-02-11"], ["08:30", "17:45", "23:59:59"]])
+@pytest.mark.parametrize(
+    "text",
+    [
+        ["2024-01-05", "2024-02-11", None],
+        ["05/01/2024", "11/02/2024", "01/03/2024"],
+        ["2024-01-05 08:30", "2024-01-05T17:45:10Z", "2024-02-11"],
+        ["08:30", "17:45", "23:59:59"],
+    ],
+)
 def test_dates_and_times_written_as_text_are_date_columns(text):
     """A CSV's dates arrive as text: without this check they became a categorical of dates (or,
     all different, an 'identifier')."""
@@ -525,8 +545,15 @@ def test_dates_and_times_written_as_text_are_date_columns(text):
     assert "when" in schema.categorical
 
 
-@pytest.mark.parametrize("text", [["25-34", "35-44", "45-54"], ["3/5", "1/2", "2/3"], ["v1.2.10", "v1.3.0", "v2.0.1"],
-                                  ["2024-01-05", "2024-02-11", "unknown"]])
+@pytest.mark.parametrize(
+    "text",
+    [
+        ["25-34", "35-44", "45-54"],
+        ["3/5", "1/2", "2/3"],
+        ["v1.2.10", "v1.3.0", "v2.0.1"],
+        ["2024-01-05", "2024-02-11", "unknown"],
+    ],
+)
 def test_text_that_only_partly_looks_like_dates_stays_categorical(text):
     _, schema, _ = clean(frame().assign(band=pd.Series(text * 8, dtype=object)))
     assert sorted(schema.categorical["band"]) == sorted(text)
@@ -626,13 +653,16 @@ def test_clean_output_and_schema():
     assert report["rows_read"] == 24 and report["rows"] == 24 and report["positives"] == 8
 
 
-@pytest.mark.parametrize("name, values, why", [
-    ("Unnamed: 0", list(range(24)), "pandas gives an unnamed column"),
-    ("customer_no", [1000 + (i * 7) % 24 for i in range(24)], "numbers the rows"),  # shuffled, no gaps
-    ("account", [float(5 + i) if i != 3 else np.nan for i in range(24)], None),  # a gap where one is missing
-    ("tenure", [i // 2 for i in range(24)], None),  # repeats
-    ("amount", [i * 1.5 for i in range(24)], None),  # not whole numbers
-])
+@pytest.mark.parametrize(
+    "name, values, why",
+    [
+        ("Unnamed: 0", list(range(24)), "pandas gives an unnamed column"),
+        ("customer_no", [1000 + (i * 7) % 24 for i in range(24)], "numbers the rows"),  # shuffled, no gaps
+        ("account", [float(5 + i) if i != 3 else np.nan for i in range(24)], None),  # a gap where one is missing
+        ("tenure", [i // 2 for i in range(24)], None),  # repeats
+        ("amount", [i * 1.5 for i in range(24)], None),  # not whole numbers
+    ],
+)
 def test_columns_that_number_the_rows_are_reported(caplog, name, values, why):
     """A row index written by to_csv, on data sorted by the target, gave AP = 1.0 without a word."""
     with caplog.at_level("WARNING", logger="imbalance_lab.data"):
@@ -834,12 +864,15 @@ def test_split_xy_categoricals_become_object_with_nan():
 # --- per-value mapping -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("values", [
-    pd.Series([" a", None, "b ", " a", np.nan, "c"], dtype=object),
-    pd.Series(pd.Categorical(["x ", None, "y", "x "])),
-    pd.Series([1.0, np.nan, 2.5, 1.0]),
-    pd.Series([1, 1.0, True, "1", None, " 1 "], dtype=object),  # mixed types: 1, 1.0 and True stay apart
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series([" a", None, "b ", " a", np.nan, "c"], dtype=object),
+        pd.Series(pd.Categorical(["x ", None, "y", "x "])),
+        pd.Series([1.0, np.nan, 2.5, 1.0]),
+        pd.Series([1, 1.0, True, "1", None, " 1 "], dtype=object),  # mixed types: 1, 1.0 and True stay apart
+    ],
+)
 def test_map_distinct_equals_a_per_row_map(values):
     from imbalance_lab.data.target import norm_label as _norm_label
     from imbalance_lab.data.values import map_distinct as _map_distinct

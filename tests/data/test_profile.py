@@ -12,17 +12,23 @@ from imbalance_lab.data.profile import _distinct
 
 def _frame() -> tuple[pd.DataFrame, Schema]:
     y = np.array([0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0])
-    df = pd.DataFrame({
-        "y": y,
-        # repeated values, NaN, signed zeros (one value for nunique) and infinities
-        "repeats": [1.5, 1.5, np.nan, 2.0, 2.0, 2.0, np.nan, -3.0, 1.5, 0.0, -0.0, 7.0],
-        "extremes": [np.inf, -np.inf, np.inf, 0.0, 1e-300, 1e300, np.nan, 5.0, 5.0, 5.0, -1e-300, 0.0],
-        "ints": [3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 3, 3],
-        "one_value": [4.0, np.nan, 4.0, 4.0, np.nan, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0],
-        "cat": pd.Series(["a", "b", None, "a", "c", "a", "c", np.nan, "b", "c", "a", "a"], dtype=object),
-    })
-    schema = Schema(target="y", numeric=["repeats", "extremes", "ints", "one_value"], categorical={"cat": ["a", "b", "c"]},
-                    features=["repeats", "extremes", "ints", "one_value", "cat"])
+    df = pd.DataFrame(
+        {
+            "y": y,
+            # repeated values, NaN, signed zeros (one value for nunique) and infinities
+            "repeats": [1.5, 1.5, np.nan, 2.0, 2.0, 2.0, np.nan, -3.0, 1.5, 0.0, -0.0, 7.0],
+            "extremes": [np.inf, -np.inf, np.inf, 0.0, 1e-300, 1e300, np.nan, 5.0, 5.0, 5.0, -1e-300, 0.0],
+            "ints": [3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 3, 3],
+            "one_value": [4.0, np.nan, 4.0, 4.0, np.nan, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0],
+            "cat": pd.Series(["a", "b", None, "a", "c", "a", "c", np.nan, "b", "c", "a", "a"], dtype=object),
+        }
+    )
+    schema = Schema(
+        target="y",
+        numeric=["repeats", "extremes", "ints", "one_value"],
+        categorical={"cat": ["a", "b", "c"]},
+        features=["repeats", "extremes", "ints", "one_value", "cat"],
+    )
     return df, schema
 
 

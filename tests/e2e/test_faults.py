@@ -31,7 +31,9 @@ WAIT_FOR_OUTPUT = 8.0
 def _outputs(root: Path, stage: str) -> list[Path]:
     """The paths a stage declares as outs, metrics and plots (``${paths.*}`` resolved)."""
     dvc = yaml.safe_load((root / "dvc.yaml").read_text())
-    declared = {k: v for block in dvc.get("vars", []) if isinstance(block, dict) for k, v in block.get("paths", {}).items()}
+    declared = {
+        k: v for block in dvc.get("vars", []) if isinstance(block, dict) for k, v in block.get("paths", {}).items()
+    }
     spec = dvc["stages"][stage]
     found = []
     for kind in ("outs", "metrics", "plots"):
@@ -69,8 +71,14 @@ def _repro_killed_during(root: Path, stage: str) -> None:
     before = set(started.glob(f"{stage}.*.ipynb")) if started.exists() else set()
     outputs = _outputs(root, stage)
     mtimes = {p: p.stat().st_mtime_ns for p in outputs if p.exists()}
-    proc = subprocess.Popen(["dvc", "repro"], cwd=root, env=env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["dvc", "repro"],
+        cwd=root,
+        env=env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 600
         running_since = None
@@ -110,8 +118,9 @@ def test_sigkill_during_each_stage_of_a_first_run_then_repro_completes(project):
         locked = _locked_stages(root)
         assert set(locked) == set(STAGES[:i]), f"killed in '{stage}': dvc.lock has {sorted(locked)}"
         # the stages finished by earlier runs were not rerun (the one before `stage` finished in this run)
-        assert all(locked[s] == locked_before[s] for s in STAGES[:i] if s in locked_before), \
+        assert all(locked[s] == locked_before[s] for s in STAGES[:i] if s in locked_before), (
             "a finished stage was rerun"
+        )
         trials_seen.update(_completed_trials(root))
 
     out = run(["dvc", "repro"], root).stdout

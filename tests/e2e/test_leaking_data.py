@@ -23,9 +23,19 @@ def leaking(tmp_path_factory):
     for f in raw.iterdir():
         f.unlink()
     df.to_csv(raw / "sales.csv")  # with the index, as to_csv writes by default
-    update_params(root, {**SMALL, "prepare": {**SMALL["prepare"], "sources": [{"path": "sales.csv"}],
-                                              "target": "bought", "positive_label": 1, "categorical": []},
-                         })
+    update_params(
+        root,
+        {
+            **SMALL,
+            "prepare": {
+                **SMALL["prepare"],
+                "sources": [{"path": "sales.csv"}],
+                "target": "bought",
+                "positive_label": 1,
+                "categorical": [],
+            },
+        },
+    )
     run(["imbalance-lab", "run", "prepare"], root)
     return root
 

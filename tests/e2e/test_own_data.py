@@ -44,19 +44,27 @@ def customers(n: int, seed: int, *, with_target: bool = True) -> pd.DataFrame:
     fee = np.round(rng.gamma(4.0, 12.5, n), 2)
     calls = rng.poisson(1.5, n)
     age = rng.integers(18, 86, n).astype(float)
-    logit = (-3.2 + 0.6 * calls - 0.025 * tenure + 1.0 * (plan == "basic") + 0.6 * (channel == "web")
-             + 0.015 * (fee - 50))
+    logit = (
+        -3.2 + 0.6 * calls - 0.025 * tenure + 1.0 * (plan == "basic") + 0.6 * (channel == "web") + 0.015 * (fee - 50)
+    )
     churned = rng.random(n) < 1 / (1 + np.exp(-logit))
     plan[rng.random(n) < 0.06] = None  # missing values: a text column and two numeric ones
     fee[rng.random(n) < 0.04] = np.nan
     age[rng.random(n) < 0.05] = np.nan
     first = rng.choice(["ana", "ben", "chloe", "dev", "eva", "femi", "gus", "hana"], n)
-    df = pd.DataFrame({
-        "customer_id": [f"ACME-{i:06d}" for i in ids],
-        "email": [f"{f}.{i:06d}{EMAIL_DOMAIN}" for f, i in zip(first, ids)],
-        "region": region, "plan": plan, "channel": channel,
-        "tenure_months": tenure, "monthly_fee": fee, "support_calls": calls, "age": age,
-    })
+    df = pd.DataFrame(
+        {
+            "customer_id": [f"ACME-{i:06d}" for i in ids],
+            "email": [f"{f}.{i:06d}{EMAIL_DOMAIN}" for f, i in zip(first, ids)],
+            "region": region,
+            "plan": plan,
+            "channel": channel,
+            "tenure_months": tenure,
+            "monthly_fee": fee,
+            "support_calls": calls,
+            "age": age,
+        }
+    )
     if with_target:
         df["churned"] = np.where(churned, "yes", "no")
     return df
@@ -72,19 +80,25 @@ def own_data(tmp_path_factory):
         f.unlink()
     df.iloc[:1800].to_csv(raw / "customers_2024.csv", sep=";", index=False)
     df.iloc[1800:].to_parquet(raw / "customers_2025.parquet", index=False)
-    update_params(root, {
-        **SMALL,
-        "prepare": {
-            **SMALL["prepare"],
-            "sources": [{"path": "customers_2024.csv", "options": {"sep": ";"}}, {"path": "customers_2025.parquet"}],
-            "target": "churned",
-            "positive_label": "yes",
-            "categorical": CATEGORICAL,
-            "drop_columns": ["email"],
-            "hash_columns": ["customer_id"],
-            "hash_salt_env": "IMBALANCE_LAB_SALT",
+    update_params(
+        root,
+        {
+            **SMALL,
+            "prepare": {
+                **SMALL["prepare"],
+                "sources": [
+                    {"path": "customers_2024.csv", "options": {"sep": ";"}},
+                    {"path": "customers_2025.parquet"},
+                ],
+                "target": "churned",
+                "positive_label": "yes",
+                "categorical": CATEGORICAL,
+                "drop_columns": ["email"],
+                "hash_columns": ["customer_id"],
+                "hash_salt_env": "IMBALANCE_LAB_SALT",
+            },
         },
-    })
+    )
     for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "own data"]):
         run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *cmd], root)
     proc = lab(["dvc", "repro"], root)
@@ -92,8 +106,15 @@ def own_data(tmp_path_factory):
 
 
 def lab(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, env={**env(), "IMBALANCE_LAB_SALT": SALT}, capture_output=True, text=True,
-                          timeout=900, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env={**env(), "IMBALANCE_LAB_SALT": SALT},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, f"{' '.join(cmd)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
@@ -167,8 +188,19 @@ def test_predict_on_a_fresh_file_in_the_raw_format(own_data, tmp_path):
     fresh = customers(400, seed=99, with_target=False)
     fresh.to_csv(tmp_path / "customers_new.csv", sep=";", index=False)
     out = tmp_path / "scores.csv"
-    lab(["imbalance-lab", "predict", "--model", str(root / "models" / "model"), "--input",
-         str(tmp_path / "customers_new.csv"), "--output", str(out)], tmp_path)
+    lab(
+        [
+            "imbalance-lab",
+            "predict",
+            "--model",
+            str(root / "models" / "model"),
+            "--input",
+            str(tmp_path / "customers_new.csv"),
+            "--output",
+            str(out),
+        ],
+        tmp_path,
+    )
     scores = pd.read_csv(out, dtype={"customer_id": str})
     assert list(scores.columns) == ["customer_id", "score", "label"] and len(scores) == len(fresh)
     assert scores["customer_id"].tolist() == [salted(i) for i in fresh["customer_id"]]  # hashed, in input order
@@ -182,8 +214,21 @@ def test_predict_with_a_renamed_id_column_hashes_it_like_prepare(own_data, tmp_p
     fresh = customers(60, seed=98, with_target=False).rename(columns={"customer_id": "CustomerID"})
     fresh.to_csv(tmp_path / "renamed.csv", sep=";", index=False)
     out = tmp_path / "scores.csv"
-    lab(["imbalance-lab", "predict", "--model", str(root / "models" / "model"), "--input",
-         str(tmp_path / "renamed.csv"), "--output", str(out), "--id-column", "CustomerID"], tmp_path)
+    lab(
+        [
+            "imbalance-lab",
+            "predict",
+            "--model",
+            str(root / "models" / "model"),
+            "--input",
+            str(tmp_path / "renamed.csv"),
+            "--output",
+            str(out),
+            "--id-column",
+            "CustomerID",
+        ],
+        tmp_path,
+    )
     scores = pd.read_csv(out, dtype={"CustomerID": str})
     assert list(scores.columns) == ["CustomerID", "score", "label"]
     assert scores["CustomerID"].tolist() == [salted(i) for i in fresh["CustomerID"]]
@@ -194,8 +239,19 @@ def test_predict_on_the_raw_file_equals_evaluate(own_data, tmp_path):
     """Scoring the raw CSV gives the test rows the evaluate stage's scores, matched by hashed id."""
     root, _, _ = own_data
     out = tmp_path / "scores.parquet"
-    lab(["imbalance-lab", "predict", "--model", "models/model", "--input", "data/raw/customers_2024.csv",
-         "--output", str(out)], root)
+    lab(
+        [
+            "imbalance-lab",
+            "predict",
+            "--model",
+            "models/model",
+            "--input",
+            "data/raw/customers_2024.csv",
+            "--output",
+            str(out),
+        ],
+        root,
+    )
     scores = pd.read_parquet(out).set_index("customer_id")
     evaluated = pd.read_parquet(root / "data" / "evaluation" / "test_predictions.parquet").set_index("customer_id")
     both = evaluated.index.intersection(scores.index)
@@ -207,10 +263,24 @@ def test_predict_on_the_raw_file_equals_evaluate(own_data, tmp_path):
 def test_predict_without_the_salt_says_what_to_do(own_data, tmp_path):
     root, _, _ = own_data
     customers(50, seed=5, with_target=False).to_csv(tmp_path / "new.csv", sep=";", index=False)
-    proc = subprocess.run(["imbalance-lab", "predict", "--model", str(root / "models" / "model"), "--input",
-                           str(tmp_path / "new.csv"), "--output", str(tmp_path / "out.csv")], cwd=tmp_path,
-                          env={k: v for k, v in env().items() if k != "IMBALANCE_LAB_SALT"}, capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [
+            "imbalance-lab",
+            "predict",
+            "--model",
+            str(root / "models" / "model"),
+            "--input",
+            str(tmp_path / "new.csv"),
+            "--output",
+            str(tmp_path / "out.csv"),
+        ],
+        cwd=tmp_path,
+        env={k: v for k, v in env().items() if k != "IMBALANCE_LAB_SALT"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert proc.returncode == 2 and len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "'customer_id'" in errors[0] and "$IMBALANCE_LAB_SALT" in errors[0] and "--keep-ids" in errors[0]

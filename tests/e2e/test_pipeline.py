@@ -17,14 +17,28 @@ from tests.support import SMALL, copy_project, run
 pytestmark = pytest.mark.slow
 
 DETERMINISTIC = [
-    "data/prepared/train.parquet", "data/prepared/test.parquet", "data/prepared/folds.parquet",
-    "data/prepared/schema.json", "metrics/prepare.json", "metrics/cross_validate.json",
-    "data/cross_validation/fold_scores.csv", "data/cross_validation/oof_predictions.parquet",
-    "plots/cross_validate/precision_recall.json", "reports/01_prepare.ipynb", "reports/01_prepare.html",
-    "models/best_params.json", "plots/tune/history.png",
-    "models/strategy.json", "metrics/imbalance.json", "plots/imbalance/fold_scores.csv",
-    "data/imbalance/oof_predictions.parquet", "metrics/evaluate.json", "data/evaluation/test_predictions.parquet",
-    "models/model/model.skops", "models/model/model.json", "plots/evaluate/precision_recall.json",
+    "data/prepared/train.parquet",
+    "data/prepared/test.parquet",
+    "data/prepared/folds.parquet",
+    "data/prepared/schema.json",
+    "metrics/prepare.json",
+    "metrics/cross_validate.json",
+    "data/cross_validation/fold_scores.csv",
+    "data/cross_validation/oof_predictions.parquet",
+    "plots/cross_validate/precision_recall.json",
+    "reports/01_prepare.ipynb",
+    "reports/01_prepare.html",
+    "models/best_params.json",
+    "plots/tune/history.png",
+    "models/strategy.json",
+    "metrics/imbalance.json",
+    "plots/imbalance/fold_scores.csv",
+    "data/imbalance/oof_predictions.parquet",
+    "metrics/evaluate.json",
+    "data/evaluation/test_predictions.parquet",
+    "models/model/model.skops",
+    "models/model/model.json",
+    "plots/evaluate/precision_recall.json",
     "reports/05_evaluate.ipynb",
 ]
 #: Reports compared cell by cell, leaving out the cells tagged "measured" (they show timings).
@@ -46,8 +60,14 @@ def project(tmp_path_factory):
 
 
 def test_repro_writes_every_output(project):
-    for rel in DETERMINISTIC + ["reports/02_cross_validate.ipynb", "reports/03_tune.html", "reports/05_evaluate.html",
-                                "data/cross_validation/timings_seconds.csv", "models/model/MODEL_CARD.md", "dvc.lock"]:
+    for rel in DETERMINISTIC + [
+        "reports/02_cross_validate.ipynb",
+        "reports/03_tune.html",
+        "reports/05_evaluate.html",
+        "data/cross_validation/timings_seconds.csv",
+        "models/model/MODEL_CARD.md",
+        "dvc.lock",
+    ]:
         assert (project / rel).exists(), rel
     cv = json.loads((project / "metrics" / "cross_validate.json").read_text())
     assert cv["best_model"] == "logistic_regression", "logistic regression must beat the prior-only dummy"
@@ -58,7 +78,9 @@ def test_repro_writes_every_output(project):
     imbalance = json.loads((project / "metrics" / "imbalance.json").read_text())
     assert imbalance["strategy"] in SMALL["imbalance"]["strategies"]
     evaluate = json.loads((project / "metrics" / "evaluate.json").read_text())
-    assert evaluate["average_precision_ci_low"] <= evaluate["average_precision"] <= evaluate["average_precision_ci_high"]
+    assert (
+        evaluate["average_precision_ci_low"] <= evaluate["average_precision"] <= evaluate["average_precision_ci_high"]
+    )
     assert 0.06 < evaluate["average_precision"] < 1 and 0.5 < evaluate["roc_auc"] < 1
 
 
@@ -68,7 +90,9 @@ def test_reports_show_their_figures(project):
     for stage_report in sorted((project / "reports").glob("*.ipynb")):
         outputs = [o for c in json.loads(stage_report.read_text())["cells"] for o in c.get("outputs", [])]
         data = [o.get("data", {}) for o in outputs]
-        text_only = [d["text/plain"] for d in data if "image/png" not in d and "<Figure size" in "".join(d.get("text/plain", ""))]
+        text_only = [
+            d["text/plain"] for d in data if "image/png" not in d and "<Figure size" in "".join(d.get("text/plain", ""))
+        ]
         assert not text_only, f"{stage_report.name}: figures without an image: {text_only}"
         images = sum("image/png" in d for d in data)
         assert images >= 2, f"{stage_report.name}: {images} image(s)"
@@ -84,15 +108,38 @@ def test_second_repro_does_nothing(project):
 
 
 def test_predict_equals_evaluate_and_drift_is_stable(project):
-    run(["imbalance-lab", "predict", "--model", "models/model", "--input", "data/prepared/test.parquet",
-         "--output", "predictions.csv"], project)
+    run(
+        [
+            "imbalance-lab",
+            "predict",
+            "--model",
+            "models/model",
+            "--input",
+            "data/prepared/test.parquet",
+            "--output",
+            "predictions.csv",
+        ],
+        project,
+    )
     predicted = pd.read_csv(project / "predictions.csv")
     evaluated = pd.read_parquet(project / "data" / "evaluation" / "test_predictions.parquet")
     assert len(predicted) == len(evaluated) == 1165
     assert (predicted["score"] - evaluated["score"]).abs().max() < 1e-12
     assert (predicted["label"] == evaluated["label"]).all()
-    proc = run(["imbalance-lab", "drift", "--model", "models/model", "--input", "data/prepared/test.parquet",
-                "--report", "drift.json"], project, check=False)
+    proc = run(
+        [
+            "imbalance-lab",
+            "drift",
+            "--model",
+            "models/model",
+            "--input",
+            "data/prepared/test.parquet",
+            "--report",
+            "drift.json",
+        ],
+        project,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     (project / "predictions.csv").unlink()
     (project / "drift.json").unlink()
@@ -104,8 +151,11 @@ def test_metrics_and_plots_commands_work(project):
     plots = run(["dvc", "plots", "show", "--json"], project).stdout
     for name in ("cross_validate_precision_recall", "evaluate_roc", "evaluate_confusion", "imbalance_fold_scores"):
         assert name in plots, name
-    specs = {name: shown[0]["content"] for name, shown in json.loads(plots)["data"].items()
-             if shown and shown[0]["type"] == "vega"}  # a figure a small run does not draw has no entry
+    specs = {
+        name: shown[0]["content"]
+        for name, shown in json.loads(plots)["data"].items()
+        if shown and shown[0]["type"] == "vega"
+    }  # a figure a small run does not draw has no entry
     for name in ("cross_validate_precision_recall", "evaluate_precision_recall"):  # steps, as average precision sums
         assert specs[name]["mark"]["interpolate"] == "step-before", name  # them (.dvc/plots/step.json)
     assert "interpolate" not in specs["evaluate_roc"]["mark"]  # the area under ROC is a trapezoid sum
@@ -140,12 +190,20 @@ def test_push_and_pull_round_trip(project, tmp_path):
     run(["dvc", "push"], project)
     before = _md5s(project)
     shutil.rmtree(project / ".dvc" / "cache")
-    for rel in ("data/prepared", "data/cross_validation/oof_predictions.parquet", "models/model", "models/best_params.json"):
+    for rel in (
+        "data/prepared",
+        "data/cross_validation/oof_predictions.parquet",
+        "models/model",
+        "models/best_params.json",
+    ):
         target = project / rel
         shutil.rmtree(target) if target.is_dir() else target.unlink()
     run(["dvc", "pull"], project)
     assert _md5s(project) == before
-    assert "up to date" in run(["dvc", "status"], project).stdout.lower() or run(["dvc", "status"], project).stdout.strip() == ""
+    assert (
+        "up to date" in run(["dvc", "status"], project).stdout.lower()
+        or run(["dvc", "status"], project).stdout.strip() == ""
+    )
 
 
 def test_experiments_rerun_only_what_depends_on_the_change(project):
@@ -153,6 +211,7 @@ def test_experiments_rerun_only_what_depends_on_the_change(project):
     out = run(["dvc", "exp", "run", "-n", "topk", "-S", "cross_validate.top_k_fraction=0.2"], project).stdout
     assert "Stage 'prepare' didn't change, skipping" in out and "Running stage 'cross_validate'" in out
     assert "Running stage 'tune'" not in out and "Running stage 'evaluate'" not in out
+
     def best():
         return json.loads((project / "models" / "best_params.json").read_text())
 

@@ -71,8 +71,15 @@ def start_queue(root, log) -> None:
     """`dvc queue start -j 2`, its output to a file: the workers it spawns inherit its stdout and
     stderr, so with pipes (capture_output) the call would not return before the last worker exits."""
     with open(log, "w") as fh:
-        proc = subprocess.run(["dvc", "queue", "start", "-j", "2"], cwd=root, env=env(), stdout=fh, stderr=fh,
-                              stdin=subprocess.DEVNULL, timeout=300)
+        proc = subprocess.run(
+            ["dvc", "queue", "start", "-j", "2"],
+            cwd=root,
+            env=env(),
+            stdout=fh,
+            stderr=fh,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+        )
     assert proc.returncode == 0, log.read_text()
 
 
@@ -88,7 +95,9 @@ def wait_for_queue(root) -> dict[str, str]:
         if active == 0 and not any(s == "Running" for s in tasks.values()):
             idle_since = idle_since or time.monotonic()
             if time.monotonic() - idle_since > STUCK:
-                pytest.fail(f"queued experiments but no worker runs them (stage commands or `dvc` not on PATH?): {tasks}")
+                pytest.fail(
+                    f"queued experiments but no worker runs them (stage commands or `dvc` not on PATH?): {tasks}"
+                )
         else:
             idle_since = None
         if time.monotonic() - start > TIMEOUT:
@@ -124,8 +133,11 @@ def journal_studies(rev: str, root, tmp_path) -> dict[str, int]:
     local.write_bytes(dvc.api.read("data/tuning/optuna.journal", repo=str(root), rev=rev, mode="rb"))
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(local)))
     return {
-        s.study_name: len(optuna.load_study(study_name=s.study_name, storage=storage)
-                          .get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+        s.study_name: len(
+            optuna.load_study(study_name=s.study_name, storage=storage).get_trials(
+                deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)
+            )
+        )
         for s in optuna.get_all_study_summaries(storage)
     }
 

@@ -40,8 +40,14 @@ def _study(root: Path, storage) -> optuna.Study:
 def test_tune_resumes_after_sigkill_without_losing_completed_trials(tmp_path):
     root = _prepared(tmp_path, {**TUNE, "n_trials": 40, "pruner": "none"})
     journal = root / "data" / "tuning" / "optuna.journal"
-    proc = subprocess.Popen(["imbalance-lab", "run", "tune"], cwd=root, env=env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["imbalance-lab", "run", "tune"],
+        cwd=root,
+        env=env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     storage = None
     deadline = time.monotonic() + 300
     completed_before: list = []
@@ -63,7 +69,9 @@ def test_tune_resumes_after_sigkill_without_losing_completed_trials(tmp_path):
     run(["imbalance-lab", "run", "tune"], root)
     study = _study(root, storage)
     complete = {t.number: (t.number, t.params, t.value) for t in study.get_trials(states=(TrialState.COMPLETE,))}
-    assert all(complete[n] == c for n, c, _ in [(c[0], c, None) for c in completed_before]), "a completed trial was lost"
+    assert all(complete[n] == c for n, c, _ in [(c[0], c, None) for c in completed_before]), (
+        "a completed trial was lost"
+    )
     finished = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
     assert len(finished) == 40
     # the resumed run did not draw the first trials' settings again (see test_tuning for the
@@ -101,9 +109,20 @@ def test_stage_and_two_workers_share_one_postgres_study(tmp_path, postgres):
     n_trials = 16
     root = _prepared(tmp_path, {**TUNE, "n_trials": n_trials, "storage_env": "LAB_OPTUNA_URL"})
     e = {**env(), "LAB_OPTUNA_URL": postgres.url}
-    workers = [subprocess.Popen(["imbalance-lab", "tune-worker"], cwd=root, env=e, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for _ in range(2)]
-    stage = subprocess.run(["imbalance-lab", "run", "tune"], cwd=root, env=e, capture_output=True, text=True, timeout=900)
+    workers = [
+        subprocess.Popen(
+            ["imbalance-lab", "tune-worker"],
+            cwd=root,
+            env=e,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    stage = subprocess.run(
+        ["imbalance-lab", "run", "tune"], cwd=root, env=e, capture_output=True, text=True, timeout=900
+    )
     outs = [w.communicate(timeout=600)[0] for w in workers]
     assert stage.returncode == 0, stage.stderr[-3000:]
     assert all(w.returncode == 0 for w in workers), outs

@@ -134,13 +134,16 @@ def test_choose_threshold_f1_matches_brute_force(seed):
     assert ev.choose_threshold(y, s, objective="f1") == brute_force_threshold(y, s, "f1")
 
 
-@pytest.mark.parametrize("cost_fp, cost_fn, expected", [
-    # cost = cost_fp * FP + cost_fn * FN; FN = 4 - TP; predicting nothing costs 4 * cost_fn
-    (1.0, 1.0, 0.9),    # 0.9 -> 3, 0.8 -> 4, 0.6 -> 4, 0.55 -> 3, 0.35 -> 3, nothing -> 4: tie to the highest
-    (1.0, 2.0, 0.35),   # 0.9 -> 6, 0.55 -> 4, 0.35 -> 3, 0.3 -> 4
-    (1.0, 10.0, 0.35),  # FN expensive: 0.35 -> 3, 0.55 -> 12, 0.3 -> 4
-    (10.0, 1.0, 0.9),   # FP expensive: 0.9 -> 3, nothing -> 4, 0.8 -> 13
-])
+@pytest.mark.parametrize(
+    "cost_fp, cost_fn, expected",
+    [
+        # cost = cost_fp * FP + cost_fn * FN; FN = 4 - TP; predicting nothing costs 4 * cost_fn
+        (1.0, 1.0, 0.9),  # 0.9 -> 3, 0.8 -> 4, 0.6 -> 4, 0.55 -> 3, 0.35 -> 3, nothing -> 4: tie to the highest
+        (1.0, 2.0, 0.35),  # 0.9 -> 6, 0.55 -> 4, 0.35 -> 3, 0.3 -> 4
+        (1.0, 10.0, 0.35),  # FN expensive: 0.35 -> 3, 0.55 -> 12, 0.3 -> 4
+        (10.0, 1.0, 0.9),  # FP expensive: 0.9 -> 3, nothing -> 4, 0.8 -> 13
+    ],
+)
 def test_choose_threshold_cost_hand_made(cost_fp, cost_fn, expected):
     assert brute_force_threshold(Y_HAND, S_HAND, "cost", cost_fp=cost_fp, cost_fn=cost_fn) == expected
     assert ev.choose_threshold(Y_HAND, S_HAND, objective="cost", cost_fp=cost_fp, cost_fn=cost_fn) == expected
@@ -190,35 +193,43 @@ def test_choose_threshold_cost_matches_brute_force(seed, cost_fp, cost_fn):
         assert got == ref
 
 
-@pytest.mark.parametrize("target, expected", [
-    (0.25, 0.9),   # recall = TP / 4: 0.9 -> 1/4
-    (0.5, 0.6),    # 0.8 -> 1/4, 0.6 -> 2/4
-    (0.6, 0.55),   # 0.55 -> 3/4
-    (0.75, 0.55),
-    (1.0, 0.35),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        (0.25, 0.9),  # recall = TP / 4: 0.9 -> 1/4
+        (0.5, 0.6),  # 0.8 -> 1/4, 0.6 -> 2/4
+        (0.6, 0.55),  # 0.55 -> 3/4
+        (0.75, 0.55),
+        (1.0, 0.35),
+    ],
+)
 def test_choose_threshold_recall_hand_made(target, expected):
     assert brute_force_threshold(Y_HAND, S_HAND, "recall", target=target) == expected
     assert ev.choose_threshold(Y_HAND, S_HAND, objective="recall", target=target) == expected
 
 
-@pytest.mark.parametrize("target, expected", [
-    # precision = TP / (TP + FP): 0.9 -> 1, 0.8 -> .5, 0.6 -> .5, 0.55 -> .6, 0.4 -> .5,
-    # 0.35 -> 4/7 = .571, 0.3 -> .5, 0.2 -> 4/9 = .444, 0.1 -> .4; the lowest reaching the target
-    (1.0, 0.9),
-    (0.6, 0.55),
-    (0.55, 0.35),
-    (0.5, 0.3),
-    (0.45, 0.3),
-    (0.4, 0.1),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        # precision = TP / (TP + FP): 0.9 -> 1, 0.8 -> .5, 0.6 -> .5, 0.55 -> .6, 0.4 -> .5,
+        # 0.35 -> 4/7 = .571, 0.3 -> .5, 0.2 -> 4/9 = .444, 0.1 -> .4; the lowest reaching the target
+        (1.0, 0.9),
+        (0.6, 0.55),
+        (0.55, 0.35),
+        (0.5, 0.3),
+        (0.45, 0.3),
+        (0.4, 0.1),
+    ],
+)
 def test_choose_threshold_precision_hand_made(target, expected):
     assert brute_force_threshold(Y_HAND, S_HAND, "precision", target=target) == expected
     assert ev.choose_threshold(Y_HAND, S_HAND, objective="precision", target=target) == expected
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("objective, target", [("recall", 0.5), ("recall", 0.8), ("precision", 0.4), ("precision", 0.6)])
+@pytest.mark.parametrize(
+    "objective, target", [("recall", 0.5), ("recall", 0.8), ("precision", 0.4), ("precision", 0.6)]
+)
 def test_choose_threshold_targets_match_brute_force(seed, objective, target):
     rng = np.random.default_rng(100 + seed)
     y = (rng.random(40) < 0.3).astype(int)
@@ -366,8 +377,12 @@ def test_score_metric_gives_what_score_predictions_gives(seed):
     s = rng.beta(2, 5, size=300) + 0.2 * y - 0.05  # some scores outside [0, 1]: both clip them
     s[3] = 0.0
     clipped = np.clip(s, 0.0, 1.0)
-    expected = {"average_precision": average_precision_score(y, clipped), "roc_auc": roc_auc_score(y, clipped),
-                "brier": brier_score_loss(y, clipped), "log_loss": log_loss(y, np.clip(clipped, 1e-15, 1 - 1e-15))}
+    expected = {
+        "average_precision": average_precision_score(y, clipped),
+        "roc_auc": roc_auc_score(y, clipped),
+        "brier": brier_score_loss(y, clipped),
+        "log_loss": log_loss(y, np.clip(clipped, 1e-15, 1 - 1e-15)),
+    }
     every = ev.score_predictions(y, s, threshold=0.5, top_k_fraction=0.1)
     assert set(ev.SCORE_METRICS) == set(expected) == set(TUNE_METRICS)  # what tune.metric may name
     for metric in ev.SCORE_METRICS:
@@ -384,8 +399,14 @@ def test_threshold_metrics_degenerate_predictions():
     # nothing predicted positive: precision/F1/MCC are 0 (sklearn with zero_division=0)
     y = [1, 0, 0, 1]
     m = ev.threshold_metrics(y, [0, 0, 0, 0])
-    assert m == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "balanced_accuracy": 0.5, "mcc": 0.0,
-                 "geometric_mean": 0.0}
+    assert m == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "balanced_accuracy": 0.5,
+        "mcc": 0.0,
+        "geometric_mean": 0.0,
+    }
     assert m["mcc"] == matthews_corrcoef(y, [0, 0, 0, 0])
     m = ev.threshold_metrics(y, [1, 0, 0, 1])
     assert m["mcc"] == 1.0 and m["f1"] == 1.0 and m["geometric_mean"] == 1.0
@@ -498,7 +519,9 @@ def test_summarize_hand_made():
     scores["brier"] = np.linspace(0.1, 0.2, len(scores))
     summary = ev.summarize(scores, metrics=["average_precision", "brier"], ratio=0.5)
     assert list(summary.index) == ["A", "B"]
-    assert set(summary.columns) == {f"{m}_{s}" for m in ("average_precision", "brier") for s in ("mean", "sd", "ci_low", "ci_high")}
+    assert set(summary.columns) == {
+        f"{m}_{s}" for m in ("average_precision", "brier") for s in ("mean", "sd", "ci_low", "ci_high")
+    }
     assert summary.loc["A", "average_precision_mean"] == pytest.approx(0.74)
     assert summary.loc["A", "average_precision_ci_low"] == pytest.approx(0.74 - 0.0593650446)
     assert summary.loc["B", "average_precision_mean"] == pytest.approx(np.mean(A_SCORES))
@@ -556,15 +579,23 @@ def test_best_model_direction():
 
 def _summary_of_every_metric() -> pd.DataFrame:
     metrics = ["average_precision", "roc_auc", "brier", "log_loss", "f1", "capture_at_k", "mcc"]
-    columns = {f"{m}_{part}": [0.1 * i + 0.01 * j + k for i in range(2)]
-               for j, m in enumerate(metrics) for k, part in ((0.0, "mean"), (-0.001, "ci_low"), (0.001, "ci_high"))}
+    columns = {
+        f"{m}_{part}": [0.1 * i + 0.01 * j + k for i in range(2)]
+        for j, m in enumerate(metrics)
+        for k, part in ((0.0, "mean"), (-0.001, "ci_low"), (0.001, "ci_high"))
+    }
     return pd.DataFrame(columns, index=pd.Index(["a", "b"], name="model"))
 
 
 def test_headline_holds_the_fixed_metrics_and_average_precisions_interval():
     headline = reporting.headline(_summary_of_every_metric(), best="b", selection_metric="average_precision")
-    assert list(headline) == ["best_model", "selection_metric", *reporting.HEADLINE_METRICS,
-                              "average_precision_ci_low", "average_precision_ci_high"]
+    assert list(headline) == [
+        "best_model",
+        "selection_metric",
+        *reporting.HEADLINE_METRICS,
+        "average_precision_ci_low",
+        "average_precision_ci_high",
+    ]
     assert headline["best_model"] == "b" and headline["average_precision"] == pytest.approx(0.1)
     assert headline["average_precision_ci_low"] == pytest.approx(0.099)
 
@@ -585,10 +616,12 @@ def test_cheapest_as_good():
     comparison = pd.DataFrame(
         {"verdict": ["indistinguishable", "worse", "indistinguishable"]}, index=pd.Index(["B", "C", "D"], name="model")
     )
-    timings = pd.DataFrame({
-        "model": ["A", "A", "B", "B", "C", "C", "D", "D"],
-        "fit_seconds": [5.0, 7.0, 2.0, 4.0, 0.1, 0.1, 3.5, 2.0],
-    })
+    timings = pd.DataFrame(
+        {
+            "model": ["A", "A", "B", "B", "C", "C", "D", "D"],
+            "fit_seconds": [5.0, 7.0, 2.0, 4.0, 0.1, 0.1, 3.5, 2.0],
+        }
+    )
     assert ev.cheapest_as_good(comparison, timings, best="A") == "D"  # means A 6, B 3, D 2.75; C is worse
     timings.loc[timings["model"] == "A", "fit_seconds"] = 1.0
     assert ev.cheapest_as_good(comparison, timings, best="A") == "A"
@@ -605,9 +638,23 @@ def test_cross_validate_shapes(dataset, cv_logistic):
     X, y, _, folds = dataset
     res = cv_logistic
     assert len(res.scores) == 6 and len(res.timings) == 6
-    assert list(res.scores[["repeat", "fold"]].itertuples(index=False, name=None)) == [(r, k) for r in range(2) for k in range(3)]
-    for col in ("average_precision", "roc_auc", "brier", "log_loss", "capture_at_k", "threshold", "precision",
-                "recall", "f1", "balanced_accuracy", "mcc", "geometric_mean"):
+    assert list(res.scores[["repeat", "fold"]].itertuples(index=False, name=None)) == [
+        (r, k) for r in range(2) for k in range(3)
+    ]
+    for col in (
+        "average_precision",
+        "roc_auc",
+        "brier",
+        "log_loss",
+        "capture_at_k",
+        "threshold",
+        "precision",
+        "recall",
+        "f1",
+        "balanced_accuracy",
+        "mcc",
+        "geometric_mean",
+    ):
         assert col in res.scores.columns
         assert res.scores[col].notna().all()
     assert list(res.oof.columns) == ["row", "repeat", "fold", "y_true", "y_score"]
@@ -680,7 +727,10 @@ def test_cross_validate_deterministic_and_parallel(dataset, cv_logistic):
 def test_cross_validate_models_stacks(dataset):
     X, y, schema, folds = dataset
     one_repeat = folds.iloc[:, :1]
-    pipes = {"dummy": make_pipeline("dummy", schema, seed=0), "lr": make_pipeline("logistic_regression", schema, seed=0)}
+    pipes = {
+        "dummy": make_pipeline("dummy", schema, seed=0),
+        "lr": make_pipeline("logistic_regression", schema, seed=0),
+    }
     res = ev.cross_validate_models(pipes, X, y, one_repeat)
     assert list(res.scores.columns[:3]) == ["model", "repeat", "fold"]
     assert list(res.scores["model"]) == ["dummy"] * 3 + ["lr"] * 3
@@ -724,7 +774,7 @@ def test_preprocessing_fitted_inside_each_fold():
     fold = folds["repeat_0"].to_numpy()
     # the statistics of this feature differ strongly between folds: fitting the imputer or
     # the scaler on all rows would give different transformed values
-    x = rng.normal(size=n) + 50.0 * fold ** 2
+    x = rng.normal(size=n) + 50.0 * fold**2
     x[rng.random(n) < 0.15] = np.nan
     X = pd.DataFrame({"x": x, "z": rng.normal(size=n), "cat": rng.choice(["u", "v"], size=n).astype(object)})
     schema = Schema(target="y", numeric=["x", "z"], categorical={"cat": ["u", "v"]}, features=["x", "z", "cat"])
@@ -803,10 +853,12 @@ def test_learning_curve_rejects_a_threshold_metric():
 
 def test_bootstrap_ci_covers_the_estimate_and_narrows_with_data():
     rng = np.random.default_rng(3)
+
     def sample(n):
         y = (rng.random(n) < 0.1).astype(int)
         s = np.clip(0.3 * y + rng.random(n) * 0.7, 0, 1)
         return y, s
+
     y, s = sample(500)
     est, lo, hi = ev.bootstrap_ci(y, s, average_precision_score, n_boot=300, seed=1)
     assert est == pytest.approx(average_precision_score(y, s))
@@ -834,8 +886,9 @@ def test_bca_interval_matches_scipy():
     y = (rng.random(600) < 0.5).astype(int)
     s = np.clip(0.25 * y + rng.random(600) * 0.75, 0, 1)
     _, lo, hi = ev.bootstrap_ci(y, s, roc_auc_score, n_boot=3000, seed=1)
-    ref = stats.bootstrap((y, s), roc_auc_score, paired=True, vectorized=False, n_resamples=3000, method="BCa",
-                          random_state=2).confidence_interval
+    ref = stats.bootstrap(
+        (y, s), roc_auc_score, paired=True, vectorized=False, n_resamples=3000, method="BCa", random_state=2
+    ).confidence_interval
     assert lo == pytest.approx(ref.low, abs=0.003) and hi == pytest.approx(ref.high, abs=0.003)
 
 
@@ -881,7 +934,9 @@ def test_grouped_jackknife_above_the_group_count(monkeypatch):
     monkeypatch.setattr(statistics, "JACKKNIFE_GROUPS", 10)
     y = np.array([1] * 20 + [0] * 80)
     calls = []
-    values = statistics._jackknife(y, np.linspace(0, 1, 100), lambda t, _: calls.append((len(t), t.sum())) or 0.0, seed=0)
+    values = statistics._jackknife(
+        y, np.linspace(0, 1, 100), lambda t, _: calls.append((len(t), t.sum())) or 0.0, seed=0
+    )
     assert len(values) == 10 and set(calls) == {(90, 18)}  # each group: 2 positives and 8 negatives
 
 
@@ -896,8 +951,15 @@ def test_top_k_capture_and_lift_by_hand():
 
 
 def test_scores_at_threshold_per_fold():
-    oof = pd.DataFrame({"model": ["m"] * 6, "repeat": [0] * 6, "fold": [0, 0, 0, 1, 1, 1],
-                        "y_true": [1, 0, 0, 1, 1, 0], "y_score": [0.6, 0.7, 0.2, 0.4, 0.9, 0.1]})
+    oof = pd.DataFrame(
+        {
+            "model": ["m"] * 6,
+            "repeat": [0] * 6,
+            "fold": [0, 0, 0, 1, 1, 1],
+            "y_true": [1, 0, 0, 1, 1, 0],
+            "y_score": [0.6, 0.7, 0.2, 0.4, 0.9, 0.1],
+        }
+    )
     got = ev.scores_at_threshold(oof, threshold=0.5).set_index("fold")
     assert got.loc[0, "precision"] == pytest.approx(0.5) and got.loc[0, "recall"] == pytest.approx(1.0)
     assert got.loc[1, "precision"] == pytest.approx(1.0) and got.loc[1, "recall"] == pytest.approx(0.5)
@@ -964,16 +1026,21 @@ def test_cross_validate_models_shared_caches_match_plain_fits(small_data, fresh_
             assert np.array_equal(mine["row"].to_numpy(), val)
             assert np.array_equal(mine["y_score"].to_numpy(), expected), (name, r, k)
         plain = ev.cross_validate(pipe, X, y, folds, fit_predict=_plain_fit_predict)
-        pd.testing.assert_frame_equal(res.scores[res.scores["model"] == name].drop(columns="model").reset_index(drop=True),
-                                      plain.scores, check_exact=True)
-        pd.testing.assert_frame_equal(res.oof[res.oof["model"] == name].drop(columns="model").reset_index(drop=True),
-                                      plain.oof, check_exact=True)
+        pd.testing.assert_frame_equal(
+            res.scores[res.scores["model"] == name].drop(columns="model").reset_index(drop=True),
+            plain.scores,
+            check_exact=True,
+        )
+        pd.testing.assert_frame_equal(
+            res.oof[res.oof["model"] == name].drop(columns="model").reset_index(drop=True), plain.oof, check_exact=True
+        )
     t = res.timings
     assert list(t.columns) == ["model", "repeat", "fold", "fit_seconds", "predict_seconds"]
     assert len(t) == len(pipes) * 3 and (t["fit_seconds"] > 0).all() and (t["predict_seconds"] > 0).all()
     # the duplicate was not refitted: it reports the measured fit of the first
-    assert np.array_equal(t.loc[t["model"] == "lr_again", "fit_seconds"].to_numpy(),
-                          t.loc[t["model"] == "lr", "fit_seconds"].to_numpy())
+    assert np.array_equal(
+        t.loc[t["model"] == "lr_again", "fit_seconds"].to_numpy(), t.loc[t["model"] == "lr", "fit_seconds"].to_numpy()
+    )
 
 
 def test_cross_validate_models_second_call_hits_the_caches(small_data, fresh_caches):
@@ -989,8 +1056,9 @@ def test_cross_validate_models_second_call_hits_the_caches(small_data, fresh_cac
     pd.testing.assert_series_equal(second.timings["fit_seconds"], first.timings["fit_seconds"], check_exact=True)
     # the same frame again through cross_validate (one pipeline, same caches)
     single = ev.cross_validate(pipes["lr"], X, y, folds)
-    pd.testing.assert_frame_equal(single.oof, first.oof[first.oof["model"] == "lr"].drop(columns="model")
-                                  .reset_index(drop=True), check_exact=True)
+    pd.testing.assert_frame_equal(
+        single.oof, first.oof[first.oof["model"] == "lr"].drop(columns="model").reset_index(drop=True), check_exact=True
+    )
 
 
 def test_cross_validate_models_concurrent_workers_match_sequential(small_data, fresh_caches):
@@ -1014,14 +1082,19 @@ def test_cross_validate_models_kept_model_evicted_while_its_job_runs(small_data,
     import joblib
 
     X, y, schema, folds = small_data
-    pipes = {"dummy": make_pipeline("dummy", schema, seed=0), "lr": make_pipeline("logistic_regression", schema, seed=0)}
+    pipes = {
+        "dummy": make_pipeline("dummy", schema, seed=0),
+        "lr": make_pipeline("logistic_regression", schema, seed=0),
+    }
     monkeypatch.setattr(caches, "MODEL_CACHE_SIZE", 1)  # stands for: more new fits than the cache holds
     with joblib.parallel_config(backend="threading"):
         first = ev.cross_validate_models(pipes, X, y, folds, n_jobs=2)  # keeps lr's last fold only
         # lr fold 2 is dispatched as a cache hit before lr folds 0 and 1, kept on collection, evict it
         again = ev.cross_validate_models({"lr": pipes["lr"], "dummy": pipes["dummy"]}, X, y, folds, n_jobs=2)
-    pd.testing.assert_frame_equal(again.oof.sort_values(["model", "fold", "row"]).reset_index(drop=True),
-                                  first.oof.sort_values(["model", "fold", "row"]).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        again.oof.sort_values(["model", "fold", "row"]).reset_index(drop=True),
+        first.oof.sort_values(["model", "fold", "row"]).reset_index(drop=True),
+    )
 
 
 def test_cross_validate_object_column_of_numbers_like_plain_fits(fresh_caches):
@@ -1127,16 +1200,30 @@ def _importance_data():
     num[rng.random(n) < 0.15] = np.nan
     late = rng.normal(size=n) - 0.5 * y
     late[:100] = np.nan
-    cat = np.where(y == 1, rng.choice(["a", "b", "c"], size=n, p=[0.6, 0.2, 0.2]),
-                   rng.choice(["a", "b", "c"], size=n, p=[0.2, 0.4, 0.4])).astype(object)
+    cat = np.where(
+        y == 1,
+        rng.choice(["a", "b", "c"], size=n, p=[0.6, 0.2, 0.2]),
+        rng.choice(["a", "b", "c"], size=n, p=[0.2, 0.4, 0.4]),
+    ).astype(object)
     cat[rng.random(n) < 0.1] = None
     cat[rng.random(n) < 0.05] = np.nan
     cat[[5, 17, 40]] = "rare"
     cat[130] = "unseen"
-    X = pd.DataFrame({"num": num, "late": late, "cat": pd.Series(cat, dtype=object), "unused": rng.normal(size=n),
-                      "txt": pd.Series(rng.choice(["p", "q"], size=n), dtype="str")})
-    schema = Schema(target="y", numeric=["num", "late"], categorical={"cat": ["a", "b", "c"], "txt": ["p", "q"]},
-                    features=["num", "late", "cat", "txt"])
+    X = pd.DataFrame(
+        {
+            "num": num,
+            "late": late,
+            "cat": pd.Series(cat, dtype=object),
+            "unused": rng.normal(size=n),
+            "txt": pd.Series(rng.choice(["p", "q"], size=n), dtype="str"),
+        }
+    )
+    schema = Schema(
+        target="y",
+        numeric=["num", "late"],
+        categorical={"cat": ["a", "b", "c"], "txt": ["p", "q"]},
+        features=["num", "late", "cat", "txt"],
+    )
     return X, y, schema
 
 
@@ -1163,16 +1250,22 @@ def _assert_same_importances(got, expected):
 
 
 @pytest.mark.filterwarnings("ignore:Skipping features without any observed values")
-@pytest.mark.parametrize("model, sampler", [("logistic_regression", False), ("logistic_regression", True),
-                                            ("xgboost", False)])
+@pytest.mark.parametrize(
+    "model, sampler", [("logistic_regression", False), ("logistic_regression", True), ("xgboost", False)]
+)
 @pytest.mark.parametrize("scoring, seed", [("average_precision", 0), ("neg_log_loss", 3)])
 def test_permutation_importance_fast_path_equals_sklearn(sklearn_importance, model, sampler, scoring, seed):
     from imblearn.over_sampling import RandomOverSampler
 
     original, calls = sklearn_importance
     X, y, schema = _importance_data()
-    pipe = make_pipeline(model, schema, seed=0, sampler=RandomOverSampler(random_state=0) if sampler else None,
-                         params={"n_estimators": 10} if model == "xgboost" else None)
+    pipe = make_pipeline(
+        model,
+        schema,
+        seed=0,
+        sampler=RandomOverSampler(random_state=0) if sampler else None,
+        params={"n_estimators": 10} if model == "xgboost" else None,
+    )
     pipe.fit(X.iloc[:100], y[:100])
     X_test, y_test = X.iloc[100:], y[100:]
     got = ev.permutation_importance(pipe, X_test, y_test, scoring=scoring, n_repeats=3, random_state=seed)
@@ -1201,8 +1294,9 @@ def test_permutation_importance_falls_back_to_sklearn(sklearn_importance, replac
     pipe = make_pipeline("logistic_regression", schema, seed=0)
     # pca: a step the fast path does not know; mixing_scaler: a known class that mixes columns
     # anyway, caught by the check on a sample
-    pipe.set_params(preprocess__numeric__scale=PCA(n_components=3, random_state=0) if replacement == "pca"
-                    else _MixingScaler())
+    pipe.set_params(
+        preprocess__numeric__scale=PCA(n_components=3, random_state=0) if replacement == "pca" else _MixingScaler()
+    )
     pipe.fit(X.iloc[:100], y[:100])
     X_test, y_test = X.iloc[100:], y[100:]
     got = ev.permutation_importance(pipe, X_test, y_test, n_repeats=3, random_state=0)

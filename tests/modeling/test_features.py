@@ -10,19 +10,23 @@ from sklearn.compose import ColumnTransformer
 from imbalance_lab.data import Schema
 from imbalance_lab.modeling.features import MISSING, make_preprocessor
 
-SCHEMA = Schema(target="y", numeric=["num1", "num2"], categorical={"cat": ["a", "b", "c"]}, features=["num1", "num2", "cat"])
+SCHEMA = Schema(
+    target="y", numeric=["num1", "num2"], categorical={"cat": ["a", "b", "c"]}, features=["num1", "num2", "cat"]
+)
 
 
 def train_frame(cat_dtype: str = "object") -> pd.DataFrame:
     """12 rows: num1 has two missing values (median of the rest 5.5), cat has a (5), b (5),
     c (1) and one missing value; with min_frequency=5, c and the missing value are rare."""
     cat = pd.Series(["a"] * 5 + ["b"] * 5 + ["c", None], dtype=object)
-    return pd.DataFrame({
-        "num1": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, np.nan, np.nan],
-        "num2": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0],
-        "cat": cat if cat_dtype == "object" else cat.astype(cat_dtype),
-        "ignored": list("abcdefghijkl"),  # not in the schema: dropped
-    })
+    return pd.DataFrame(
+        {
+            "num1": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, np.nan, np.nan],
+            "num2": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0],
+            "cat": cat if cat_dtype == "object" else cat.astype(cat_dtype),
+            "ignored": list("abcdefghijkl"),  # not in the schema: dropped
+        }
+    )
 
 
 def test_returns_unfitted_column_transformer_and_rejects_bad_encoding():
@@ -41,7 +45,13 @@ def test_onehot_and_ordinal_widths(cat_dtype):
     # 2 numeric + 1 missing indicator + a, b and the grouped rare categories (c, missing)
     assert out.shape == (12, 6)
     assert list(onehot.get_feature_names_out()) == [
-        "num1", "num2", "missingindicator_num1", "cat_a", "cat_b", "cat_infrequent_sklearn"]
+        "num1",
+        "num2",
+        "missingindicator_num1",
+        "cat_a",
+        "cat_b",
+        "cat_infrequent_sklearn",
+    ]
     np.testing.assert_array_equal(out[:, 3:].sum(axis=1), np.ones(12))  # exactly one category each
     np.testing.assert_array_equal(out[:, 5], [0] * 10 + [1, 1])
 
@@ -65,11 +75,13 @@ def test_onehot_without_rare_categories_is_one_column_per_category():
 @pytest.mark.parametrize("encoding", ["onehot", "ordinal"])
 def test_unseen_category_and_missing_values_at_transform(encoding):
     pre = make_preprocessor(SCHEMA, encoding=encoding).fit(train_frame())
-    test = pd.DataFrame({
-        "num1": [np.nan, 3.0, 100.0],
-        "num2": [1.0, np.nan, 2.0],
-        "cat": pd.Series(["zzz", "a", None], dtype=object),
-    })
+    test = pd.DataFrame(
+        {
+            "num1": [np.nan, 3.0, 100.0],
+            "num2": [1.0, np.nan, 2.0],
+            "cat": pd.Series(["zzz", "a", None], dtype=object),
+        }
+    )
     out = pre.transform(test)
     # num1: the training median of 1..10 is 5.5, plus the indicator; num2 had no missing value
     # at fit time (no indicator column) and is imputed with its training median 3.25
@@ -112,7 +124,9 @@ def test_only_numeric_or_only_categorical_schema():
     X = train_frame()
     num_only = make_preprocessor(Schema(target="y", numeric=["num1"], categorical={}, features=["num1"])).fit(X)
     assert list(num_only.get_feature_names_out()) == ["num1", "missingindicator_num1"]
-    cat_only = make_preprocessor(Schema(target="y", numeric=[], categorical={"cat": []}, features=["cat"]), encoding="ordinal").fit(X)
+    cat_only = make_preprocessor(
+        Schema(target="y", numeric=[], categorical={"cat": []}, features=["cat"]), encoding="ordinal"
+    ).fit(X)
     assert list(cat_only.get_feature_names_out()) == ["cat"]
     assert cat_only.transform(X).shape == (12, 1)
 

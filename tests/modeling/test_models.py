@@ -13,7 +13,9 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from imbalance_lab.data import Schema
 from imbalance_lab.modeling import MODELS, make_estimator, make_pipeline, models
 
-SCHEMA = Schema(target="y", numeric=["num1", "num2"], categorical={"cat": ["a", "b", "c"]}, features=["num1", "num2", "cat"])
+SCHEMA = Schema(
+    target="y", numeric=["num1", "num2"], categorical={"cat": ["a", "b", "c"]}, features=["num1", "num2", "cat"]
+)
 
 
 @pytest.fixture(scope="module")
@@ -104,14 +106,26 @@ def test_sampler_sees_preprocessed_data(data):
         SMOTE(random_state=0, k_neighbors=3).fit_resample(X, y)
 
 
-@pytest.mark.parametrize("name, params, expected, kept", [
-    ("logistic_regression", {"C": 0.01}, {"C": 0.01}, {"max_iter": 2000}),
-    ("random_forest", {"n_estimators": 7, "max_depth": 3}, {"n_estimators": 7, "max_depth": 3}, {"min_samples_leaf": 5}),
-    ("hist_gradient_boosting", {"max_iter": 10, "early_stopping": True}, {"max_iter": 10, "early_stopping": True},
-     {"max_leaf_nodes": 15}),
-    ("xgboost", {"max_depth": 2, "n_estimators": 5}, {"max_depth": 2, "n_estimators": 5}, {"learning_rate": 0.05}),
-    ("dummy", {"strategy": "stratified"}, {"strategy": "stratified"}, {}),
-])
+@pytest.mark.parametrize(
+    "name, params, expected, kept",
+    [
+        ("logistic_regression", {"C": 0.01}, {"C": 0.01}, {"max_iter": 2000}),
+        (
+            "random_forest",
+            {"n_estimators": 7, "max_depth": 3},
+            {"n_estimators": 7, "max_depth": 3},
+            {"min_samples_leaf": 5},
+        ),
+        (
+            "hist_gradient_boosting",
+            {"max_iter": 10, "early_stopping": True},
+            {"max_iter": 10, "early_stopping": True},
+            {"max_leaf_nodes": 15},
+        ),
+        ("xgboost", {"max_depth": 2, "n_estimators": 5}, {"max_depth": 2, "n_estimators": 5}, {"learning_rate": 0.05}),
+        ("dummy", {"strategy": "stratified"}, {"strategy": "stratified"}, {}),
+    ],
+)
 def test_params_overrides_reach_the_estimator(name, params, expected, kept, data):
     X, y = data
     pipe = make_pipeline(name, SCHEMA, seed=3, params=params)
@@ -150,11 +164,19 @@ def test_unknown_model_raises_key_error():
         make_pipeline("svm", SCHEMA, seed=0)
 
 
-@pytest.mark.parametrize("name, params, named, hint", [
-    ("logistic_regression", {"c": 0.5}, "'c'", "'c' -> 'C'"),
-    ("xgboost", {"n_estimator": 50}, "'n_estimator'", "'n_estimator' -> 'n_estimators'"),  # XGBoost itself only warns at fit
-    ("random_forest", {"n_estimators": 10, "zzz": 1}, "'zzz'", None),
-])
+@pytest.mark.parametrize(
+    "name, params, named, hint",
+    [
+        ("logistic_regression", {"c": 0.5}, "'c'", "'c' -> 'C'"),
+        (
+            "xgboost",
+            {"n_estimator": 50},
+            "'n_estimator'",
+            "'n_estimator' -> 'n_estimators'",
+        ),  # XGBoost itself only warns at fit
+        ("random_forest", {"n_estimators": 10, "zzz": 1}, "'zzz'", None),
+    ],
+)
 def test_unknown_hyperparameter_is_a_params_error_naming_it(name, params, named, hint):
     from imbalance_lab.errors import ParamsError
 
@@ -165,8 +187,15 @@ def test_unknown_hyperparameter_is_a_params_error_naming_it(name, params, named,
     assert (hint in msg) if hint else "did you mean" not in msg
 
 
-@pytest.mark.parametrize("name, key", [("xgboost", "random_state"), ("random_forest", "n_jobs"),
-                                       ("logistic_regression", "random_state"), ("xgboost", "nthread")])
+@pytest.mark.parametrize(
+    "name, key",
+    [
+        ("xgboost", "random_state"),
+        ("random_forest", "n_jobs"),
+        ("logistic_regression", "random_state"),
+        ("xgboost", "nthread"),
+    ],
+)
 def test_parameters_the_pipeline_sets_are_refused(name, key):
     """They were passed twice (TypeError: got multiple values for keyword argument)."""
     from imbalance_lab.errors import ParamsError

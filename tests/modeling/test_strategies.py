@@ -22,8 +22,18 @@ from imbalance_lab.modeling import make_pipeline, samplers, strategies
 from imbalance_lab.modeling import pipelines as pipelines_module
 
 REQUIRED = {
-    "none", "class_weight", "random_over", "random_under", "smote", "borderline_smote", "adasyn",
-    "smote_tomek", "smote_enn", "balanced_random_forest", "easy_ensemble", "threshold_moving",
+    "none",
+    "class_weight",
+    "random_over",
+    "random_under",
+    "smote",
+    "borderline_smote",
+    "adasyn",
+    "smote_tomek",
+    "smote_enn",
+    "balanced_random_forest",
+    "easy_ensemble",
+    "threshold_moving",
 }
 SAMPLERS = [n for n, s in modeling.STRATEGIES.items() if s.kind == "resampling"]
 OVER_SAMPLERS = ["random_over", "smote", "borderline_smote", "adasyn"]
@@ -72,7 +82,10 @@ def test_registry_names_kinds_descriptions_and_simplicity():
         assert (spec.sampler is not None) == (spec.kind == "resampling"), name
     assert set(modeling.SIMPLICITY) == set(modeling.STRATEGIES) and len(modeling.SIMPLICITY) == len(modeling.STRATEGIES)
     assert modeling.STRATEGIES["threshold_moving"].kind == "threshold"
-    assert not modeling.STRATEGIES["balanced_random_forest"].uses_model and not modeling.STRATEGIES["easy_ensemble"].uses_model
+    assert (
+        not modeling.STRATEGIES["balanced_random_forest"].uses_model
+        and not modeling.STRATEGIES["easy_ensemble"].uses_model
+    )
     table = modeling.describe_strategies()
     assert list(table.index) == list(modeling.STRATEGIES) and list(table.columns) == ["kind", "description"]
 
@@ -101,11 +114,14 @@ def test_pipelines_per_strategy_have_the_right_parts(data):
     base = modeling.make_strategy_pipeline("none", "logistic_regression", schema, seed=0)
     moved = modeling.make_strategy_pipeline("threshold_moving", "logistic_regression", schema, seed=0)
     assert repr(base) == repr(moved) == repr(make_pipeline("logistic_regression", schema, seed=0))
-    weighted = modeling.make_strategy_pipeline("class_weight", "random_forest", schema, seed=0, model_params={"n_estimators": 7})
+    weighted = modeling.make_strategy_pipeline(
+        "class_weight", "random_forest", schema, seed=0, model_params={"n_estimators": 7}
+    )
     assert weighted.named_steps["model"].get_params()["class_weight"] == "balanced"
     assert weighted.named_steps["model"].n_estimators == 7
-    smote = modeling.make_strategy_pipeline("smote_tomek", "logistic_regression", schema, seed=11,
-                                      sampling_strategy=0.5, k_neighbors=3)
+    smote = modeling.make_strategy_pipeline(
+        "smote_tomek", "logistic_regression", schema, seed=11, sampling_strategy=0.5, k_neighbors=3
+    )
     inner = smote.named_steps["sample"].sampler
     assert inner.smote.k_neighbors == 3 and inner.smote.sampling_strategy == 0.5 and inner.smote.random_state == 11
     adasyn = modeling.make_strategy_pipeline("adasyn", "logistic_regression", schema, seed=0, k_neighbors=4)
@@ -122,7 +138,9 @@ def test_pipelines_per_strategy_have_the_right_parts(data):
 def test_class_weight_for_xgboost_is_computed_from_the_fit_data(data):
     X, y, schema, _ = data
     rng = np.random.default_rng(1)
-    rows = np.r_[rng.choice(np.flatnonzero(y == 1), 10, replace=False), rng.choice(np.flatnonzero(y == 0), 90, replace=False)]
+    rows = np.r_[
+        rng.choice(np.flatnonzero(y == 1), 10, replace=False), rng.choice(np.flatnonzero(y == 0), 90, replace=False)
+    ]
     pipe = modeling.make_strategy_pipeline("class_weight", "xgboost", schema, seed=0, model_params={"n_estimators": 20})
     wrapper = pipe.named_steps["model"]
     assert isinstance(wrapper, modeling.FoldPositiveWeight)
@@ -177,9 +195,14 @@ def test_oversampling_before_the_split_inflates_cross_validated_scores(data):
     X_leaky, y_leaky = RandomOverSampler(random_state=0).fit_resample(X, y)
     y_leaky = np.asarray(y_leaky)
     folds_leaky = make_folds(y_leaky, n_splits=3, n_repeats=1, seed=3)
-    leaky = ev.cross_validate(make_pipeline("random_forest", schema, seed=0, params=flexible), X_leaky, y_leaky, folds_leaky)
+    leaky = ev.cross_validate(
+        make_pipeline("random_forest", schema, seed=0, params=flexible), X_leaky, y_leaky, folds_leaky
+    )
     proper = ev.cross_validate(
-        modeling.make_strategy_pipeline("random_over", "random_forest", schema, seed=0, model_params=flexible), X, y, folds
+        modeling.make_strategy_pipeline("random_over", "random_forest", schema, seed=0, model_params=flexible),
+        X,
+        y,
+        folds,
     )
     leaky_ap, proper_ap = leaky.scores["average_precision"].mean(), proper.scores["average_precision"].mean()
     leaky_auc, proper_auc = leaky.scores["roc_auc"].mean(), proper.scores["roc_auc"].mean()
@@ -226,7 +249,7 @@ def test_no_resampled_row_reaches_a_validation_fold(data, strategy):
         if strategy in OVER_SAMPLERS:
             assert n_fit > len(train) and n_pos_fit > y[train].sum()
             np.testing.assert_array_equal(recorder.fit_X_[: len(train)], original_train)
-            added = recorder.fit_X_[len(train):]
+            added = recorder.fit_X_[len(train) :]
             assert len(added) > 0
             if strategy != "random_over":  # synthetic rows: new points, never shown at prediction
                 synthetic = ~(added[:, None, :] == original_train[None, :, :]).all(axis=2).any(axis=1)
@@ -284,7 +307,7 @@ def test_no_resampled_row_reaches_a_validation_fold_on_the_stages_path(data, str
         if strategy in OVER_SAMPLERS:
             assert len(fit_y) > len(train) and fit_y.sum() > y[train].sum()
             np.testing.assert_array_equal(fit_X[: len(train)], original_train)
-            added = fit_X[len(train):]
+            added = fit_X[len(train) :]
             assert not (added[:, None, :] == seen[None, :, :]).all(axis=2).any(), "a validation row was added"
         elif strategy == "random_under":
             assert len(fit_y) < len(train) and fit_y.sum() == y[train].sum()
@@ -410,15 +433,19 @@ def test_imblearn_failures_become_strategy_errors():
     rng = np.random.default_rng(0)
     X = np.r_[rng.normal(size=(10, 2)) + 100.0, rng.normal(size=(60, 2))]
     y = np.r_[np.ones(10, int), np.zeros(60, int)]
-    sampler = modeling.CheckedSampler(modeling.STRATEGIES["adasyn"].sampler(seed=0, sampling_strategy="auto", k_neighbors=5),
-                                strategy="adasyn")
-    with pytest.raises(StrategyError, match=r"^strategy 'adasyn': the sampler failed on a training fold \(Not any") as info:
+    sampler = modeling.CheckedSampler(
+        modeling.STRATEGIES["adasyn"].sampler(seed=0, sampling_strategy="auto", k_neighbors=5), strategy="adasyn"
+    )
+    with pytest.raises(
+        StrategyError, match=r"^strategy 'adasyn': the sampler failed on a training fold \(Not any"
+    ) as info:
         sampler.fit_resample(X, y)
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("strategy", ["random_over", "random_under", "smote", "smote_enn",
-                                      "balanced_random_forest", "easy_ensemble"])
+@pytest.mark.parametrize(
+    "strategy", ["random_over", "random_under", "smote", "smote_enn", "balanced_random_forest", "easy_ensemble"]
+)
 def test_impossible_float_sampling_strategy(data, strategy):
     X, y, schema, _ = data
     natural = y.sum() / (len(y) - y.sum())
@@ -523,7 +550,9 @@ def test_prior_shift_note_names_the_correction_for_strategies_that_shift_the_pre
     # the call it names gives back the data's prevalence from balanced scores
     assert modeling.prior_correction([0.5], train_prevalence=0.1, sampled_prevalence=0.5)[0] == pytest.approx(0.1)
     assert "sampled_prevalence=0.2)" in reporting.prior_shift_note("random_under", y, 0.25)
-    assert "overstate" in note and "understate" in reporting.prior_shift_note("class_weight", 1 - y)  # positives the majority
+    assert "overstate" in note and "understate" in reporting.prior_shift_note(
+        "class_weight", 1 - y
+    )  # positives the majority
 
 
 # --------------------------------------------------------------------------------------------
@@ -547,7 +576,9 @@ def test_ratio_grid(natural):
 def test_ratio_grid_values_are_reachable_in_every_fold(data):
     X, y, schema, folds = data
     first = ev.ratio_grid(y.sum() / (len(y) - y.sum()), n=4)[0]
-    pipe = modeling.make_strategy_pipeline("random_over", "logistic_regression", schema, seed=0, sampling_strategy=first)
+    pipe = modeling.make_strategy_pipeline(
+        "random_over", "logistic_regression", schema, seed=0, sampling_strategy=first
+    )
     ev.cross_validate(pipe, X, y, folds)  # no StrategyError
 
 
@@ -581,12 +612,18 @@ def test_choose_strategy_with_compare_with_on_fold_scores():
     wiggle = np.array([1.0, -1.0] * 5)  # mean-zero fold-to-fold noise of the difference
     # mean brier difference to smote (lower is better): none +0.004 with sd ~0.01 (t ~ 0.64),
     # random_under +0.05 with sd ~0.002, balanced_random_forest +0.001 with sd ~0.001
-    scores = pd.DataFrame([
-        {"model": m, "repeat": j // 5, "fold": j % 5, "brier": b}
-        for m, shift, noise in [("smote", 0.0, 0.0), ("none", 0.004, 0.01), ("random_under", 0.05, 0.002),
-                                ("balanced_random_forest", 0.001, 0.001)]
-        for j, b in enumerate(base + shift + noise * wiggle)
-    ])
+    scores = pd.DataFrame(
+        [
+            {"model": m, "repeat": j // 5, "fold": j % 5, "brier": b}
+            for m, shift, noise in [
+                ("smote", 0.0, 0.0),
+                ("none", 0.004, 0.01),
+                ("random_under", 0.05, 0.002),
+                ("balanced_random_forest", 0.001, 0.001),
+            ]
+            for j, b in enumerate(base + shift + noise * wiggle)
+        ]
+    )
     summary = ev.summarize(scores, metrics=["brier"], ratio=0.25)
     best = ev.best_model(summary, metric="brier")
     assert best == "smote"  # brier: lower is better
@@ -614,8 +651,15 @@ def test_primary_scores_use_half_except_for_threshold_moving():
     from imbalance_lab.evaluation import THRESHOLD_METRICS, primary_scores
 
     keys = {"repeat": [0, 0], "fold": [0, 0]}
-    tuned = pd.DataFrame({"model": ["none", "threshold_moving"], **keys, "average_precision": [0.3, 0.3], "threshold": [0.2, 0.2],
-                          **{m: [0.7, 0.7] for m in THRESHOLD_METRICS}})
+    tuned = pd.DataFrame(
+        {
+            "model": ["none", "threshold_moving"],
+            **keys,
+            "average_precision": [0.3, 0.3],
+            "threshold": [0.2, 0.2],
+            **{m: [0.7, 0.7] for m in THRESHOLD_METRICS},
+        }
+    )
     half = pd.DataFrame({"model": ["none", "threshold_moving"], **keys, **{m: [0.1, 0.1] for m in THRESHOLD_METRICS}})
     got = primary_scores(tuned, half).set_index("model")
     assert got.loc["none", "f1"] == 0.1 and got.loc["threshold_moving", "f1"] == 0.7
@@ -629,14 +673,21 @@ def test_every_selectable_metric_is_summarised(data):
 
     X, y, schema, folds = data
     cv = ev.cross_validate_models(
-        {name: modeling.make_strategy_pipeline(name, "logistic_regression", schema, seed=1)
-         for name in ("none", "random_over", "threshold_moving")}, X, y, folds)
+        {
+            name: modeling.make_strategy_pipeline(name, "logistic_regression", schema, seed=1)
+            for name in ("none", "random_over", "threshold_moving")
+        },
+        X,
+        y,
+        folds,
+    )
     scores = ev.primary_scores(cv.scores, ev.scores_at_threshold(cv.oof, threshold=0.5))
     summary = ev.summarize(scores, metrics=list(ev.SUMMARY_METRICS), ratio=ev.fold_size_ratio(folds))
     assert set(IMBALANCE_METRICS) <= set(ev.SUMMARY_METRICS)
     selections = {ev.selection_column(m) for m in IMBALANCE_METRICS}
-    summary = ev.summarize(scores, metrics=list(dict.fromkeys([*ev.SUMMARY_METRICS, *selections])),
-                           ratio=ev.fold_size_ratio(folds))
+    summary = ev.summarize(
+        scores, metrics=list(dict.fromkeys([*ev.SUMMARY_METRICS, *selections])), ratio=ev.fold_size_ratio(folds)
+    )
     for metric in [*IMBALANCE_METRICS, *sorted(selections)]:
         assert summary[f"{metric}_mean"].notna().all(), metric
         assert ev.best_model(summary, metric=metric) in summary.index
@@ -649,8 +700,15 @@ def test_strategies_are_chosen_on_threshold_metrics_at_the_tuned_threshold_they_
 
     keys = {"repeat": [0, 0, 0, 0], "fold": [0, 1, 0, 1]}
     models = ["none", "none", "easy_ensemble", "easy_ensemble"]
-    tuned = pd.DataFrame({"model": models, **keys, "average_precision": [0.3] * 4, "threshold": [0.1] * 4,
-                          **{m: [0.185, 0.186, 0.181, 0.183] for m in ev.THRESHOLD_METRICS}})
+    tuned = pd.DataFrame(
+        {
+            "model": models,
+            **keys,
+            "average_precision": [0.3] * 4,
+            "threshold": [0.1] * 4,
+            **{m: [0.185, 0.186, 0.181, 0.183] for m in ev.THRESHOLD_METRICS},
+        }
+    )
     half = pd.DataFrame({"model": models, **keys, **{m: [0.02, 0.03, 0.194, 0.195] for m in ev.THRESHOLD_METRICS}})
     scores = ev.primary_scores(tuned, half)
     assert ev.selection_column("mcc") == "mcc_tuned" and ev.selection_column("average_precision") == "average_precision"
@@ -664,8 +722,14 @@ def test_verdict_sentences_name_every_strategy_and_the_level():
 
     from imbalance_lab.reporting import verdict_sentences
 
-    table = pd.DataFrame({"difference": [0.05, -0.04, 0.001], "p_holm": [0.01, 0.02, 0.9],
-                          "verdict": ["better", "worse", "indistinguishable"]}, index=["smote", "random_under", "class_weight"])
+    table = pd.DataFrame(
+        {
+            "difference": [0.05, -0.04, 0.001],
+            "p_holm": [0.01, 0.02, 0.9],
+            "verdict": ["better", "worse", "indistinguishable"],
+        },
+        index=["smote", "random_under", "class_weight"],
+    )
     text = " ".join(verdict_sentences(table, baseline="none", metric="average_precision", alpha=0.05))
     assert "significantly better than `none`" in text and "`smote` (+0.0500" in text
     assert "significantly worse" in text and "`random_under`" in text
@@ -678,8 +742,14 @@ def test_ratio_sweep_takes_the_comparisons_ratio_from_its_scores(data, strategy,
     grid = ev.ratio_grid(float(y.sum() / (len(y) - y.sum())), n=2)
     kwargs = {"grid": grid, "seed": 1, "k_neighbors": 3}
     cv = ev.cross_validate_models(
-        {name: modeling.make_strategy_pipeline(name, "logistic_regression", schema, seed=1, k_neighbors=3)
-         for name in ("none", strategy)}, X, y, folds)
+        {
+            name: modeling.make_strategy_pipeline(name, "logistic_regression", schema, seed=1, k_neighbors=3)
+            for name in ("none", strategy)
+        },
+        X,
+        y,
+        folds,
+    )
     compared = ev.primary_scores(cv.scores, ev.scores_at_threshold(cv.oof, threshold=0.5))
     refitted = ev.ratio_sweep(strategy, "logistic_regression", schema, X, y, folds, **kwargs)
     # threshold metrics are judged at 0.5, as in the comparison (not at the F1-tuned threshold)
@@ -689,17 +759,22 @@ def test_ratio_sweep_takes_the_comparisons_ratio_from_its_scores(data, strategy,
     assert (at_one["f1"] == at_one["f1_at_half"]).all() and not (at_one["f1"] == at_one["f1_tuned"]).all()
     fitted_names = []
     real = ev.cross_validate_models
-    monkeypatch.setattr(selection, "cross_validate_models", lambda pipes, *a, **k: fitted_names.extend(pipes) or real(pipes, *a, **k))
+    monkeypatch.setattr(
+        selection, "cross_validate_models", lambda pipes, *a, **k: fitted_names.extend(pipes) or real(pipes, *a, **k)
+    )
     for used in ("auto", 1.0):  # the comparison's setting, as a name or as the ratio
         fitted_names.clear()
-        reused = ev.ratio_sweep(strategy, "logistic_regression", schema, X, y, folds, compared=compared,
-                                sampling_strategy=used, **kwargs)
+        reused = ev.ratio_sweep(
+            strategy, "logistic_regression", schema, X, y, folds, compared=compared, sampling_strategy=used, **kwargs
+        )
         assert fitted_names == [f"{grid[0]:.6g}"]  # 1.0 was not fitted again ...
         assert list(reused["model"].unique()) == [f"{r:.6g}" for r in grid]
         pd.testing.assert_frame_equal(reused, refitted)  # ... and its scores are what a refit gives
     # a comparison at another ratio, or one without this strategy, is not reused
-    for other in ({"sampling_strategy": 0.5, "compared": compared},
-                  {"sampling_strategy": "auto", "compared": compared[compared["model"] == "none"]}):
+    for other in (
+        {"sampling_strategy": 0.5, "compared": compared},
+        {"sampling_strategy": "auto", "compared": compared[compared["model"] == "none"]},
+    ):
         fitted_names.clear()
         ev.ratio_sweep(strategy, "logistic_regression", schema, X, y, folds, **other, **kwargs)
         assert fitted_names == [f"{r:.6g}" for r in grid]

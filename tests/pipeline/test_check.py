@@ -28,7 +28,9 @@ def test_project_is_consistent():
 @pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
 def test_source_notebooks_have_no_outputs(notebook):
     nb = json.loads(notebook.read_text())
-    dirty = [c.get("id") for c in nb["cells"] if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+    dirty = [
+        c.get("id") for c in nb["cells"] if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
+    ]
     assert dirty == [], f"{notebook.name}: strip outputs of cells {dirty}"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
@@ -70,17 +72,27 @@ def test_check_reports_missing_src_dependency_and_a_parameter_the_notebook_lacks
     cell["source"] = "".join(cell["source"]).replace("test_size = 0.2\n", "")
     nb_path.write_text(json.dumps(nb))
     problems = check_project(root, kernel=False)
-    assert "dvc.yaml: stage 'cross_validate' reads src/imbalance_lab/evaluation but does not list it in deps; add it" \
-        in problems, problems
-    assert "notebooks/01_prepare.ipynb: parameters cell lacks 'test_size' (params.yaml has it); add `test_size = 0.2`" \
+    assert (
+        "dvc.yaml: stage 'cross_validate' reads src/imbalance_lab/evaluation but does not list it in deps; add it"
         in problems
+    ), problems
+    assert (
+        "notebooks/01_prepare.ipynb: parameters cell lacks 'test_size' (params.yaml has it); add `test_size = 0.2`"
+        in problems
+    )
 
 
-@pytest.mark.parametrize("change, message", [
-    # a typo: the notebook must not be told to declare it, the params file must be fixed
-    ({"cross_validate": {"top_k_fracton": 0.2}}, "unknown key 'cross_validate.top_k_fracton'; did you mean 'top_k_fraction'"),
-    ({"evaluate": None}, "'evaluate'"),  # an empty section was a TypeError traceback
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        # a typo: the notebook must not be told to declare it, the params file must be fixed
+        (
+            {"cross_validate": {"top_k_fracton": 0.2}},
+            "unknown key 'cross_validate.top_k_fracton'; did you mean 'top_k_fraction'",
+        ),
+        ({"evaluate": None}, "'evaluate'"),  # an empty section was a TypeError traceback
+    ],
+)
 def test_check_reports_what_params_validation_says(tmp_path, change, message, copy_project):
     root = copy_project(tmp_path)
     params = yaml.safe_load((root / "params.yaml").read_text())
@@ -95,8 +107,10 @@ def test_check_reports_a_missing_notebook(tmp_path, copy_project):
     root = copy_project(tmp_path)
     (root / "notebooks" / "03_tune.ipynb").unlink()
     problems = check_project(root, kernel=False)
-    assert "notebooks/03_tune.ipynb: not found (stage 'tune' in dvc.yaml depends on it); restore it or fix the stage" \
-        in problems, problems
+    assert (
+        "notebooks/03_tune.ipynb: not found (stage 'tune' in dvc.yaml depends on it); restore it or fix the stage"
+        in problems
+    ), problems
 
 
 def test_check_reports_outputs_in_source_notebook(tmp_path, copy_project):
@@ -114,9 +128,16 @@ def test_stage_src_deps_are_the_subpackages_imported_transitively():
     deps = stage_src_deps(nb, src=ROOT / "src" / "imbalance_lab")
     # the notebook imports data, evaluation, reporting, io, modeling and pipeline; evaluation
     # imports modeling; the params the runner validates name the registries of tuning
-    assert {"src/imbalance_lab/data", "src/imbalance_lab/evaluation", "src/imbalance_lab/modeling",
-            "src/imbalance_lab/reporting", "src/imbalance_lab/pipeline", "src/imbalance_lab/tuning",
-            "src/imbalance_lab/io.py", "src/imbalance_lab/errors.py"} <= deps
+    assert {
+        "src/imbalance_lab/data",
+        "src/imbalance_lab/evaluation",
+        "src/imbalance_lab/modeling",
+        "src/imbalance_lab/reporting",
+        "src/imbalance_lab/pipeline",
+        "src/imbalance_lab/tuning",
+        "src/imbalance_lab/io.py",
+        "src/imbalance_lab/errors.py",
+    } <= deps
     # the stage's command: the cli package and the package's __init__.py, not the code behind
     # cli's other commands (serving, for predict and drift)
     assert {"src/imbalance_lab/cli", "src/imbalance_lab/__init__.py"} <= deps
@@ -124,7 +145,9 @@ def test_stage_src_deps_are_the_subpackages_imported_transitively():
 
 
 def test_parameters_cell_reads_literals():
-    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "a = 1\nb = [1, 'x']\n# c\n"}]}
+    nb = {
+        "cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "a = 1\nb = [1, 'x']\n# c\n"}]
+    }
     assert parameters_cell(nb) == {"a": 1, "b": [1, "x"]}
 
 
@@ -151,8 +174,13 @@ def _imported_modules() -> dict[str, str]:
 
     def scan(source: str, where: str) -> None:
         for node in ast.walk(ast.parse(source)):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
                 if top not in sys.stdlib_module_names and top not in ("imbalance_lab", "tests", "bench"):
@@ -165,7 +193,9 @@ def _imported_modules() -> dict[str, str]:
         for cell in json.loads(path.read_text())["cells"]:
             if cell["cell_type"] == "code":
                 lines = "".join(cell["source"]).splitlines()
-                scan("\n".join(ln for ln in lines if not ln.lstrip().startswith(("%", "!"))), str(path.relative_to(ROOT)))
+                scan(
+                    "\n".join(ln for ln in lines if not ln.lstrip().startswith(("%", "!"))), str(path.relative_to(ROOT))
+                )
     return found
 
 
@@ -175,13 +205,18 @@ def test_every_imported_package_is_declared():
     from importlib.metadata import packages_distributions
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = {canonicalize_name(n) for n in
-                _names(project["dependencies"] + [d for ds in project["optional-dependencies"].values() for d in ds])}
+    declared = {
+        canonicalize_name(n)
+        for n in _names(project["dependencies"] + [d for ds in project["optional-dependencies"].values() for d in ds])
+    }
     distributions = packages_distributions()
     imported = _imported_modules()
     assert {"sklearn", "imblearn", "optuna", "IPython", "yaml"} <= set(imported)  # the scan sees all kinds of file
-    undeclared = {module: where for module, where in imported.items()
-                  if not {canonicalize_name(d) for d in distributions.get(module, [module])} & declared}
+    undeclared = {
+        module: where
+        for module, where in imported.items()
+        if not {canonicalize_name(d) for d in distributions.get(module, [module])} & declared
+    }
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
 
 
@@ -189,7 +224,9 @@ def test_lock_pins_every_dependency_with_hashes():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = project["dependencies"] + [d for ds in project["optional-dependencies"].values() for d in ds]
     lock = (ROOT / "requirements.lock").read_text()
-    pinned = {canonicalize_name(m.group(1)): m.group(2) for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^ ;\\\n]+)", lock, re.M)}
+    pinned = {
+        canonicalize_name(m.group(1)): m.group(2) for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^ ;\\\n]+)", lock, re.M)
+    }
     for req in declared:
         r = Requirement(req)
         name = canonicalize_name(r.name)
@@ -218,7 +255,9 @@ def test_ci_runs_the_linters_and_the_check_then_make_test():
 def test_check_requires_persisted_outputs(tmp_path, copy_project):
     root = copy_project(tmp_path)
     dvc = (root / "dvc.yaml").read_text()
-    (root / "dvc.yaml").write_text(dvc.replace("      - ${paths.train_path}:\n          persist: true\n", "      - ${paths.train_path}\n", 1))
+    (root / "dvc.yaml").write_text(
+        dvc.replace("      - ${paths.train_path}:\n          persist: true\n", "      - ${paths.train_path}\n", 1)
+    )
     assert any("train_path" in p and "persist" in p for p in check_project(root, kernel=False))
 
 
@@ -237,8 +276,9 @@ def test_check_reports_stage_inputs_git_does_not_track(tmp_path, copy_project):
     raw = next(p for p in untracked if p.startswith("data/raw:"))
     assert "data/raw/extra_rows.csv" in raw and "git add data/raw/extra_rows.csv" in raw and "'prepare'" in raw
     assert "git add -f data/raw/key.secret" in raw, raw
-    assert any(p.startswith("src/imbalance_lab/data:") and "git add src/imbalance_lab/data/helper.py" in p
-               for p in untracked), untracked
+    assert any(
+        p.startswith("src/imbalance_lab/data:") and "git add src/imbalance_lab/data/helper.py" in p for p in untracked
+    ), untracked
     # outputs of stages are DVC's business, not git's: never reported
     assert not any(p.startswith(("data/prepared", "models/")) for p in problems), problems
     assert not [n for n in notes if "git" in n]
@@ -259,7 +299,9 @@ def test_check_counts_files_of_dvc_add_as_outputs(tmp_path, copy_project):
     (root / "data" / "external" / "big.csv").write_text("a\n1\n")
     (root / "data" / "external.dvc").write_text("outs:\n- md5: 0\n  path: external\n")
     dvc = (root / "dvc.yaml").read_text()
-    (root / "dvc.yaml").write_text(dvc.replace("      - ${paths.raw_dir}\n", "      - ${paths.raw_dir}\n      - data/external\n", 1))
+    (root / "dvc.yaml").write_text(
+        dvc.replace("      - ${paths.raw_dir}\n", "      - ${paths.raw_dir}\n      - data/external\n", 1)
+    )
     assert not [p for p in check_project(root, kernel=False) if "git" in p]
 
 
@@ -270,26 +312,46 @@ def test_check_reports_paths_written_literally_in_a_notebook(tmp_path, copy_proj
     root = copy_project(tmp_path)
     nb_path = root / "notebooks" / "02_cross_validate.ipynb"
     nb = json.loads(nb_path.read_text())
-    nb["cells"].append({"cell_type": "code", "execution_count": None, "id": "planted", "metadata": {}, "outputs": [],
-                        "source": "extra = pd.read_parquet('data/prepared/train.parquet')\n"
-                                  "fig.savefig(f'plots/cross_validate/{name}.png')\n"})
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "planted",
+            "metadata": {},
+            "outputs": [],
+            "source": "extra = pd.read_parquet('data/prepared/train.parquet')\n"
+            "fig.savefig(f'plots/cross_validate/{name}.png')\n",
+        }
+    )
     nb_path.write_text(json.dumps(nb))
     problems = [p for p in check_project(root, kernel=False) if "literally" in p]
     assert len(problems) == 2, problems
-    assert all(p.startswith("notebooks/02_cross_validate.ipynb: cell ") and "pass paths as parameters" in p for p in problems)
+    assert all(
+        p.startswith("notebooks/02_cross_validate.ipynb: cell ") and "pass paths as parameters" in p for p in problems
+    )
     assert any("'data/prepared/train.parquet'" in p for p in problems)
     assert any("'plots/cross_validate/'" in p for p in problems)
 
 
 def test_literal_paths_ignore_parameters_and_paths_built_from_parameters():
     dvc = {"vars": [{"paths": {"train_path": "data/prepared/train.parquet", "plots_dir": "plots/x"}}], "stages": {}}
-    nb = {"cells": [
-        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "train_path = 'data/prepared/train.parquet'\n"},
-        {"cell_type": "code", "metadata": {}, "source": "%matplotlib inline\nf = f'{plots_dir}/scores.png'\n"
-                                                      "s = 'ratio 1/2'; t = 'data'; u = Markdown('see the data/ folder')\n"},
-        {"cell_type": "markdown", "metadata": {}, "source": "Reads data/prepared/train.parquet"},
-        {"cell_type": "code", "metadata": {}, "source": "cfg = yaml.safe_load(open('params.yaml'))\n"},
-    ]}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["parameters"]},
+                "source": "train_path = 'data/prepared/train.parquet'\n",
+            },
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": "%matplotlib inline\nf = f'{plots_dir}/scores.png'\n"
+                "s = 'ratio 1/2'; t = 'data'; u = Markdown('see the data/ folder')\n",
+            },
+            {"cell_type": "markdown", "metadata": {}, "source": "Reads data/prepared/train.parquet"},
+            {"cell_type": "code", "metadata": {}, "source": "cfg = yaml.safe_load(open('params.yaml'))\n"},
+        ]
+    }
     assert literal_paths(nb, dvc) == [(4, "params.yaml")]
 
 
@@ -314,8 +376,9 @@ def test_kernel_check_flags_a_package_imported_from_elsewhere(tmp_path, monkeypa
     (other / "imbalance_lab").mkdir(parents=True)
     (other / "imbalance_lab" / "__init__.py").write_text("")
     real = kernel.kernel_environment
-    monkeypatch.setattr(kernel, "kernel_environment",
-                        lambda r, environ=None: {**real(r, environ), "PYTHONPATH": str(other)})
+    monkeypatch.setattr(
+        kernel, "kernel_environment", lambda r, environ=None: {**real(r, environ), "PYTHONPATH": str(other)}
+    )
     problems = check_kernel(root)
     assert len(problems) == 1 and "not from this project's src/imbalance_lab" in problems[0], problems
     assert str(other / "imbalance_lab") in problems[0]
@@ -326,7 +389,9 @@ def test_kernel_check_reports_a_failing_import(tmp_path, copy_project):
     init = root / "src" / "imbalance_lab" / "__init__.py"
     init.write_text("raise ImportError('planted broken package')\n" + init.read_text())
     problems = check_kernel(root)
-    assert len(problems) == 1 and "import imbalance_lab` failed" in problems[0] and "planted broken package" in problems[0]
+    assert (
+        len(problems) == 1 and "import imbalance_lab` failed" in problems[0] and "planted broken package" in problems[0]
+    )
 
 
 def test_kernel_check_reports_a_kernel_that_cannot_start(tmp_path, copy_project):
@@ -353,10 +418,13 @@ def test_check_command_prints_one_line_per_problem_and_a_summary(tmp_path, monke
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     assert main(["check", "--no-kernel"]) == 0
     assert capsys.readouterr().err.strip().splitlines() == [
-        "ok: notebooks, params.yaml and dvc.yaml agree; stage inputs are tracked by git"]
+        "ok: notebooks, params.yaml and dvc.yaml agree; stage inputs are tracked by git"
+    ]
     (root / "data" / "raw" / "new.csv").write_text("a\n1\n")
     dvc = (root / "dvc.yaml").read_text()
-    (root / "dvc.yaml").write_text(dvc.replace("      - ${paths.train_path}:\n          persist: true\n", "      - ${paths.train_path}\n", 1))
+    (root / "dvc.yaml").write_text(
+        dvc.replace("      - ${paths.train_path}:\n          persist: true\n", "      - ${paths.train_path}\n", 1)
+    )
     assert main(["check", "--no-kernel"]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and all(ln.startswith("problem: ") for ln in lines[:2]), lines

@@ -34,9 +34,50 @@ EXAMPLE = {
         "learning_curve_sizes": [0.25, 0.5, 1.0],
         "n_jobs": 1,
     },
-    "tune": {'model': 'xgboost', 'metric': 'average_precision', 'n_trials': 40, 'timeout': None, 'pruner': 'wilcoxon', 'max_trees': 2000, 'storage_env': 'IMBALANCE_LAB_OPTUNA_STORAGE', 'n_jobs': 1},
-    "imbalance": {'strategies': ['none', 'class_weight', 'random_over', 'random_under', 'smote', 'borderline_smote', 'adasyn', 'smote_tomek', 'smote_enn', 'balanced_random_forest', 'easy_ensemble', 'threshold_moving'], 'metric': 'average_precision', 'sampling_strategy': 'auto', 'k_neighbors': 5, 'alpha': 0.05, 'ratio_sweep_points': 5, 'override': None, 'n_jobs': 2},
-    "evaluate": {'threshold_objective': 'f1', 'cost_fp': 1.0, 'cost_fn': 10.0, 'target': 0.5, 'top_k': 0.2, 'n_bootstrap': 1000, 'permutation_repeats': 5, 'psi_threshold': 0.2, 'n_jobs': 2},
+    "tune": {
+        "model": "xgboost",
+        "metric": "average_precision",
+        "n_trials": 40,
+        "timeout": None,
+        "pruner": "wilcoxon",
+        "max_trees": 2000,
+        "storage_env": "IMBALANCE_LAB_OPTUNA_STORAGE",
+        "n_jobs": 1,
+    },
+    "imbalance": {
+        "strategies": [
+            "none",
+            "class_weight",
+            "random_over",
+            "random_under",
+            "smote",
+            "borderline_smote",
+            "adasyn",
+            "smote_tomek",
+            "smote_enn",
+            "balanced_random_forest",
+            "easy_ensemble",
+            "threshold_moving",
+        ],
+        "metric": "average_precision",
+        "sampling_strategy": "auto",
+        "k_neighbors": 5,
+        "alpha": 0.05,
+        "ratio_sweep_points": 5,
+        "override": None,
+        "n_jobs": 2,
+    },
+    "evaluate": {
+        "threshold_objective": "f1",
+        "cost_fp": 1.0,
+        "cost_fn": 10.0,
+        "target": 0.5,
+        "top_k": 0.2,
+        "n_bootstrap": 1000,
+        "permutation_repeats": 5,
+        "psi_threshold": 0.2,
+        "n_jobs": 2,
+    },
 }
 
 
@@ -235,7 +276,12 @@ def test_override_must_be_one_of_the_strategies(valid):
     assert P.validate_params(valid)["imbalance"]["override"] == "smote"
     valid["imbalance"]["override"] = "adasyn"  # a known strategy, but not compared
     msg = error(valid)
-    assert "'imbalance.override'" in msg and "'adasyn'" in msg and "imbalance.strategies" in msg and "set override to null" in msg
+    assert (
+        "'imbalance.override'" in msg
+        and "'adasyn'" in msg
+        and "imbalance.strategies" in msg
+        and "set override to null" in msg
+    )
 
 
 def test_out_of_range_message_gives_the_bounds(valid):

@@ -41,7 +41,8 @@ def test_notebook_parameters_are_seed_section_and_stage_paths(project_root):
 def test_read_stage_rejects_undeclared_path(tmp_path):
     (tmp_path / "dvc.yaml").write_text(
         "vars:\n  - paths: {a: x}\nstages:\n  s:\n    cmd: c\n    deps:\n      - notebooks/s.ipynb\n"
-        "      - ${paths.nope}\n    outs: [reports/s.ipynb, reports/s.html]\n")
+        "      - ${paths.nope}\n    outs: [reports/s.ipynb, reports/s.html]\n"
+    )
     with pytest.raises(ImbalanceLabError, match="nope"):
         stages.read_stage("s", dvc_file=tmp_path / "dvc.yaml")
 
@@ -52,15 +53,27 @@ def _executed_notebook():
     cell.metadata["papermill"] = {"start_time": "2026-01-01T00:00:00", "duration": 1.5, "status": "completed"}
     cell.metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00.1Z"}
     cell.outputs = [
-        new_output("stream", name="stderr", text="INFO x: start\n\rfolds:  50%|#####     | 5/10 [00:02<00:02,  2.1it/s]\r          \rINFO x: done\n"),
+        new_output(
+            "stream",
+            name="stderr",
+            text="INFO x: start\n\rfolds:  50%|#####     | 5/10 [00:02<00:02,  2.1it/s]\r          \rINFO x: done\n",
+        ),
         new_output("stream", name="stderr", text="\rfit: 100%|##########| 3/3 [00:01<00:00, 2.9it/s]\n"),
         new_output("stream", name="stdout", text="result 1\n"),
     ]
     injected = new_code_cell("seed = 1", id="random-uuid-1234")
     injected.metadata["tags"] = ["injected-parameters"]
     nb.cells = [cell, injected]
-    nb.metadata["papermill"] = {"start_time": "t0", "end_time": "t1", "duration": 3.0, "input_path": "/a", "output_path": "/b",
-                                "environment_variables": {}, "parameters": {"seed": 1}, "version": "2.7.0"}
+    nb.metadata["papermill"] = {
+        "start_time": "t0",
+        "end_time": "t1",
+        "duration": 3.0,
+        "input_path": "/a",
+        "output_path": "/b",
+        "environment_variables": {},
+        "parameters": {"seed": 1},
+        "version": "2.7.0",
+    }
     return nb
 
 
@@ -134,7 +147,9 @@ def test_run_stage_writes_clean_reproducible_reports(small_project, monkeypatch)
     assert set(nb["metadata"]["papermill"]) <= {"parameters", "default_parameters"}
     assert all("papermill" not in c["metadata"] and "execution" not in c["metadata"] for c in nb["cells"])
     assert nb["metadata"]["papermill"]["parameters"]["n_splits"] == 3
-    assert os.environ["PYTHONPATH"].split(os.pathsep)[0] == str(small_project / "src"), "the kernel runs the project's own code"
+    assert os.environ["PYTHONPATH"].split(os.pathsep)[0] == str(small_project / "src"), (
+        "the kernel runs the project's own code"
+    )
     assert (small_project / "reports" / "01_prepare.html").read_bytes().startswith(b"<!DOCTYPE html>")
     runner.run_stage("prepare", root=small_project)
     assert report.read_bytes() == first, "the executed notebook must be byte-identical when nothing changed"
@@ -190,9 +205,17 @@ def test_a_kernel_that_dies_gives_one_line_and_keeps_the_outputs(small_project, 
     prepared = {p: p.read_bytes() for p in (small_project / "data" / "prepared").glob("*")}
     assert len(prepared) == 4
     nb = json.loads(source)
-    nb["cells"].insert(len(nb["cells"]) - 1, {
-        "cell_type": "code", "execution_count": None, "id": "kill-kernel", "metadata": {}, "outputs": [],
-        "source": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"})
+    nb["cells"].insert(
+        len(nb["cells"]) - 1,
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "kill-kernel",
+            "metadata": {},
+            "outputs": [],
+            "source": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+        },
+    )
     try:
         nb_path.write_text(json.dumps(nb))
         with pytest.raises(StageError) as err:
@@ -235,7 +258,7 @@ def test_outputs_set_aside_by_a_killed_run_are_restored_first(tmp_path, monkeypa
     out.mkdir()
     (out / "partial.png").write_text("new")
     transactions.set_aside("s", ["plots/x", "metrics/m.json"])  # the next run: restore, then set aside again
-    transactions.restore("s", ["plots/x", "metrics/m.json"])   # ... and that run fails too
+    transactions.restore("s", ["plots/x", "metrics/m.json"])  # ... and that run fails too
     assert sorted(p.name for p in out.iterdir()) == ["a.png"] and (out / "a.png").read_text() == "old"
     assert not (tmp_path / "metrics" / "m.json").exists()
 
@@ -260,7 +283,9 @@ def test_outputs_a_failed_run_created_are_removed(tmp_path, monkeypatch):
     assert not (tmp_path / ".imbalance-lab" / "backup" / "s").exists()
     # kept out of the way, not deleted (after a killed run and a dvc checkout they may be good copies)
     discarded = tmp_path / ".imbalance-lab" / "discarded" / "s"
-    assert (discarded / "data" / "new.csv").read_text() == "partial" and (discarded / "plots" / "new" / "a.png").exists()
+    assert (discarded / "data" / "new.csv").read_text() == "partial" and (
+        discarded / "plots" / "new" / "a.png"
+    ).exists()
 
 
 def test_outputs_a_killed_run_created_are_removed_by_the_next_run(tmp_path, monkeypatch):
@@ -290,7 +315,15 @@ def test_restore_without_a_run_in_progress_leaves_every_output(tmp_path, monkeyp
 
 def test_user_errors_of_every_module_are_recognised():
     names = user_error_names()
-    assert {"ImbalanceLabError", "DataError", "ParamsError", "StrategyError", "TuneError", "ArtifactError", "ScoringError"} <= names
+    assert {
+        "ImbalanceLabError",
+        "DataError",
+        "ParamsError",
+        "StrategyError",
+        "TuneError",
+        "ArtifactError",
+        "ScoringError",
+    } <= names
     assert "StageError" in names and "ValueError" not in names
 
 
@@ -304,8 +337,13 @@ def test_render_html_keeps_a_figures_alternative_text():
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("fig")
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"},
-                                           metadata={"image/png": {"alt": "Class balance & <prevalence>"}})]
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"image/png": png, "text/plain": "<Figure>"},
+            metadata={"image/png": {"alt": "Class balance & <prevalence>"}},
+        )
+    ]
     nb.cells = [cell]
     html = report.render_html(nb).decode()
     assert f'<img alt="Class balance &amp; &lt;prevalence&gt;" src="data:image/png;base64,{png}"/>' in html

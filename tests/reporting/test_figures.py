@@ -192,15 +192,17 @@ def _frame(n: int = 60) -> tuple[pd.DataFrame, np.ndarray]:
     y[::5] = 1
     num = rng.normal(size=n) + y
     num[::7] = np.nan
-    df = pd.DataFrame({
-        "num": num,
-        "int_col": rng.integers(0, 3, size=n),
-        "cat_category": pd.Categorical(rng.choice(["a", "b", "c"], size=n)),
-        "cat_object": pd.Series(rng.choice(["x", "y", None], size=n), dtype=object),
-        "cat_str": pd.Series(rng.choice(["p", "q"], size=n)).astype("str"),
-        "constant": np.ones(n),
-        "all_missing": np.full(n, np.nan),
-    })
+    df = pd.DataFrame(
+        {
+            "num": num,
+            "int_col": rng.integers(0, 3, size=n),
+            "cat_category": pd.Categorical(rng.choice(["a", "b", "c"], size=n)),
+            "cat_object": pd.Series(rng.choice(["x", "y", None], size=n), dtype=object),
+            "cat_str": pd.Series(rng.choice(["p", "q"], size=n)).astype("str"),
+            "constant": np.ones(n),
+            "all_missing": np.full(n, np.nan),
+        }
+    )
     return df, y
 
 
@@ -251,8 +253,9 @@ def test_feature_distributions_series_target_and_single_column():
     assert heights.sum() == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize("values", [pd.Categorical([None] * 6, categories=["a", "b"]),
-                                    pd.Series([None] * 6, dtype=object)])
+@pytest.mark.parametrize(
+    "values", [pd.Categorical([None] * 6, categories=["a", "b"]), pd.Series([None] * 6, dtype=object)]
+)
 def test_feature_distributions_categorical_without_values(values):
     df = pd.DataFrame({"cat": values, "num": np.arange(6.0)})
     fig = reporting.feature_distributions(df, [0, 1, 0, 1, 0, 1], ["cat", "num"], ncols=2)
@@ -277,7 +280,14 @@ def test_pr_roc_calibration_figures(curves):
     fig = reporting.roc_curves(curves)
     assert isinstance(fig, Figure)
     assert fig.axes[0].get_legend().get_texts()[0].get_text().startswith("good (pooled AUC ")
-    assert reporting.roc_curves(curves, pooled=False).axes[0].get_legend().get_texts()[0].get_text().startswith("good (AUC ")
+    assert (
+        reporting.roc_curves(curves, pooled=False)
+        .axes[0]
+        .get_legend()
+        .get_texts()[0]
+        .get_text()
+        .startswith("good (AUC ")
+    )
     fig = reporting.calibration_curves(curves, n_bins=4)
     assert isinstance(fig, Figure)
     assert len(fig.axes[0].lines) == 3  # two models and the diagonal
@@ -345,13 +355,18 @@ def test_param_importances_without_variance_is_none_instead_of_failing(parallel_
 def _axis_labels(fig):
     """Each parameter's axis (in x order) and its visible y tick labels inside its range."""
     ax = fig.axes[0]
-    params = sorted((a for a in ax.get_shared_x_axes().get_siblings(ax) if a is not ax),
-                    key=lambda a: a.spines["right"].get_position()[1])
+    params = sorted(
+        (a for a in ax.get_shared_x_axes().get_siblings(ax) if a is not ax),
+        key=lambda a: a.spines["right"].get_position()[1],
+    )
     out = []
     for a in params:
         low, high = sorted(a.get_ylim())
-        ticks = [t for t in a.yaxis.get_major_ticks() + a.yaxis.get_minor_ticks()
-                 if t.label2.get_visible() and t.label2.get_text() and low <= t.get_loc() <= high]
+        ticks = [
+            t
+            for t in a.yaxis.get_major_ticks() + a.yaxis.get_minor_ticks()
+            if t.label2.get_visible() and t.label2.get_text() and low <= t.get_loc() <= high
+        ]
         out.append((a, ticks))
     return out
 
@@ -389,8 +404,18 @@ def test_twelve_curves_have_twelve_looks(curves, make):
     many = {f"strategy {i}": curves["good"] for i in range(12)}
     lines = [ln for ln in make(many).axes[0].get_lines() if ln.get_label().startswith("strategy")]
     assert len(lines) == 12
-    assert len({(tuple(np.round(ln.get_color(), 4)) if not isinstance(ln.get_color(), str) else ln.get_color(),
-                 ln.get_linestyle()) for ln in lines}) == 12
+    assert (
+        len(
+            {
+                (
+                    tuple(np.round(ln.get_color(), 4)) if not isinstance(ln.get_color(), str) else ln.get_color(),
+                    ln.get_linestyle(),
+                )
+                for ln in lines
+            }
+        )
+        == 12
+    )
 
 
 def test_discrete_features_get_one_bar_per_level():
@@ -417,8 +442,9 @@ def test_score_intervals():
 
 
 def test_cost_performance_and_learning_curve():
-    fig = reporting.cost_performance(["a", "b", "c"], [0.1, 1.0, 10.0], [0.3, 0.5, 0.4], metric="ap",
-                                 as_good=[False, True, True])
+    fig = reporting.cost_performance(
+        ["a", "b", "c"], [0.1, 1.0, 10.0], [0.3, 0.5, 0.4], metric="ap", as_good=[False, True, True]
+    )
     assert isinstance(fig, Figure)
     assert fig.axes[0].get_xscale() == "log"
     assert [t.get_text() for t in fig.axes[0].texts] == ["a", "b", "c"]
@@ -453,8 +479,9 @@ SHARE_VALUES = {
     # "only0" is seen in class 0 only, "c" in class 1 only; None and NaN are missing
     "object": pd.Series(["a", "b", None, "c", "a", np.nan, "a", "b", "only0", "c"], dtype=object),
     "str": pd.Series(["a", "b", None, "c", "a", "b", "a", "b", "b", "c"], dtype="str"),
-    "category": pd.Series(pd.Categorical(["a", "b", None, "c", "a", "b", "a", "b", "b", "c"],
-                                         categories=["a", "b", "c", "never_seen"])),
+    "category": pd.Series(
+        pd.Categorical(["a", "b", None, "c", "a", "b", "a", "b", "b", "c"], categories=["a", "b", "c", "never_seen"])
+    ),
     "float": pd.Series([1.0, 2.0, np.nan, 3.0, 1.0, 2.0, 1.0, 2.0, 2.5, 3.0]),
     "int": pd.Series([1, 2, 10, 3, 1, 2, 1, 2, 2, 3]),  # "10" sorts before "2" as text
     "bool": pd.Series([True, False, True, True, False, False, True, False, True, True]),
@@ -557,16 +584,21 @@ def test_large_curves_are_thinned_keeping_both_ends(extra):
     pr = reporting.curve_data("precision_recall", y, s)["precision_recall"]
     assert len(pr) == len(t) and pr[0]["threshold"] == t[0] and pr[-1]["threshold"] == t[-1]
     roc = reporting.curve_data("roc", y, s)["roc"]
-    assert len(roc) == len(rt) <= limit and roc[0]["threshold"] == 1.0 and (roc[-1]["fpr"], roc[-1]["tpr"]) == (1.0, 1.0)
+    assert (
+        len(roc) == len(rt) <= limit and roc[0]["threshold"] == 1.0 and (roc[-1]["fpr"], roc[-1]["tpr"]) == (1.0, 1.0)
+    )
 
 
-@pytest.mark.parametrize("y_true, y_pred", [
-    (np.array([0, 1, 1, 0, 1]), np.array([0, 1, 0, 0, 1])),
-    ([1, 0, 0], [True, False, True]),
-    (np.array([0.0, 1.0, 1.0]), np.array([1.0, 1.0, 0.0])),
-    (pd.Series([1, 0, 1], index=[7, 3, 5]), pd.Series([0, 0, 1], index=[2, 1, 0], dtype="int8")),
-    (np.array([], dtype=int), np.array([], dtype=int)),
-])
+@pytest.mark.parametrize(
+    "y_true, y_pred",
+    [
+        (np.array([0, 1, 1, 0, 1]), np.array([0, 1, 0, 0, 1])),
+        ([1, 0, 0], [True, False, True]),
+        (np.array([0.0, 1.0, 1.0]), np.array([1.0, 1.0, 0.0])),
+        (pd.Series([1, 0, 1], index=[7, 3, 5]), pd.Series([0, 0, 1], index=[2, 1, 0], dtype="int8")),
+        (np.array([], dtype=int), np.array([], dtype=int)),
+    ],
+)
 def test_write_confusion_writes_the_bytes_of_write_json(tmp_path, y_true, y_pred):
     from imbalance_lab.io import write_json
 

@@ -44,8 +44,9 @@ def serving_data(make_dataset) -> Callable[..., tuple[pd.DataFrame, np.ndarray]]
     column and four categories, 20 % positives."""
 
     def make(n: int = 300, seed: int = 0, *, shift: float = 0.0, category_p: Any = None):
-        X, y, _ = make_dataset(n, positives=n // 5, seed=seed, shift=shift, categories="abcd", category_p=category_p,
-                               ids=True)
+        X, y, _ = make_dataset(
+            n, positives=n // 5, seed=seed, shift=shift, categories="abcd", category_p=category_p, ids=True
+        )
         return X, y
 
     return make
@@ -69,10 +70,14 @@ def save_artifact(serving_schema) -> Callable[..., Path]:
 
     def save(directory: Path, pipeline: Any, X: pd.DataFrame, *, threshold: float = 0.3, **overrides: Any) -> Path:
         kwargs = {
-            "pipeline": pipeline, "threshold": threshold, "schema": serving_schema,
-            "reference": reference_stats(X, serving_schema), "params": {"model": "test", "seed": 0},
+            "pipeline": pipeline,
+            "threshold": threshold,
+            "schema": serving_schema,
+            "reference": reference_stats(X, serving_schema),
+            "params": {"model": "test", "seed": 0},
             "data_hashes": {"data/prepared/train.parquet": "md5:0123"},
-            "metrics": {"cv": {"average_precision": 0.41}, "test": {"roc_auc": 0.77}}, "card_markdown": None,
+            "metrics": {"cv": {"average_precision": 0.41}, "test": {"roc_auc": 0.77}},
+            "card_markdown": None,
         }
         kwargs.update(overrides)
         return save_model(directory, **kwargs)

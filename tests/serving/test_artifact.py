@@ -61,11 +61,17 @@ def art(tmp_path, saved):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version, message", [
-    (artifact.FORMAT_VERSION + 1, f"artifact format {artifact.FORMAT_VERSION + 1} is newer than this imbalance-lab "
-                                  f"supports ({artifact.FORMAT_VERSION}); upgrade imbalance-lab"),
-    ("1", "'format_version' is not a whole number; re-run dvc repro or dvc pull"),
-])
+@pytest.mark.parametrize(
+    "version, message",
+    [
+        (
+            artifact.FORMAT_VERSION + 1,
+            f"artifact format {artifact.FORMAT_VERSION + 1} is newer than this imbalance-lab "
+            f"supports ({artifact.FORMAT_VERSION}); upgrade imbalance-lab",
+        ),
+        ("1", "'format_version' is not a whole number; re-run dvc repro or dvc pull"),
+    ],
+)
 def test_an_artifact_of_another_format_version_is_refused(art, version, message, rewrite_artifact):
     meta = json.loads((art / "model.json").read_text())
     meta["format_version"] = version
@@ -206,8 +212,14 @@ def test_a_threshold_above_every_score_is_kept(tmp_path, fitted, data, save_arti
 
 def test_model_card_is_written_and_given_card_is_kept(tmp_path, art, fitted, data, save_artifact):
     card = (art / "MODEL_CARD.md").read_text()
-    for section in ("## Intended use", "## Data", "## Metrics", "## Decision threshold", "## Limitations",
-                    "## Training parameters"):
+    for section in (
+        "## Intended use",
+        "## Data",
+        "## Metrics",
+        "## Decision threshold",
+        "## Limitations",
+        "## Training parameters",
+    ):
         assert section in card
     assert "**0.3**" in card and "cv.average_precision | 0.41" in card and "md5:0123" in card
     directory = save_artifact(tmp_path / "m2", fitted["logistic_regression"], data[0], card_markdown="# Mine\n")
@@ -215,8 +227,14 @@ def test_model_card_is_written_and_given_card_is_kept(tmp_path, art, fitted, dat
 
 
 def test_model_card_renders_values(serving_schema):
-    card = model_card(name="xgb", schema=serving_schema, threshold=0.125, metrics={"ap": 0.5, "nested": {"auc": float("nan")}},
-                      params={"n_estimators": 10}, limitations=["Only tested on 2024 data."])
+    card = model_card(
+        name="xgb",
+        schema=serving_schema,
+        threshold=0.125,
+        metrics={"ap": 0.5, "nested": {"auc": float("nan")}},
+        params={"n_estimators": 10},
+        limitations=["Only tested on 2024 data."],
+    )
     assert card.startswith("# Model card: xgb\n")
     assert "at least **0.125**" in card
     assert "| nested.auc | n/a |" in card
@@ -225,15 +243,29 @@ def test_model_card_renders_values(serving_schema):
     assert "`cat` (4)" in card and "`id`" in card
 
 
-@pytest.mark.parametrize("top_k, rows, said", [(0.2, 233, "the top 20% of rows by score (233 rows)"),
-                                             (50, 50, "the top 50 rows by score (50 rows)")])
+@pytest.mark.parametrize(
+    "top_k, rows, said",
+    [(0.2, 233, "the top 20% of rows by score (233 rows)"), (50, 50, "the top 50 rows by score (50 rows)")],
+)
 def test_model_card_says_how_its_metrics_were_measured(top_k, rows, said, serving_schema):
     """Without it a reader could not tell a test-set figure from a cross-validated one, what the
     intervals are, what k the top-k metrics use, or what the threshold optimises."""
-    card = model_card(name="xgb", schema=serving_schema, threshold=0.125, metrics={"average_precision": 0.2},
-                      params={}, evaluation={"test_rows": 1165, "test_positives": 70, "n_bootstrap": 1000,
-                                             "confidence": 0.95, "top_k": top_k, "top_k_rows": rows,
-                                             "threshold_objective": "f1"})
+    card = model_card(
+        name="xgb",
+        schema=serving_schema,
+        threshold=0.125,
+        metrics={"average_precision": 0.2},
+        params={},
+        evaluation={
+            "test_rows": 1165,
+            "test_positives": 70,
+            "n_bootstrap": 1000,
+            "confidence": 0.95,
+            "top_k": top_k,
+            "top_k_rows": rows,
+            "threshold_objective": "f1",
+        },
+    )
     assert "- Measured once, on the held-out test set: 1165 rows, 70 positives (prevalence 6.0%)" in card
     assert "95% stratified bootstrap interval, bias-corrected and accelerated (BCa) (1000 resamples" in card
     assert f"the share of all positives in {said}" in card
@@ -267,12 +299,15 @@ def test_edited_model_json_is_refused(art):
         load_model(art)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda m: m["files"]["reference.json"].update(sha256="0" * 64), r"reference\.json: checksum mismatch"),
-    (lambda m: m["files"].pop("model.skops"), r"does not list \['model\.skops'\]"),
-    (lambda m: m["files"].update({"../evil.py": {"sha256": "0" * 64}}), "unexpected file"),
-    (lambda m: m.pop("files"), "not a valid manifest"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m["files"]["reference.json"].update(sha256="0" * 64), r"reference\.json: checksum mismatch"),
+        (lambda m: m["files"].pop("model.skops"), r"does not list \['model\.skops'\]"),
+        (lambda m: m["files"].update({"../evil.py": {"sha256": "0" * 64}}), "unexpected file"),
+        (lambda m: m.pop("files"), "not a valid manifest"),
+    ],
+)
 def test_edited_manifest_is_refused(art, edit, message):
     manifest = json.loads((art / "manifest.json").read_text())
     edit(manifest)
@@ -311,11 +346,14 @@ def _zip_without_schema() -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("content", [
-    pytest.param(np.random.default_rng(0).bytes(4096), id="random-bytes"),
-    pytest.param(b'{"threshold": 0.5, "model": "logistic_regression"}\n', id="json-file"),
-    pytest.param(_zip_without_schema(), id="zip-without-schema"),
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(np.random.default_rng(0).bytes(4096), id="random-bytes"),
+        pytest.param(b'{"threshold": 0.5, "model": "logistic_regression"}\n', id="json-file"),
+        pytest.param(_zip_without_schema(), id="zip-without-schema"),
+    ],
+)
 def test_a_file_that_is_not_a_model_is_refused(art, content, rewrite_artifact):
     rewrite_artifact(art, "model.skops", content)
     with pytest.raises(ArtifactError, match=r"model\.skops: not a skops model file"):
@@ -360,10 +398,13 @@ def _with_step(fitted_pipe, step) -> Pipeline:
     return pipe
 
 
-@pytest.mark.parametrize("step, type_name", [
-    (FunctionTransformer(func=os.system), f"{os.system.__module__}.system"),
-    (Sneaky(), f"{__name__}.Sneaky"),
-])
+@pytest.mark.parametrize(
+    "step, type_name",
+    [
+        (FunctionTransformer(func=os.system), f"{os.system.__module__}.system"),
+        (Sneaky(), f"{__name__}.Sneaky"),
+    ],
+)
 def test_untrusted_types_are_refused_by_name(art, fitted, step, type_name, rewrite_artifact):
     CONSTRUCTED.clear()
     forged = _with_step(fitted["logistic_regression"], step)
@@ -403,13 +444,26 @@ def test_allowlist_is_exactly_what_the_project_pipelines_need(data, serving_sche
         if strategy in ("balanced_random_forest", "easy_ensemble"):
             pipe.set_params(model__n_estimators=2)
         collect(strategy, pipe)
-    collect("class_weight/xgboost", strategies.make_strategy_pipeline(
-        "class_weight", "xgboost", serving_schema, seed=0, model_params={"n_estimators": 30}))
-    wide_schema = serving_schema.replace(numeric=[f"x{i}" for i in range(20)], features=[f"x{i}" for i in range(20)],
-                                         categorical={})
+    collect(
+        "class_weight/xgboost",
+        strategies.make_strategy_pipeline(
+            "class_weight", "xgboost", serving_schema, seed=0, model_params={"n_estimators": 30}
+        ),
+    )
+    wide_schema = serving_schema.replace(
+        numeric=[f"x{i}" for i in range(20)], features=[f"x{i}" for i in range(20)], categorical={}
+    )
     wide = pd.DataFrame(np.random.default_rng(1).normal(size=(len(y), 20)), columns=wide_schema.features)
-    collect("smote/wide", make_pipeline("logistic_regression", wide_schema, seed=0,
-                                        sampler=strategies.CheckedSampler(SMOTE(random_state=0), strategy="smote")), wide)
+    collect(
+        "smote/wide",
+        make_pipeline(
+            "logistic_regression",
+            wide_schema,
+            seed=0,
+            sampler=strategies.CheckedSampler(SMOTE(random_state=0), strategy="smote"),
+        ),
+        wide,
+    )
     assert sorted(found) == sorted(ALLOWLIST), {t: found.get(t, "not needed") for t in set(found) ^ ALLOWLIST}
 
 
@@ -432,8 +486,10 @@ def test_an_artifact_saved_by_the_flat_package_loads(art, data, rewrite_artifact
     pipe = fit_model("logistic_regression", X, y, sampler=CheckedSampler(RandomOverSampler(random_state=0)))
     directory = save_artifact(tmp_path / "model", pipe, X)
     content = (directory / "model.skops").read_bytes()
-    old = {"imbalance_lab.serving.serialization": "imbalance_lab.artifact",
-           "imbalance_lab.modeling.samplers": "imbalance_lab.strategies"}
+    old = {
+        "imbalance_lab.serving.serialization": "imbalance_lab.artifact",
+        "imbalance_lab.modeling.samplers": "imbalance_lab.strategies",
+    }
     with zipfile.ZipFile(io.BytesIO(content)) as src:
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w") as dst:

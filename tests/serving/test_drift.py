@@ -78,8 +78,13 @@ def test_reference_stats_shape(reference, train):
 
 def test_reference_sample_is_capped_and_deterministic(serving_schema):
     rng = np.random.default_rng(3)
-    X = pd.DataFrame({"num1": rng.normal(size=12_000), "num2": rng.integers(0, 3, size=12_000).astype(float),
-                      "cat": rng.choice(["a", "b"], size=12_000).astype(object)})
+    X = pd.DataFrame(
+        {
+            "num1": rng.normal(size=12_000),
+            "num2": rng.integers(0, 3, size=12_000).astype(float),
+            "cat": rng.choice(["a", "b"], size=12_000).astype(object),
+        }
+    )
     a, b = reference_stats(X, serving_schema), reference_stats(X, serving_schema)
     assert a == b
     assert sum(a["numeric"]["num1"]["sample"]["counts"]) == 5000
@@ -129,7 +134,9 @@ def test_a_small_sample_of_a_many_levelled_category_does_not_drift():
     """200 rows of the training data's own 400 cities drifted with PSI 2.5: most cells are empty
     by chance, and each empty cell adds to the PSI. A PSI within what sampling alone gives at
     this many rows (psi_noise) is not drift."""
-    schema = Schema(target="y", numeric=["x"], categorical={"city": [f"city_{i}" for i in range(400)]}, features=["x", "city"])
+    schema = Schema(
+        target="y", numeric=["x"], categorical={"city": [f"city_{i}" for i in range(400)]}, features=["x", "city"]
+    )
     reference = reference_stats(_many_levels(20000, 1), schema)
     for seed in range(2, 5):
         table = drift_table(reference, _many_levels(200, seed)).set_index("feature")
@@ -192,7 +199,7 @@ def test_chunks_give_the_same_table_as_one_frame(reference, shifted):
     whole = drift_table(reference, X)
     acc = DriftAccumulator(reference)
     for start in range(0, len(X), 37):
-        acc.update(X.iloc[start:start + 37])
+        acc.update(X.iloc[start : start + 37])
     pd.testing.assert_frame_equal(acc.table(), whole)
 
 
@@ -223,8 +230,13 @@ def test_drift_figure(reference, shifted):
 def test_drift_file_writes_report_and_figure(tmp_path, model_dir, shifted):
     src = tmp_path / "new.parquet"
     shifted.copy().to_parquet(src, index=False)
-    table, drifted = drift_file(model_dir, src, report_path=tmp_path / "r" / "drift.json",
-                                figure_path=tmp_path / "r" / "drift.png", psi_threshold=0.2)
+    table, drifted = drift_file(
+        model_dir,
+        src,
+        report_path=tmp_path / "r" / "drift.json",
+        figure_path=tmp_path / "r" / "drift.png",
+        psi_threshold=0.2,
+    )
     assert drifted
     report = json.loads((tmp_path / "r" / "drift.json").read_text())
     assert report["drifted"] is True
@@ -247,28 +259,49 @@ def test_drift_command_exit_status_drifted(tmp_path, model_dir, run_cli, shifted
     src = tmp_path / "new.csv"
     shifted.copy().to_csv(src, index=False)
     report, figure = tmp_path / "drift.json", tmp_path / "drift.png"
-    status = run_cli(["drift", "--model", str(model_dir), "--input", str(src), "--report", str(report),
-                      "--figure", str(figure), "--psi-threshold", "0.25"])
+    status = run_cli(
+        [
+            "drift",
+            "--model",
+            str(model_dir),
+            "--input",
+            str(src),
+            "--report",
+            str(report),
+            "--figure",
+            str(figure),
+            "--psi-threshold",
+            "0.25",
+        ]
+    )
     assert status == DRIFT_EXIT == 3
     assert json.loads(report.read_text())["psi_threshold"] == 0.25
     assert figure.exists()
 
 
-def test_drift_threshold_defaults_to_the_models_evaluate_psi_threshold(tmp_path, train, fit_model, run_cli, save_artifact, serving_data, shifted):
+def test_drift_threshold_defaults_to_the_models_evaluate_psi_threshold(
+    tmp_path, train, fit_model, run_cli, save_artifact, serving_data, shifted
+):
     """Without --psi-threshold the threshold the model was trained with (evaluate.psi_threshold) is used;
     the option overrides it; a model saved without one falls back to 0.2."""
     X, y = train
     pipeline = fit_model("logistic_regression", X, y)
     strict = save_artifact(tmp_path / "strict", pipeline, X, params={"model": "test", "seed": 0, "psi_threshold": 1e-4})
-    lenient = save_artifact(tmp_path / "lenient", pipeline, X, params={"model": "test", "seed": 0, "psi_threshold": 50.0})
+    lenient = save_artifact(
+        tmp_path / "lenient", pipeline, X, params={"model": "test", "seed": 0, "psi_threshold": 50.0}
+    )
     plain = save_artifact(tmp_path / "plain", pipeline, X)
     src = tmp_path / "new.csv"
     serving_data(n=500, seed=11, shift=0.3)[0].to_csv(src, index=False)  # num1's PSI 0.13: above chance, below 0.2
     report = tmp_path / "drift.json"
     assert run_cli(["drift", "--model", str(strict), "--input", str(src), "--report", str(report)]) == DRIFT_EXIT
     assert json.loads(report.read_text())["psi_threshold"] == 1e-4
-    assert run_cli(["drift", "--model", str(strict), "--input", str(src), "--report", str(report),
-                    "--psi-threshold", "0.2"]) == 0
+    assert (
+        run_cli(
+            ["drift", "--model", str(strict), "--input", str(src), "--report", str(report), "--psi-threshold", "0.2"]
+        )
+        == 0
+    )
     src_shifted = tmp_path / "shifted.csv"
     shifted.copy().to_csv(src_shifted, index=False)
     assert run_cli(["drift", "--model", str(lenient), "--input", str(src_shifted), "--report", str(report)]) == 0
@@ -351,7 +384,6 @@ def test_drift_figure_formats_follow_the_name_and_are_reproducible(tmp_path, mod
 
 def test_malformed_reference_statistics_are_a_one_line_error(tmp_path, model_dir, rewrite_artifact, stable):
     import shutil
-
 
     art = Path(shutil.copytree(model_dir, tmp_path / "model"))
     reference = json.loads((art / "reference.json").read_text())

@@ -115,7 +115,9 @@ def test_label_is_one_exactly_at_the_threshold(model, new_data):
 
 @pytest.mark.parametrize("in_suffix", [".csv", ".parquet"])
 @pytest.mark.parametrize("out_suffix", [".csv", ".parquet"])
-def test_predict_file_chunked_equals_one_shot_equals_pipeline(tmp_path, model_dir, model, new_data, in_suffix, out_suffix):
+def test_predict_file_chunked_equals_one_shot_equals_pipeline(
+    tmp_path, model_dir, model, new_data, in_suffix, out_suffix
+):
     src = write_input(new_data, tmp_path / f"new{in_suffix}")
     chunked = predict_file(model_dir, src, tmp_path / f"chunked{out_suffix}", chunksize=64)
     whole = predict_file(model_dir, src, tmp_path / f"whole{out_suffix}", chunksize=100_000)
@@ -134,7 +136,9 @@ def test_predict_file_chunked_equals_one_shot_equals_pipeline(tmp_path, model_di
     assert chunked["positives"] == int(a["label"].sum())
     assert chunked["unseen_categories"] == {"cat": 2}
     assert chunked["extra_columns"] == ["notes"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([src.name, f"chunked{out_suffix}", f"whole{out_suffix}"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [src.name, f"chunked{out_suffix}", f"whole{out_suffix}"]
+    )
 
 
 def test_predict_file_warns_about_extra_columns(tmp_path, model_dir, new_data, caplog):
@@ -180,8 +184,22 @@ def test_predict_file_id_column_not_in_the_input(tmp_path, model_dir, new_data):
 
 def test_predict_command_id_column_option(tmp_path, model_dir, new_data, run_cli):
     src = write_input(new_data.rename(columns={"id": "customer"}), tmp_path / "new.parquet")
-    assert run_cli(["predict", "--model", str(model_dir), "--input", str(src), "--output", str(tmp_path / "o.parquet"),
-                    "--id-column", "customer"]) == 0
+    assert (
+        run_cli(
+            [
+                "predict",
+                "--model",
+                str(model_dir),
+                "--input",
+                str(src),
+                "--output",
+                str(tmp_path / "o.parquet"),
+                "--id-column",
+                "customer",
+            ]
+        )
+        == 0
+    )
     assert pd.read_parquet(tmp_path / "o.parquet")["customer"].tolist() == new_data["id"].tolist()
 
 
@@ -189,8 +207,9 @@ def test_semicolon_csv_is_read(tmp_path, model_dir, model, new_data):
     src = tmp_path / "new.csv"
     new_data.to_csv(src, index=False, sep=";")
     predict_file(model_dir, src, tmp_path / "out.parquet", chunksize=100)
-    np.testing.assert_allclose(pd.read_parquet(tmp_path / "out.parquet")["score"], expected_scores(model, new_data),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        pd.read_parquet(tmp_path / "out.parquet")["score"], expected_scores(model, new_data), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip"])
@@ -199,8 +218,9 @@ def test_compressed_csv_separator_is_sniffed(tmp_path, model_dir, model, new_dat
     src = tmp_path / f"new{suffix}"
     new_data.to_csv(src, index=False, sep=sep)  # pandas compresses by the suffix
     predict_file(model_dir, src, tmp_path / "out.parquet", chunksize=100)
-    np.testing.assert_allclose(pd.read_parquet(tmp_path / "out.parquet")["score"], expected_scores(model, new_data),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        pd.read_parquet(tmp_path / "out.parquet")["score"], expected_scores(model, new_data), rtol=1e-12
+    )
 
 
 def test_missing_column_is_one_line_error_and_leaves_no_output(tmp_path, model_dir, new_data):
@@ -252,7 +272,10 @@ def test_numbers_as_text_with_blanks_score_like_numbers_and_bad_text_is_named(mo
 def test_a_decimal_comma_is_named_with_its_fix(model, new_data):
     text = new_data.astype({"num1": object})
     text.loc[4, "num1"] = "0,34"
-    with pytest.raises(ScoringError, match=r"holds text '0,34' in 1 row\(s\) .*; write numbers with a '\.' for decimals and no thousands"):
+    with pytest.raises(
+        ScoringError,
+        match=r"holds text '0,34' in 1 row\(s\) .*; write numbers with a '\.' for decimals and no thousands",
+    ):
         score_frame(model, text)
 
 
@@ -330,8 +353,10 @@ def test_a_row_with_more_or_fewer_fields_than_the_header_is_named(tmp_path, mode
     src = _with_row(df, tmp_path / "new.csv", row=99, fields=fields)
     with pytest.raises(ScoringError) as exc:
         predict_file(model_dir, src, tmp_path / "out.csv")
-    assert str(exc.value) == (f"{src}: line 101 has {count} fields, the header 5; fix or remove that row "
-                              "(a separator inside an unquoted value, or a truncated file)")
+    assert str(exc.value) == (
+        f"{src}: line 101 has {count} fields, the header 5; fix or remove that row "
+        "(a separator inside an unquoted value, or a truncated file)"
+    )
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -386,13 +411,16 @@ def test_header_only_input_gives_an_empty_output(tmp_path, model_dir, new_data):
     assert list(pd.read_csv(tmp_path / "out.csv").columns) == ["id", "score", "label"]
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("missing.csv", None, "input file not found"),
-    ("data.json", b"{}", "cannot tell the input format from the file name"),
-    ("data.parquet", b"a,b\n1,2\n", "cannot read as PARQUET"),
-    ("empty.csv", b"", "the file is empty"),
-    ("latin1.csv", "num1,num2,cat\n1,2,\xe9t\xe9\n".encode("latin-1"), "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("missing.csv", None, "input file not found"),
+        ("data.json", b"{}", "cannot tell the input format from the file name"),
+        ("data.parquet", b"a,b\n1,2\n", "cannot read as PARQUET"),
+        ("empty.csv", b"", "the file is empty"),
+        ("latin1.csv", "num1,num2,cat\n1,2,\xe9t\xe9\n".encode("latin-1"), "not UTF-8"),
+    ],
+)
 def test_unreadable_inputs_are_one_line_errors_naming_the_file(tmp_path, model_dir, name, content, message):
     src = tmp_path / name
     if content is not None:
@@ -419,15 +447,25 @@ def test_output_format_is_checked_before_reading(tmp_path, model_dir, new_data):
 def test_predict_command(tmp_path, model_dir, model, new_data, run_cli):
     src = write_input(new_data, tmp_path / "new.parquet")
     out = tmp_path / "scores" / "out.parquet"
-    status = run_cli(["predict", "--model", str(model_dir), "--input", str(src), "--output", str(out),
-                      "--chunksize", "100"])
+    status = run_cli(
+        ["predict", "--model", str(model_dir), "--input", str(src), "--output", str(out), "--chunksize", "100"]
+    )
     assert status == 0
     np.testing.assert_array_equal(pd.read_parquet(out)["score"].to_numpy(), expected_scores(model, new_data))
 
 
 def test_predict_command_errors_are_one_line_with_status_2(tmp_path, model_dir, capsys, run_cli):
-    status = run_cli(["predict", "--model", str(model_dir), "--input", str(tmp_path / "nope.csv"),
-                      "--output", str(tmp_path / "out.csv")])
+    status = run_cli(
+        [
+            "predict",
+            "--model",
+            str(model_dir),
+            "--input",
+            str(tmp_path / "nope.csv"),
+            "--output",
+            str(tmp_path / "out.csv"),
+        ]
+    )
     assert status == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == f"error: {tmp_path / 'nope.csv'}: input file not found; check the path"
@@ -435,8 +473,9 @@ def test_predict_command_errors_are_one_line_with_status_2(tmp_path, model_dir, 
 
 def test_predict_command_with_a_broken_model(tmp_path, new_data, capsys, run_cli):
     src = write_input(new_data, tmp_path / "new.csv")
-    status = run_cli(["predict", "--model", str(tmp_path / "no-model"), "--input", str(src), "--output",
-                      str(tmp_path / "out.csv")])
+    status = run_cli(
+        ["predict", "--model", str(tmp_path / "no-model"), "--input", str(src), "--output", str(tmp_path / "out.csv")]
+    )
     assert status == 2
     assert "model directory not found" in capsys.readouterr().err
 

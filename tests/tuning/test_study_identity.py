@@ -72,7 +72,7 @@ def test_moving_code_and_rewording_a_message_keep_the_study(package_copy):
     source = objective.read_text()
     start = source.index("def fold_order(")
     end = source.index("\ndef ", start + 1)
-    objective.write_text(source[:start] + source[end + 1:])
+    objective.write_text(source[:start] + source[end + 1 :])
     sampler.write_text(sampler.read_text() + "\n\n" + source[start:end])
     _edit(objective, "from .sampler import trial_slot", "from .sampler import fold_order, trial_slot")
     # and an error message of the search spaces is reworded
@@ -82,7 +82,11 @@ def test_moving_code_and_rewording_a_message_keep_the_study(package_copy):
 
 def test_changing_a_hyperparameter_range_starts_a_new_study(package_copy):
     before = _study_name_of(package_copy)
-    _edit(package_copy / "tuning" / "space.py", '"max_depth": IntDistribution(2, 8)', '"max_depth": IntDistribution(2, 10)')
+    _edit(
+        package_copy / "tuning" / "space.py",
+        '"max_depth": IntDistribution(2, 8)',
+        '"max_depth": IntDistribution(2, 10)',
+    )
     assert _study_name_of(package_copy) != before
 
 
@@ -91,13 +95,23 @@ def _probe(make_dataset, model: str) -> list[dict]:
     trial code, on 120 rows and 2 x 3 folds."""
     X, y, schema = make_dataset(120, positives=24, seed=0)
     folds = make_folds(y, n_splits=3, n_repeats=2, seed=0)
-    task = TuneTask(model=model, schema=schema, X=X, y=y, folds=folds, metric="average_precision", seed=0, n_jobs=1,
-                    max_trees=50)
-    probe = optuna.create_study(direction="maximize", sampler=make_sampler(0), pruner=make_pruner("wilcoxon", n_folds=6))
+    task = TuneTask(
+        model=model, schema=schema, X=X, y=y, folds=folds, metric="average_precision", seed=0, n_jobs=1, max_trees=50
+    )
+    probe = optuna.create_study(
+        direction="maximize", sampler=make_sampler(0), pruner=make_pruner("wilcoxon", n_folds=6)
+    )
     work(probe, Storage(probe._storage, "memory", "", "memory"), task, n_trials=PROBE_TRIALS[model], progress=False)
-    return [{"state": t.state.name, "params": {k: float(f"{v:.10g}") if isinstance(v, float) else v for k, v in t.params.items()},
-             "intermediate": {str(k): round(v, DECIMALS) for k, v in t.intermediate_values.items()},
-             "value": round(t.value, DECIMALS), "n_trees": t.user_attrs.get("n_trees")} for t in probe.trials]
+    return [
+        {
+            "state": t.state.name,
+            "params": {k: float(f"{v:.10g}") if isinstance(v, float) else v for k, v in t.params.items()},
+            "intermediate": {str(k): round(v, DECIMALS) for k, v in t.intermediate_values.items()},
+            "value": round(t.value, DECIMALS),
+            "n_trees": t.user_attrs.get("n_trees"),
+        }
+        for t in probe.trials
+    ]
 
 
 def _differences(recorded: list[dict], now: list[dict], model: str) -> list[str]:
@@ -119,15 +133,18 @@ def test_the_probe_study_gives_the_trials_recorded_for_this_trial_code_version(m
     assert set(PROBE_TRIALS) == set(SEARCH_SPACES)
     now = {model: _probe(make_dataset, model) for model in PROBE_TRIALS}
     if os.environ.get(RECORD_ENV) == "1":
-        PROBE_FILE.write_text(json.dumps({"trial_code_version": study.TRIAL_CODE_VERSION, "trials": now},
-                                         indent=1, sort_keys=True) + "\n")
+        PROBE_FILE.write_text(
+            json.dumps({"trial_code_version": study.TRIAL_CODE_VERSION, "trials": now}, indent=1, sort_keys=True) + "\n"
+        )
         pytest.skip(f"recorded {PROBE_FILE.name} for trial code version {study.TRIAL_CODE_VERSION}")
     recorded = json.loads(PROBE_FILE.read_text())
     how = f"record the probe: {RECORD_ENV}=1 python -m pytest {Path(__file__).relative_to(PACKAGE.parents[1])}"
     assert recorded["trial_code_version"] == study.TRIAL_CODE_VERSION, (
         f"TRIAL_CODE_VERSION is {study.TRIAL_CODE_VERSION} but {PROBE_FILE.name} was recorded for "
-        f"{recorded['trial_code_version']}; {how}")
+        f"{recorded['trial_code_version']}; {how}"
+    )
     changes = [d for model in PROBE_TRIALS for d in _differences(recorded["trials"][model], now[model], model)]
     assert not changes, (
         "what the trials compute changed while tuning.study.TRIAL_CODE_VERSION did not, so the tune stage would "
-        f"resume studies of the old code; raise it and {how}. Changes: " + "; ".join(changes[:5]))
+        f"resume studies of the old code; raise it and {how}. Changes: " + "; ".join(changes[:5])
+    )

@@ -32,12 +32,20 @@ SCHEMA = Schema(target="y", numeric=["a", "b", "c"], categorical={"g": ["x", "y"
 def task():
     rng = np.random.default_rng(0)
     n = 400
-    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n),
-                       "g": rng.choice(["x", "y", "z"], size=n).astype(object)})
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "c": rng.normal(size=n),
+            "g": rng.choice(["x", "y", "z"], size=n).astype(object),
+        }
+    )
     logit = -2.8 + 2.0 * df["a"] - 1.0 * df["b"] + (df["g"] == "x") * 0.8
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     folds = make_folds(y, n_splits=3, n_repeats=1, seed=0)
-    return objective.TuneTask(model="logistic_regression", schema=SCHEMA, X=df, y=y, folds=folds, metric="log_loss", seed=0)
+    return objective.TuneTask(
+        model="logistic_regression", schema=SCHEMA, X=df, y=y, folds=folds, metric="log_loss", seed=0
+    )
 
 
 @pytest.mark.parametrize("model", space.TUNABLE_MODELS)
@@ -86,7 +94,9 @@ def _fold_scores(task: objective.TuneTask, params: dict) -> list[float]:
     """Each fold's score for ``params``, fitted one fold at a time without run_trial."""
     scores = []
     for _, _, train, val in iter_splits(task.folds):
-        proba, _ = objective.fit_predict_fold(task.model, params, task.schema, task.X, task.y, train, val, seed=task.seed)
+        proba, _ = objective.fit_predict_fold(
+            task.model, params, task.schema, task.X, task.y, train, val, seed=task.seed
+        )
         scores.append(score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric])
     return scores
 
@@ -167,8 +177,14 @@ def test_work_makes_exactly_n_trials_and_resumes(task, tmp_path):
     worker.work(study, storage, task, n_trials=4, progress=False)
     first = [(t.number, t.value) for t in study.trials]
     # a "killed" run left a running trial behind; a new process resumes the same study
-    again = studies.load_study(storages.open_storage(journal_path=path, storage_env="UNSET_ENV_FOR_TEST"),
-                              name="s", seed=3, pruner="median", n_folds=3, metric="log_loss")
+    again = studies.load_study(
+        storages.open_storage(journal_path=path, storage_env="UNSET_ENV_FOR_TEST"),
+        name="s",
+        seed=3,
+        pruner="median",
+        n_folds=3,
+        metric="log_loss",
+    )
     again.ask()
     # work() itself fails the stale trial: the journal has one owner, so waiting for it would never end
     c = worker.work(again, storage, task, n_trials=7, progress=False)
@@ -183,8 +199,11 @@ def _open(path, *, pruner="median", seed=3):
 
 
 def _finished(study):
-    return [(t.state, t.params, t.value, list(t.intermediate_values.items())) for t in study.trials
-            if t.state in results.FINISHED]
+    return [
+        (t.state, t.params, t.value, list(t.intermediate_values.items()))
+        for t in study.trials
+        if t.state in results.FINISHED
+    ]
 
 
 def _killed_and_resumed(path, task, *, killed_after, n_trials):
@@ -231,8 +250,9 @@ def test_first_trials_are_what_a_run_of_that_many_trials_gives(task, tmp_path):
     assert pruners.pairs_folds(first)  # the trials table reads a pruned trial's folds as the pruner paired them
     # the view is reported like the study: the table of a 5-trial run, but for measured durations
     reported, direct = results.trials_table(first), results.trials_table(results.first_trials(five, 5))
-    pd.testing.assert_frame_equal(reported.drop(columns=["duration_seconds", "worker"]),
-                                  direct.drop(columns=["duration_seconds", "worker"]))
+    pd.testing.assert_frame_equal(
+        reported.drop(columns=["duration_seconds", "worker"]), direct.drop(columns=["duration_seconds", "worker"])
+    )
     assert results.first_trials(twelve, 5).best_params == results.first_trials(five, 99).best_params
     assert len(results.first_trials(five, 99).trials) == 5  # fewer finished than asked for: all of them
     # a lower n_trials on the stored study runs no trial
@@ -244,8 +264,9 @@ def test_a_timeout_ends_the_study_with_a_warning_or_an_error_when_no_trial_is_co
     storage, study = _open(tmp_path / "j.journal")
     with pytest.raises(TuneError) as err:
         worker.work(study, storage, task, n_trials=5, timeout=1e-9, progress=False)
-    assert str(err.value) == ("tune.timeout (1e-09 s) passed before any trial of study s was complete; "
-                              "raise tune.timeout or set it to null")
+    assert str(err.value) == (
+        "tune.timeout (1e-09 s) passed before any trial of study s was complete; raise tune.timeout or set it to null"
+    )
     worker.work(study, storage, task, n_trials=2, progress=False)
     with caplog.at_level(logging.WARNING, logger="imbalance_lab.tuning"):
         c = worker.work(study, storage, task, n_trials=5, timeout=1e-9, progress=False)
@@ -263,8 +284,10 @@ def test_a_second_run_on_the_journal_stops_with_a_one_line_error_and_fails_no_tr
         study.ask()  # its running trial
         with pytest.raises(TuneError) as err:
             worker.work(study, storage, task, n_trials=3, progress=False)
-        assert str(err.value) == (f"journal file {tmp_path / 'j.journal'} is in use by another run of the tune stage; "
-                                  "wait for it to end or stop it, or give this run a database storage (tune.storage_env)")
+        assert str(err.value) == (
+            f"journal file {tmp_path / 'j.journal'} is in use by another run of the tune stage; "
+            "wait for it to end or stop it, or give this run a database storage (tune.storage_env)"
+        )
         assert results.counts(study)["running"] == 1  # the first run's trial was left alone
     c = worker.work(study, storage, task, n_trials=3, progress=False)  # once it has ended
     assert c["complete"] + c["pruned"] == 3 and c["fail"] == 1
@@ -299,8 +322,17 @@ def test_a_worker_waits_for_the_stage_to_create_the_study(tmp_path, caplog):
     joined = {}
 
     def worker():
-        joined["study"] = studies.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss",
-                                            create=False, poll_seconds=0.02, warn_after=0.2)
+        joined["study"] = studies.load_study(
+            storage,
+            name="s",
+            seed=3,
+            pruner="none",
+            n_folds=3,
+            metric="log_loss",
+            create=False,
+            poll_seconds=0.02,
+            warn_after=0.2,
+        )
 
     def logged(text, level):
         return [r for r in caplog.records if text in r.getMessage() and r.levelno == level]
@@ -337,8 +369,14 @@ def test_resuming_a_study_does_not_write_to_the_journal(tmp_path):
     study = studies.load_study(storage, name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")
     study.tell(study.ask(), 0.5)
     before = path.read_bytes()
-    again = studies.load_study(storages.open_storage(journal_path=path, storage_env="UNSET_ENV_FOR_TEST"),
-                              name="s", seed=3, pruner="none", n_folds=3, metric="log_loss")
+    again = studies.load_study(
+        storages.open_storage(journal_path=path, storage_env="UNSET_ENV_FOR_TEST"),
+        name="s",
+        seed=3,
+        pruner="none",
+        n_folds=3,
+        metric="log_loss",
+    )
     assert [t.value for t in again.trials] == [0.5] and again.direction == study.direction
     assert path.read_bytes() == before
 
@@ -366,7 +404,9 @@ def test_a_run_killed_while_writing_the_journal_does_not_block_the_next_run(tmp_
     """SIGKILL while appending to the journal (holding its lock): the next run, with the journal
     path relative as the stage gives it, proceeds at once. With Optuna's default symlink lock it
     waited forever."""
-    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     try:
         nxt = subprocess.run([sys.executable, "-c", NEXT_RUN], cwd=tmp_path, capture_output=True, text=True, timeout=60)
@@ -387,8 +427,16 @@ def test_same_seed_gives_same_best_params(task, tmp_path):
 
 
 def test_study_name_tracks_what_changes_the_trials():
-    base = {"model": "xgboost", "metric": "average_precision", "n_trials": 40, "timeout": None, "pruner": "median",
-            "max_trees": 2000, "storage_env": "X", "n_jobs": 1}
+    base = {
+        "model": "xgboost",
+        "metric": "average_precision",
+        "n_trials": 40,
+        "timeout": None,
+        "pruner": "median",
+        "max_trees": 2000,
+        "storage_env": "X",
+        "n_jobs": 1,
+    }
 
     def name(tune=base, seed=1, data="d", code="c", n_folds=5):
         return studies.study_name(tune=tune, seed=seed, data_fingerprint=data, code=code, n_folds=n_folds)
@@ -462,10 +510,18 @@ def test_trials_table_gives_a_pruned_trial_the_mean_of_the_folds_it_reached(prun
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("n_folds, n_jobs, expected", [
-    (3, 1, (1, 1)), (3, 2, (2, 1)), (3, 3, (3, 1)), (10, 2, (2, 1)), (10, 4, (4, 1)),
-    (3, 8, (3, 2)), (1, 4, (1, 4)),
-])
+@pytest.mark.parametrize(
+    "n_folds, n_jobs, expected",
+    [
+        (3, 1, (1, 1)),
+        (3, 2, (2, 1)),
+        (3, 3, (3, 1)),
+        (10, 2, (2, 1)),
+        (10, 4, (4, 1)),
+        (3, 8, (3, 2)),
+        (1, 4, (1, 4)),
+    ],
+)
 def test_fold_slots(n_folds, n_jobs, expected):
     width, threads = objective.fold_slots(n_folds, n_jobs)
     assert (width, threads) == expected
@@ -478,6 +534,7 @@ def test_in_order_yields_in_order_and_starts_nothing_once_the_caller_stops(width
 
     submitted = []
     with ThreadPoolExecutor(max_workers=width) as pool:
+
         def submit(position):
             submitted.append(position)
             return pool.submit(lambda: position * 10)
@@ -496,18 +553,37 @@ MISSING_SCHEMA = SCHEMA
 #: Fixed hyperparameters (what a trial suggests), small and fast.
 TRIAL_PARAMS = {
     "logistic_regression": {"C": 0.5},
-    "xgboost": {"learning_rate": 0.3, "max_depth": 3, "min_child_weight": 1.0, "subsample": 0.8,
-                "colsample_bytree": 0.7, "reg_lambda": 1.0, "reg_alpha": 0.01, "gamma": 0.1},
-    "hist_gradient_boosting": {"learning_rate": 0.3, "max_leaf_nodes": 8, "min_samples_leaf": 10,
-                               "l2_regularization": 1.0, "max_features": 0.8},
+    "xgboost": {
+        "learning_rate": 0.3,
+        "max_depth": 3,
+        "min_child_weight": 1.0,
+        "subsample": 0.8,
+        "colsample_bytree": 0.7,
+        "reg_lambda": 1.0,
+        "reg_alpha": 0.01,
+        "gamma": 0.1,
+    },
+    "hist_gradient_boosting": {
+        "learning_rate": 0.3,
+        "max_leaf_nodes": 8,
+        "min_samples_leaf": 10,
+        "l2_regularization": 1.0,
+        "max_features": 0.8,
+    },
 }
 
 
 def _missing_data(n: int = 240, n_splits: int = 4):
     """Numeric and text columns with missing values; ``n_splits`` folds of one repeat."""
     rng = np.random.default_rng(3)
-    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n),
-                       "g": rng.choice(["x", "y", "z"], size=n).astype(object)})
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "c": rng.normal(size=n),
+            "g": rng.choice(["x", "y", "z"], size=n).astype(object),
+        }
+    )
     df.loc[rng.random(n) < 0.1, "b"] = np.nan
     df.loc[rng.random(n) < 0.1, "g"] = np.nan
     logit = -1.5 + 2.0 * df["a"] - 1.0 * df["b"].fillna(0) + (df["g"] == "x") * 0.8
@@ -523,7 +599,9 @@ def test_prepared_fold_predicts_like_fit_predict_fold(model):
     params = TRIAL_PARAMS[model]
     with threadpool_limits(limits=1):
         for _, _, train, val in list(iter_splits(folds))[:2]:
-            expected, expected_trees = objective.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
+            expected, expected_trees = objective.fit_predict_fold(
+                model, params, MISSING_SCHEMA, X, y, train, val, seed=5
+            )
             fold = objective.prepare_fold(model, MISSING_SCHEMA, X, y, train, val, seed=5)
             got, trees = objective.fit_predict_prepared(model, params, fold, seed=5)
             assert np.array_equal(got, expected)
@@ -560,8 +638,9 @@ def test_prepared_xgboost_matrices_fit_like_the_pipeline_over_the_search_space(n
         fold = objective.prepare_fold("xgboost", MISSING_SCHEMA, X, y, train, val, seed=11, n_jobs=n_jobs)
         assert fold.matrix_settings == (None, n_jobs)
         for params in param_sets:
-            expected, expected_trees = objective.fit_predict_fold("xgboost", params, MISSING_SCHEMA, X, y, train, val,
-                                                               seed=11, n_jobs=n_jobs, max_trees=300)
+            expected, expected_trees = objective.fit_predict_fold(
+                "xgboost", params, MISSING_SCHEMA, X, y, train, val, seed=11, n_jobs=n_jobs, max_trees=300
+            )
             got, trees = objective.fit_predict_prepared("xgboost", params, fold, seed=11, n_jobs=n_jobs, max_trees=300)
             assert np.array_equal(got, expected) and trees == expected_trees
 
@@ -580,7 +659,10 @@ def test_prepared_xgboost_matrices_refuse_a_fit_without_early_stopping():
     X, y, folds = _missing_data()
     _, _, train, val = next(iter_splits(folds))
     fold = objective.prepare_fold("xgboost", MISSING_SCHEMA, X, y, train, val, seed=1, n_jobs=1)
-    params = {**space.trial_model_params("xgboost", TRIAL_PARAMS["xgboost"], max_trees=50), "early_stopping_rounds": None}
+    params = {
+        **space.trial_model_params("xgboost", TRIAL_PARAMS["xgboost"], max_trees=50),
+        "early_stopping_rounds": None,
+    }
     est = make_estimator("xgboost", seed=1, n_jobs=1, params=params)
     with pytest.raises(ValueError, match="no early_stopping_rounds"):
         objective._train_xgboost(est, fold)
@@ -597,7 +679,9 @@ def test_prepared_xgboost_matrices_refuse_labels_other_than_0_and_1(part):
     y_fit, y_stop = np.tile([0, 1], 20), np.tile([0, 1], 5)
     fit_matrix, stop_matrix, settings = objective._quantile_matrices(X_fit, y_fit, X_stop, y_stop, n_jobs=1)
     assert fit_matrix.num_row() == 40 and stop_matrix.num_row() == 10 and settings == (None, 1)
-    bad = {"training": (np.where(y_fit == 1, 2, 0), y_stop), "early-stopping": (y_fit, np.where(y_stop == 0, -1, 1))}[part]
+    bad = {"training": (np.where(y_fit == 1, 2, 0), y_stop), "early-stopping": (y_fit, np.where(y_stop == 0, -1, 1))}[
+        part
+    ]
     with pytest.raises(ValueError, match=rf"the {part} labels must be 0 or 1, got \[(0, 2|-1, 1)\]$"):
         objective._quantile_matrices(X_fit, bad[0], X_stop, bad[1], n_jobs=1)
 
@@ -625,8 +709,9 @@ def test_run_trial_from_a_queue_reports_like_one_fold_at_a_time(model, n_jobs):
     param_sets = [TRIAL_PARAMS[model], second]  # the second trial uses the folds the first prepared
 
     def task(jobs):
-        return objective.TuneTask(model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss",
-                               seed=5, n_jobs=jobs)
+        return objective.TuneTask(
+            model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss", seed=5, n_jobs=jobs
+        )
 
     sequential, queued = _run_trials(task(1), param_sets), _run_trials(task(n_jobs), param_sets)
     for params, one, many in zip(param_sets, sequential, queued):
@@ -654,15 +739,22 @@ def test_run_trial_from_a_queue_with_a_paired_pruner_reports_like_one_fold_at_a_
     param_sets = [TRIAL_PARAMS[model], dict(TRIAL_PARAMS[model], C=5.0)]
 
     def task(jobs):
-        return objective.TuneTask(model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss",
-                               seed=5, n_jobs=jobs)
+        return objective.TuneTask(
+            model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss", seed=5, n_jobs=jobs
+        )
 
     never = optuna.pruners.WilcoxonPruner(p_threshold=0.0)  # pairs folds, never prunes
-    sequential, queued = _run_trials(task(1), param_sets, pruner=never), _run_trials(task(n_jobs), param_sets, pruner=never)
+    sequential, queued = (
+        _run_trials(task(1), param_sets, pruner=never),
+        _run_trials(task(n_jobs), param_sets, pruner=never),
+    )
     for number, (one, many) in enumerate(zip(sequential, queued)):
         assert one.state == many.state == TrialState.COMPLETE
-        assert list(many.intermediate_values) == list(one.intermediate_values) == objective.fold_order(
-            len(list(iter_splits(folds))), seed=5, slot=number, shuffle=True)
+        assert (
+            list(many.intermediate_values)
+            == list(one.intermediate_values)
+            == objective.fold_order(len(list(iter_splits(folds))), seed=5, slot=number, shuffle=True)
+        )
         assert many.intermediate_values == one.intermediate_values
         assert many.value == one.value
 
@@ -709,8 +801,9 @@ class _GatedFits:
 
 def test_run_trial_keeps_every_core_busy_while_one_fold_is_slow(monkeypatch):
     X, y, folds = _missing_data(n_splits=8)
-    task = objective.TuneTask(model="logistic_regression", schema=MISSING_SCHEMA, X=X, y=y, folds=folds,
-                           metric="log_loss", seed=5, n_jobs=2)
+    task = objective.TuneTask(
+        model="logistic_regression", schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss", seed=5, n_jobs=2
+    )
     gate = _GatedFits(task, release_after=3)  # fold 0 ends only after folds 1, 2 and 3 have started
     monkeypatch.setattr(objective, "fit_predict_prepared", gate)
     (trial,) = _run_trials(task, [TRIAL_PARAMS["logistic_regression"]])
@@ -730,8 +823,16 @@ def test_run_trial_keeps_every_core_busy_while_one_fold_is_slow(monkeypatch):
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_run_trial_pruned_reports_only_up_to_the_pruning_and_starts_no_more_fits(monkeypatch, n_jobs):
     X, y, folds = _missing_data(n_splits=8)
-    task = objective.TuneTask(model="logistic_regression", schema=MISSING_SCHEMA, X=X, y=y, folds=folds,
-                           metric="log_loss", seed=5, n_jobs=n_jobs)
+    task = objective.TuneTask(
+        model="logistic_regression",
+        schema=MISSING_SCHEMA,
+        X=X,
+        y=y,
+        folds=folds,
+        metric="log_loss",
+        seed=5,
+        n_jobs=n_jobs,
+    )
     gate = _GatedFits(task, release_after=3 if n_jobs == 2 else 0)
     monkeypatch.setattr(objective, "fit_predict_prepared", gate)
     (trial,) = _run_trials(task, [TRIAL_PARAMS["logistic_regression"]], pruner=_PruneAfterFirstReport())
@@ -751,10 +852,21 @@ def test_trials_seconds_sums_the_finished_trials_of_every_run():
     study = optuna.create_study(direction="maximize")
     start = datetime.datetime(2026, 1, 1, 12, 0, 0)
     for seconds, state in [(2.5, TrialState.COMPLETE), (1.0, TrialState.PRUNED), (4.0, TrialState.FAIL)]:
-        study.add_trial(optuna.trial.FrozenTrial(
-            number=0, trial_id=0, state=state, value=0.5 if state == TrialState.COMPLETE else None,
-            datetime_start=start, datetime_complete=start + datetime.timedelta(seconds=seconds), params={},
-            distributions={}, user_attrs={}, system_attrs={}, intermediate_values={}))
+        study.add_trial(
+            optuna.trial.FrozenTrial(
+                number=0,
+                trial_id=0,
+                state=state,
+                value=0.5 if state == TrialState.COMPLETE else None,
+                datetime_start=start,
+                datetime_complete=start + datetime.timedelta(seconds=seconds),
+                params={},
+                distributions={},
+                user_attrs={},
+                system_attrs={},
+                intermediate_values={},
+            )
+        )
     assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL]
     assert results.trials_seconds(study) == pytest.approx(3.5)  # the failed trial does not count
 
@@ -768,17 +880,28 @@ def test_max_trees_caps_what_early_stopping_may_grow(model):
     _, capped = objective.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5, max_trees=4)
     assert free > 4 and capped <= 4
     # the stage's path (folds preprocessed once, fitted from a queue) honours it too
-    task = objective.TuneTask(model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss", seed=5,
-                           n_jobs=2, max_trees=4)
+    task = objective.TuneTask(
+        model=model, schema=MISSING_SCHEMA, X=X, y=y, folds=folds, metric="log_loss", seed=5, n_jobs=2, max_trees=4
+    )
     (trial,) = _run_trials(task, [params])
     assert trial.state == TrialState.COMPLETE and trial.user_attrs["n_trees"] <= 4
 
 
 def test_max_trees_is_part_of_the_study_name():
-    base = {"model": "xgboost", "metric": "average_precision", "n_trials": 40, "timeout": None, "pruner": "median",
-            "max_trees": 2000, "storage_env": "X", "n_jobs": 1}
+    base = {
+        "model": "xgboost",
+        "metric": "average_precision",
+        "n_trials": 40,
+        "timeout": None,
+        "pruner": "median",
+        "max_trees": 2000,
+        "storage_env": "X",
+        "n_jobs": 1,
+    }
     name = studies.study_name(tune=base, seed=1, data_fingerprint="d", code="c", n_folds=5)
-    assert name != studies.study_name(tune={**base, "max_trees": 300}, seed=1, data_fingerprint="d", code="c", n_folds=5)
+    assert name != studies.study_name(
+        tune={**base, "max_trees": 300}, seed=1, data_fingerprint="d", code="c", n_folds=5
+    )
 
 
 def test_at_search_bounds_names_parameters_at_an_end_of_their_range():
@@ -788,15 +911,34 @@ def test_at_search_bounds_names_parameters_at_an_end_of_their_range():
     from imbalance_lab.tuning import at_search_bounds
 
     trial = create_trial(
-        params={"max_depth": 8, "depth_low": 2, "depth_mid": 5, "mcw": 18.86, "lr": 0.0102, "mid": 0.5, "lin": 4.95,
-                "kind": "a"},
-        distributions={"max_depth": IntDistribution(2, 8), "depth_low": IntDistribution(2, 8),
-                       "depth_mid": IntDistribution(2, 8), "mcw": FloatDistribution(0.5, 20.0, log=True),
-                       "lr": FloatDistribution(0.01, 0.3, log=True), "mid": FloatDistribution(0.0, 1.0),
-                       "lin": FloatDistribution(0.0, 5.0), "kind": CategoricalDistribution(["a", "b"])},
+        params={
+            "max_depth": 8,
+            "depth_low": 2,
+            "depth_mid": 5,
+            "mcw": 18.86,
+            "lr": 0.0102,
+            "mid": 0.5,
+            "lin": 4.95,
+            "kind": "a",
+        },
+        distributions={
+            "max_depth": IntDistribution(2, 8),
+            "depth_low": IntDistribution(2, 8),
+            "depth_mid": IntDistribution(2, 8),
+            "mcw": FloatDistribution(0.5, 20.0, log=True),
+            "lr": FloatDistribution(0.01, 0.3, log=True),
+            "mid": FloatDistribution(0.0, 1.0),
+            "lin": FloatDistribution(0.0, 5.0),
+            "kind": CategoricalDistribution(["a", "b"]),
+        },
         value=0.18,
     )
     # 18.86 on [0.5, 20] log: 98.4 % of the way up; 0.0102 on [0.01, 0.3] log: 0.6 %; 4.95 of 5: 99 %
-    assert at_search_bounds(trial) == {"max_depth": "upper", "depth_low": "lower", "mcw": "upper", "lr": "lower",
-                                       "lin": "upper"}
+    assert at_search_bounds(trial) == {
+        "max_depth": "upper",
+        "depth_low": "lower",
+        "mcw": "upper",
+        "lr": "lower",
+        "lin": "upper",
+    }
     assert at_search_bounds(trial, margin=0.001) == {"max_depth": "upper", "depth_low": "lower"}

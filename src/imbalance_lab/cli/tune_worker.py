@@ -33,9 +33,17 @@ def main(args: argparse.Namespace) -> int:
     for key in ("train_path", "folds_path", "schema_path"):
         if not Path(paths[key]).exists():
             raise TuneError(f"{paths[key]}: not found; run `dvc pull` or `dvc repro prepare` on this machine first")
-    counts = run_worker(tune=params["tune"], seed=params["seed"], train=pd.read_parquet(paths["train_path"]),
-                        folds=pd.read_parquet(paths["folds_path"]), schema=Schema.read(paths["schema_path"]),
-                        journal_path=paths["study_journal_path"])
-    print(f"worker done: {counts['complete']} complete, {counts['pruned']} pruned, {counts['running']} running trials "
-          "in the study", file=sys.stderr)
+    counts = run_worker(
+        tune=params["tune"],
+        seed=params["seed"],
+        train=pd.read_parquet(paths["train_path"]),
+        folds=pd.read_parquet(paths["folds_path"]),
+        schema=Schema.read(paths["schema_path"]),
+        journal_path=paths["study_journal_path"],
+    )
+    print(
+        f"worker done: {counts['complete']} complete, {counts['pruned']} pruned, {counts['running']} running trials "
+        "in the study",
+        file=sys.stderr,
+    )
     return 0

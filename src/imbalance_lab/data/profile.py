@@ -20,8 +20,11 @@ def class_shares(values: pd.Series, y: np.ndarray) -> pd.DataFrame:
     if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True).startswith("mixed"):
         # values of several types: factorize would take 1, 1.0 and True for one value
         present = values.notna().to_numpy()
-        return (pd.crosstab(values[present].astype(str).to_numpy(), y[present], normalize="columns")
-                .reindex(columns=[0, 1], fill_value=0.0).rename_axis(index=None, columns=None))
+        return (
+            pd.crosstab(values[present].astype(str).to_numpy(), y[present], normalize="columns")
+            .reindex(columns=[0, 1], fill_value=0.0)
+            .rename_axis(index=None, columns=None)
+        )
     codes, uniques = pd.factorize(values, sort=False)
     texts = pd.Index(np.asarray(uniques, dtype=object)).astype(str)
     labels, names = pd.factorize(np.asarray(texts, dtype=object), sort=True)  # values spelled alike are one row
@@ -63,8 +66,15 @@ def feature_profile(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             sep = float(abs(pos_mean - neg_mean) / sd) if sd > 0 else 0.0
             kind = "numeric"
             distinct = _distinct(v) if pd.api.types.is_float_dtype(s) else int(s.nunique())
-        rows.append({
-            "feature": col, "kind": kind, "missing_share": float(s.isna().mean()), "distinct": distinct,
-            "mean_positive": pos_mean, "mean_negative": neg_mean, "separation": sep,
-        })
+        rows.append(
+            {
+                "feature": col,
+                "kind": kind,
+                "missing_share": float(s.isna().mean()),
+                "distinct": distinct,
+                "mean_positive": pos_mean,
+                "mean_negative": neg_mean,
+                "separation": sep,
+            }
+        )
     return pd.DataFrame(rows).sort_values(["separation", "feature"], ascending=[False, True]).reset_index(drop=True)

@@ -79,8 +79,11 @@ class Schema:
         unknown = sorted(set(values) - names)
         if unknown:
             raise ValueError(f"unknown schema field(s) {unknown}")
-        required = [f.name for f in dataclasses.fields(cls)
-                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        required = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
         missing = [name for name in required if name not in values]
         if missing:
             raise ValueError(f"schema field(s) {missing} missing")

@@ -38,7 +38,9 @@ def _sniff_sep(path: Path, encoding: str) -> str:
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
-        raise DataError(f"{path}: cannot detect the column separator; set options: {{sep: ','}} for this source") from None
+        raise DataError(
+            f"{path}: cannot detect the column separator; set options: {{sep: ','}} for this source"
+        ) from None
 
 
 def _multi_char(sep: str) -> bool:
@@ -51,8 +53,15 @@ def _header(path: Path, opts: dict[str, Any], encoding: str) -> list[str]:
     sep = opts["sep"]
     if len(sep) != 1:  # a regex or multi-character separator: pandas splits the header row as data,
         # so duplicate names are not mangled to 'a.1'
-        first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
-                            **({"engine": "python"} if _multi_char(sep) else {}), **opts)
+        first = pd.read_csv(
+            path,
+            header=None,
+            nrows=1,
+            dtype=str,
+            keep_default_na=False,
+            **({"engine": "python"} if _multi_char(sep) else {}),
+            **opts,
+        )
         return [str(v) for v in first.iloc[0]] if len(first) else []
     with open(path, encoding=encoding, newline="") as fh:
         first = fh.readline()
@@ -83,11 +92,15 @@ def _read_csv(path: Path, options: dict[str, Any]) -> pd.DataFrame:
         ) from None
     sep, quotechar = opts.get("sep", "auto"), opts.get("quotechar", '"')
     if not (isinstance(sep, str) and sep):
-        raise DataError(f"{path}: the separator {sep!r} is not a non-empty text; set options: {{sep: auto}} "
-                        "(or the right separator, e.g. ';') for this source")
+        raise DataError(
+            f"{path}: the separator {sep!r} is not a non-empty text; set options: {{sep: auto}} "
+            "(or the right separator, e.g. ';') for this source"
+        )
     if not (isinstance(quotechar, str) and len(quotechar) == 1):
-        raise DataError(f"{path}: the quote character {quotechar!r} is not one character; "
-                        "set options: {quotechar: '\"'} (or the file's quote character) for this source")
+        raise DataError(
+            f"{path}: the quote character {quotechar!r} is not one character; "
+            "set options: {quotechar: '\"'} (or the file's quote character) for this source"
+        )
     try:
         if sep == "auto":
             opts["sep"] = _sniff_sep(path, encoding)
@@ -108,7 +121,9 @@ def _read_csv(path: Path, options: dict[str, Any]) -> pd.DataFrame:
         engine = {"engine": "python"} if _multi_char(opts["sep"]) else {"low_memory": False}
         df = pd.read_csv(path, **engine, **opts)
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty; point prepare.sources at a CSV with a header row and data") from None
+        raise DataError(
+            f"{path}: the file is empty; point prepare.sources at a CSV with a header row and data"
+        ) from None
     except UnicodeDecodeError as exc:
         raise _decode_error(path, encoding, exc) from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -155,11 +170,15 @@ def _read_sql(source: dict[str, Any]) -> pd.DataFrame:
         cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
         kind = type(getattr(cause, "orig", None) or cause).__name__
         if stage == "url":
-            fix = (f"the URL in ${env} is not a valid database URL ({kind}); "
-                   "set it to dialect+driver://user:password@host:port/database")
+            fix = (
+                f"the URL in ${env} is not a valid database URL ({kind}); "
+                "set it to dialect+driver://user:password@host:port/database"
+            )
         elif stage == "connect":
-            fix = (f"cannot connect: the database refused the connection or is unreachable ({kind}); "
-                   f"check that the server is running and reachable and that ${env} holds the right URL")
+            fix = (
+                f"cannot connect: the database refused the connection or is unreachable ({kind}); "
+                f"check that the server is running and reachable and that ${env} holds the right URL"
+            )
         else:
             fix = f"the database query failed ({kind}); check that the query in prepare.sources runs"
         raise DataError(f"{where}: {fix}") from None
@@ -201,13 +220,17 @@ def read_source(source: dict[str, Any], *, base_dir: str | Path = ".") -> tuple[
         )
     fmt = _source_format(source, path)
     if fmt == "parquet" and source.get("options"):
-        raise DataError(f"{name}: options ({', '.join(sorted(source['options']))}) apply to CSV sources only; "
-                        "remove them from this Parquet source in prepare.sources")
+        raise DataError(
+            f"{name}: options ({', '.join(sorted(source['options']))}) apply to CSV sources only; "
+            "remove them from this Parquet source in prepare.sources"
+        )
     if fmt == "parquet":
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types
-            raise DataError(f"{name}: cannot read as Parquet ({type(exc).__name__}); check the file or set format: csv") from None
+            raise DataError(
+                f"{name}: cannot read as Parquet ({type(exc).__name__}); check the file or set format: csv"
+            ) from None
     else:
         df = _read_csv(path, source.get("options", {}))
     return name, _strip_column_names(name, df)

@@ -51,13 +51,18 @@ def split_holdout(
         train_idx, test_idx = train_test_split(idx, test_size=test_size, stratify=y, random_state=seed)
     except ValueError as exc:  # e.g. a test part smaller than the number of classes
         msg = str(exc).strip().splitlines()[0]
-        raise DataError(f"{source}: cannot split off a test part with test_size={test_size} ({msg}); "
-                        "raise prepare.test_size or add rows") from None
+        raise DataError(
+            f"{source}: cannot split off a test part with test_size={test_size} ({msg}); "
+            "raise prepare.test_size or add rows"
+        ) from None
     for kind, cls in (("positive", 1), ("negative", 0)):
         n_train, n_test = int((y[train_idx] == cls).sum()), int((y[test_idx] == cls).sum())
         if n_test < 1 or n_train < n_splits:
-            fix = (f"raise prepare.test_size or add {kind} rows" if n_test < 1
-                   else f"lower prepare.n_splits or prepare.test_size, or add {kind} rows")
+            fix = (
+                f"raise prepare.test_size or add {kind} rows"
+                if n_test < 1
+                else f"lower prepare.n_splits or prepare.test_size, or add {kind} rows"
+            )
             raise DataError(
                 f"{source}: the holdout split with test_size={test_size} puts {n_test} of the {n_train + n_test} "
                 f"{kind} row(s) in the test part and {n_train} in the training part; every class needs a test row "

@@ -55,7 +55,7 @@ def encode_target(values: pd.Series, *, positive_label: Any, source: str, target
         if isinstance(positive_label, (bool, np.bool_)) and text_classes:  # YAML: unquoted yes/no are booleans
             words = ("yes", "y", "on") if positive_label else ("no", "n", "off")
             meant = next((c for c in classes if c.lower() in words), words[0])
-            hint = f" (quote it in params.yaml: positive_label: \"{meant}\")"
+            hint = f' (quote it in params.yaml: positive_label: "{meant}")'
         raise DataError(
             f"{source}: positive label {positive_label!r} never occurs in target column '{target}' "
             f"(values: {classes[:10]}); set prepare.positive_label to one of them{hint}"

@@ -93,9 +93,12 @@ def check_not_dates(s: pd.Series, *, col: str, source: str) -> None:
     """Refuse a column of dates or times (typed, or text written as dates) that is not declared
     categorical."""
     text_date = date_text(s)
-    if (pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s)
-            or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in TIME_TYPES)
-            or text_date is not None):
+    if (
+        pd.api.types.is_datetime64_any_dtype(s)
+        or pd.api.types.is_timedelta64_dtype(s)
+        or (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in TIME_TYPES)
+        or text_date is not None
+    ):
         kind = f"text such as {text_date[:30]!r}" if text_date is not None else s.dtype
         raise DataError(
             f"{source}: column '{col}' holds dates or times ({kind}); drop it (prepare.drop_columns), "
@@ -226,8 +229,15 @@ def validate_and_clean(
         The clean data (features, id columns, 0/1 target), its schema and a report of what was
         found and dropped.
     """
-    check_columns(df, source=source, target=target, categorical=categorical, drop_columns=drop_columns,
-                  hash_columns=hash_columns, hash_salt=hash_salt)
+    check_columns(
+        df,
+        source=source,
+        target=target,
+        categorical=categorical,
+        drop_columns=drop_columns,
+        hash_columns=hash_columns,
+        hash_salt=hash_salt,
+    )
     report: dict[str, Any] = {"rows_read": len(df)}
     df = df.drop(columns=drop_columns)
     missing_target = df[target].isna()
@@ -242,9 +252,13 @@ def validate_and_clean(
     converted = {col: convert_feature(df, col, source=source, nominal=col in categorical) for col in feature_cols}
     for col, c in converted.items():
         if c.identifier_like:
-            log.warning("%s: numeric column '%s' %s: an identifier or row index? It is used as a feature; if it "
-                        "is not one, add it to prepare.drop_columns or prepare.hash_columns", source, col,
-                        c.identifier_like)
+            log.warning(
+                "%s: numeric column '%s' %s: an identifier or row index? It is used as a feature; if it "
+                "is not one, add it to prepare.drop_columns or prepare.hash_columns",
+                source,
+                col,
+                c.identifier_like,
+            )
     kept = [col for col, c in converted.items() if c.kind != "constant"]
     if not kept:
         raise DataError(f"{source}: no usable feature columns left besides the target '{target}'; add feature columns")

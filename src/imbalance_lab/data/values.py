@@ -64,8 +64,9 @@ def comma_option(texts: pd.Series, share: float) -> str | None:
     readings = {  # a thousands separator is one followed by three digits
         '{decimal: ","}': texts.str.replace(",", ".", regex=False),
         '{thousands: ","}': texts.str.replace(r"(?<=\d),(?=\d{3}(?!\d))", "", regex=True),
-        '{decimal: ",", thousands: "."}': texts.str.replace(r"(?<=\d)\.(?=\d{3}(?!\d))", "", regex=True)
-        .str.replace(",", ".", regex=False),
+        '{decimal: ",", thousands: "."}': texts.str.replace(r"(?<=\d)\.(?=\d{3}(?!\d))", "", regex=True).str.replace(
+            ",", ".", regex=False
+        ),
     }
     shares = {option: pd.to_numeric(v, errors="coerce").notna().mean() for option, v in readings.items()}
     best = max(shares, key=shares.get)  # ties: the first, a decimal comma
@@ -96,6 +97,7 @@ def truth_values(s: pd.Series) -> pd.Series | None:
     for any other column."""
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return None
+
     def truth(v: Any) -> float | None:  # pandas reads "True" next to a blank as the bool True
         if isinstance(v, (bool, np.bool_)):
             return float(v)
@@ -141,13 +143,17 @@ def coerce_numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series | None:
             "prepare.categorical if it is nominal"
         )
     others = sorted(texts[bad].unique())
-    placeholders = (share >= PLACEHOLDER_SHARE and len(others) <= PLACEHOLDER_KINDS
-                    and parsed.nunique() >= PLACEHOLDER_NUMBERS)
+    placeholders = (
+        share >= PLACEHOLDER_SHARE and len(others) <= PLACEHOLDER_KINDS and parsed.nunique() >= PLACEHOLDER_NUMBERS
+    )
     if share >= NUMERIC_SHARE or placeholders:
         row = bad.idxmax()
-        hint = (f"if they stand for missing values, add na_values: {others!r} to this source's options in "
-                "prepare.sources (CSV) or blank them; otherwise fix them" if len(others) <= PLACEHOLDER_KINDS
-                else "fix or blank those values")
+        hint = (
+            f"if they stand for missing values, add na_values: {others!r} to this source's options in "
+            "prepare.sources (CSV) or blank them; otherwise fix them"
+            if len(others) <= PLACEHOLDER_KINDS
+            else "fix or blank those values"
+        )
         raise DataError(
             f"{source}: column '{col}' is numeric but holds text {str(present[row])[:40]!r} "
             f"in {int(bad.sum())} row(s) (first at data row {int(row) + 1}); {hint}, "
@@ -163,9 +169,11 @@ TIME_TYPES = {"datetime", "datetime64", "date", "timedelta", "timedelta64", "tim
 #: Text that is a date (three parts, one of them a four-digit year: 2024-01-31, 31/01/2024,
 #: 31.01.2024, 20240131 is not) or a time of day (12:30, 12:30:59), possibly both. Two-part text
 #: such as an age band (25-34) or a ratio (3/5) is not.
-DATE_TEXT = (r"^\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})"
-              r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$"
-              r"|^\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*$")
+DATE_TEXT = (
+    r"^\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*$"
+    r"|^\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*$"
+)
 
 
 def date_text(s: pd.Series) -> str | None:

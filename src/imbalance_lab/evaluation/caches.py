@@ -50,8 +50,12 @@ def shared_preprocessing(estimator: Any) -> Any | None:
 
 def frame_for_workers(X: pd.DataFrame) -> pd.DataFrame:
     """``X`` with its text columns as pandas categoricals (same values, cheap to pickle)."""
-    text = [c for c in X.columns if isinstance(X[c].dtype, pd.StringDtype)
-            or (X[c].dtype == object and pd.api.types.infer_dtype(X[c], skipna=True) == "string")]
+    text = [
+        c
+        for c in X.columns
+        if isinstance(X[c].dtype, pd.StringDtype)
+        or (X[c].dtype == object and pd.api.types.infer_dtype(X[c], skipna=True) == "string")
+    ]
     if not text:
         return X
     out = X.copy(deep=False)
@@ -106,8 +110,9 @@ def rest_of(estimator: Any) -> Any:
     return rest
 
 
-def fit_predict_prefitted(estimator: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray,
-                           val: np.ndarray) -> tuple[np.ndarray, float, float, bytes | None]:
+def fit_predict_prefitted(
+    estimator: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, val: np.ndarray
+) -> tuple[np.ndarray, float, float, bytes | None]:
     """:func:`imbalance_lab.evaluation.cross_validation.fit_and_predict` with the ``preprocess`` step
     already fitted on the training rows: the rest of the pipeline (sampler, model) is fitted on its
     output, as ``Pipeline.fit`` does. Also returns that fitted rest, pickled, when it is small
@@ -153,7 +158,9 @@ class SharedFits:
         missing = {k: w for k, w in zip(keys, wanted) if k not in _PREPROCESS_CACHE}
         if missing:
             jobs = (delayed(fit_preprocessing)(step, self.X, self.y, rows) for step, rows in missing.values())
-            fitted = list(tqdm(parallel(jobs), total=len(missing), desc=f"{desc}: preprocessing", leave=False, mininterval=1.0))
+            fitted = list(
+                tqdm(parallel(jobs), total=len(missing), desc=f"{desc}: preprocessing", leave=False, mininterval=1.0)
+            )
             for key, result in zip(missing, fitted):
                 _PREPROCESS_CACHE[key] = result
         out = [_PREPROCESS_CACHE[k] for k in keys]

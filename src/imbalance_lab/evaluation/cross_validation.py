@@ -52,7 +52,9 @@ class CVResult:
     timings: pd.DataFrame
 
 
-def fit_and_predict(estimator: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, val: np.ndarray) -> tuple[np.ndarray, float, float]:
+def fit_and_predict(
+    estimator: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, val: np.ndarray
+) -> tuple[np.ndarray, float, float]:
     """Fit a clone on the training rows and predict the validation rows, with one thread:
     (probabilities, fit seconds, predict seconds)."""
     with threadpool_limits(limits=1):
@@ -64,8 +66,16 @@ def fit_and_predict(estimator: Any, X: pd.DataFrame, y: np.ndarray, train: np.nd
     return proba, t1 - t0, t2 - t1
 
 
-def run_folds(pipelines: Sequence[tuple[str, Any]], X: pd.DataFrame, y: np.ndarray, splits: list, *, n_jobs: int,
-               fit_predict: Callable[..., tuple[np.ndarray, float, float]], desc: str) -> list[list[tuple[np.ndarray, float, float]]]:
+def run_folds(
+    pipelines: Sequence[tuple[str, Any]],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: list,
+    *,
+    n_jobs: int,
+    fit_predict: Callable[..., tuple[np.ndarray, float, float]],
+    desc: str,
+) -> list[list[tuple[np.ndarray, float, float]]]:
     """Fit and predict every pipeline on every split, all in one pool of ``n_jobs`` processes
     (no core idles between pipelines). Returns, per pipeline, the results in split order."""
     order = [(i, j) for i in range(len(pipelines)) for j in range(len(splits))]
@@ -109,8 +119,10 @@ def run_folds(pipelines: Sequence[tuple[str, Any]], X: pd.DataFrame, y: np.ndarr
     for batch in (now, later):
         if not batch:
             continue
-        for (i, j), res in zip(batch, tqdm(parallel(job(i, j) for i, j in batch), total=len(batch), desc=desc,
-                                           leave=False, mininterval=1.0)):
+        for (i, j), res in zip(
+            batch,
+            tqdm(parallel(job(i, j) for i, j in batch), total=len(batch), desc=desc, leave=False, mininterval=1.0),
+        ):
             if steps[i] is None:
                 results[i, j] = res
             elif len(res) == 2:  # predicted with a kept model: its fit is the measured one
@@ -127,8 +139,14 @@ def run_folds(pipelines: Sequence[tuple[str, Any]], X: pd.DataFrame, y: np.ndarr
     return out
 
 
-def _assemble(splits: list, results: list[tuple[np.ndarray, float, float]], y: np.ndarray, *,
-              threshold_objective: str, top_k_fraction: float) -> CVResult:
+def _assemble(
+    splits: list,
+    results: list[tuple[np.ndarray, float, float]],
+    y: np.ndarray,
+    *,
+    threshold_objective: str,
+    top_k_fraction: float,
+) -> CVResult:
     oof_rows, timing_rows = [], []
     for (r, k, _, val), (proba, fit_s, pred_s) in zip(splits, results):
         oof_rows.append(pd.DataFrame({"row": val, "repeat": r, "fold": k, "y_true": y[val], "y_score": proba}))
@@ -136,7 +154,7 @@ def _assemble(splits: list, results: list[tuple[np.ndarray, float, float]], y: n
     oof = pd.concat(oof_rows, ignore_index=True)
 
     score_rows = []
-    for (r, k, _, _) in splits:
+    for r, k, _, _ in splits:
         same_repeat = oof["repeat"] == r
         others = oof[same_repeat & (oof["fold"] != k)]
         mine = oof[same_repeat & (oof["fold"] == k)]
@@ -183,8 +201,9 @@ def cross_validate(
         ``preprocess`` step fitted on the same rows by an earlier call is reused (same values).
     """
     splits = list(iter_splits(folds))
-    results = run_folds([("model", estimator)], X, y, splits, n_jobs=n_jobs, fit_predict=fit_predict,
-                         desc=desc or "folds")[0]
+    results = run_folds(
+        [("model", estimator)], X, y, splits, n_jobs=n_jobs, fit_predict=fit_predict, desc=desc or "folds"
+    )[0]
     return _assemble(splits, results, y, threshold_objective=threshold_objective, top_k_fraction=top_k_fraction)
 
 
@@ -207,10 +226,19 @@ def cross_validate_models(
     splits = list(iter_splits(folds))
     for name in pipelines:
         log.info("cross-validating %s", name)
-    results = run_folds(list(pipelines.items()), X, y, splits, n_jobs=n_jobs, fit_predict=fit_and_predict,
-                         desc=f"{len(pipelines)} pipelines x {len(splits)} folds")
-    parts = {name: _assemble(splits, res, y, threshold_objective=threshold_objective, top_k_fraction=top_k_fraction)
-             for name, res in zip(pipelines, results)}
+    results = run_folds(
+        list(pipelines.items()),
+        X,
+        y,
+        splits,
+        n_jobs=n_jobs,
+        fit_predict=fit_and_predict,
+        desc=f"{len(pipelines)} pipelines x {len(splits)} folds",
+    )
+    parts = {
+        name: _assemble(splits, res, y, threshold_objective=threshold_objective, top_k_fraction=top_k_fraction)
+        for name, res in zip(pipelines, results)
+    }
 
     def stack(attr: str) -> pd.DataFrame:
         return pd.concat([getattr(r, attr).assign(model=n) for n, r in parts.items()], ignore_index=True)

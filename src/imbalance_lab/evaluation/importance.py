@@ -30,7 +30,7 @@ def _output_blocks(preprocess: Any, columns: Sequence[str]) -> dict[str, list[in
         if any(not isinstance(c, str) or c not in blocks for c in cols):
             return None
         src: list[str] = list(cols)  # the input column of each current output column
-        for step in (trans.steps if isinstance(trans, SkPipeline) else [(None, trans)]):
+        for step in trans.steps if isinstance(trans, SkPipeline) else [(None, trans)]:
             est = step[1]
             if isinstance(est, SimpleImputer):
                 kept = src
@@ -45,9 +45,13 @@ def _output_blocks(preprocess: Any, columns: Sequence[str]) -> dict[str, list[in
             elif isinstance(est, OneHotEncoder):
                 if getattr(est, "drop_idx_", None) is not None:
                     return None
-                infrequent = est.infrequent_categories_ if getattr(est, "_infrequent_enabled", False) else [None] * len(src)
-                widths = [len(cats) if rare is None else len(cats) - len(rare) + 1
-                          for cats, rare in zip(est.categories_, infrequent)]
+                infrequent = (
+                    est.infrequent_categories_ if getattr(est, "_infrequent_enabled", False) else [None] * len(src)
+                )
+                widths = [
+                    len(cats) if rare is None else len(cats) - len(rare) + 1
+                    for cats, rare in zip(est.categories_, infrequent)
+                ]
                 src = [c for c, w in zip(src, widths) for _ in range(w)]
             else:
                 return None
@@ -59,7 +63,9 @@ def _output_blocks(preprocess: Any, columns: Sequence[str]) -> dict[str, list[in
     return blocks
 
 
-def _blocks_hold(preprocess: Any, X: pd.DataFrame, Xt: np.ndarray, blocks: dict[str, list[int]], *, rows: int = 2000) -> bool:
+def _blocks_hold(
+    preprocess: Any, X: pd.DataFrame, Xt: np.ndarray, blocks: dict[str, list[int]], *, rows: int = 2000
+) -> bool:
     """Check on a sample: shuffling an input column, then preprocessing, gives the preprocessed
     rows with that column's block shuffled the same way (for every column)."""
     m = min(rows, len(X))
@@ -76,8 +82,16 @@ def _blocks_hold(preprocess: Any, X: pd.DataFrame, Xt: np.ndarray, blocks: dict[
     return True
 
 
-def permutation_importance(pipeline: Any, X: pd.DataFrame, y: np.ndarray, *, scoring: str = "average_precision",
-                           n_repeats: int = 5, random_state: int = 0, n_jobs: int = 1) -> Any:
+def permutation_importance(
+    pipeline: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    scoring: str = "average_precision",
+    n_repeats: int = 5,
+    random_state: int = 0,
+    n_jobs: int = 1,
+) -> Any:
     """:func:`sklearn.inspection.permutation_importance` of a fitted pipeline, preprocessing once.
 
     The pipelines of this package start with a ``preprocess`` step in which every output column
@@ -109,8 +123,9 @@ def permutation_importance(pipeline: Any, X: pd.DataFrame, y: np.ndarray, *, sco
             if not isinstance(Xt, np.ndarray) or not _blocks_hold(preprocess, X, Xt, blocks):
                 blocks = None
     if blocks is None:
-        return sk_permutation_importance(pipeline, X, y, scoring=scoring, n_repeats=n_repeats,
-                                         random_state=random_state, n_jobs=n_jobs)
+        return sk_permutation_importance(
+            pipeline, X, y, scoring=scoring, n_repeats=n_repeats, random_state=random_state, n_jobs=n_jobs
+        )
     rest = type(pipeline)(steps[1:])  # the fitted sampler/model steps (samplers are skipped at predict)
     scorer = check_scoring(rest, scoring=scoring)
     baseline = scorer(rest, Xt, y)
@@ -131,5 +146,8 @@ def permutation_importance(pipeline: Any, X: pd.DataFrame, y: np.ndarray, *, sco
             scores[i, r] = scorer(rest, Xt, y)
         Xt[:, block] = original
     importances = baseline - scores
-    return Bunch(importances_mean=np.mean(importances, axis=1), importances_std=np.std(importances, axis=1),
-                 importances=importances)
+    return Bunch(
+        importances_mean=np.mean(importances, axis=1),
+        importances_std=np.std(importances, axis=1),
+        importances=importances,
+    )

@@ -17,8 +17,16 @@ from .caches import SharedFits, rest_of, shared_preprocessing
 from .metrics import CURVE_METRICS
 
 
-def _learning_point(estimator: Any, rest: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray,
-                    test: np.ndarray, scoring: str) -> tuple[float, float, str | None]:
+def _learning_point(
+    estimator: Any,
+    rest: Any,
+    preprocess: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    scoring: str,
+) -> tuple[float, float, str | None]:
     """Training and test score of ``estimator`` fitted on ``train`` (``rest``: already fitted),
     and the failure of the fit if it failed. As in scikit-learn's ``learning_curve``, a failed fit
     scores NaN, and so does a failed scoring (with a warning)."""
@@ -37,8 +45,12 @@ def _learning_point(estimator: Any, rest: Any, preprocess: Any, X: pd.DataFrame,
             try:
                 return scorer(rest, Xs, ys)
             except Exception as exc:  # scikit-learn's _score with error_score=nan
-                warnings.warn(f"Scoring failed. The score on this train-test partition for these parameters will be "
-                              f"set to nan. Details: {type(exc).__name__}: {exc}", UserWarning, stacklevel=2)
+                warnings.warn(
+                    f"Scoring failed. The score on this train-test partition for these parameters will be "
+                    f"set to nan. Details: {type(exc).__name__}: {exc}",
+                    UserWarning,
+                    stacklevel=2,
+                )
                 return np.nan
 
         return score(Xt, y[train]), score(preprocess.transform(X.iloc[test]), y[test]), None
@@ -89,8 +101,10 @@ def learning_curve(
         parallel = Parallel(n_jobs=n_jobs, return_as="generator")
         prefitted = shared.preprocess([(step, sub) for sub, _ in points], parallel, "learning curve")
         kept = [shared.model(shared.model_key(estimator, sub)) for sub, _ in points]
-        jobs = (delayed(_learning_point)(estimator, None if hit is None else hit[0], pre, shared.X, y, sub, test, scoring)
-                for (sub, test), (pre, _), hit in zip(points, prefitted, kept))
+        jobs = (
+            delayed(_learning_point)(estimator, None if hit is None else hit[0], pre, shared.X, y, sub, test, scoring)
+            for (sub, test), (pre, _), hit in zip(points, prefitted, kept)
+        )
         results = list(tqdm(parallel(jobs), total=len(points), desc="learning curve", leave=False, mininterval=1.0))
         failures = [r[2] for r in results if r[2] is not None]
         if len(failures) == len(results):
@@ -98,8 +112,12 @@ def learning_curve(
         if failures:
             from sklearn.exceptions import FitFailedWarning
 
-            warnings.warn(f"{len(failures)} of the {len(results)} fits of the learning curve failed and score NaN; "
-                          f"the first: {failures[0]}", FitFailedWarning, stacklevel=2)
+            warnings.warn(
+                f"{len(failures)} of the {len(results)} fits of the learning curve failed and score NaN; "
+                f"the first: {failures[0]}",
+                FitFailedWarning,
+                stacklevel=2,
+            )
         scores = np.array([r[:2] for r in results], dtype=float)
         train_scores = scores[:, 0].reshape(-1, len(sizes_abs)).T
         val_scores = scores[:, 1].reshape(-1, len(sizes_abs)).T

@@ -48,19 +48,22 @@ class Metric:
     scorer: str | None = None
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("average_precision", "score", scorer="average_precision"),
-    Metric("roc_auc", "score", scorer="roc_auc"),
-    Metric("brier", "score", lower_is_better=True, scorer="neg_brier_score"),
-    Metric("log_loss", "score", lower_is_better=True, scorer="neg_log_loss"),
-    Metric("capture_at_k", "top_k"),
-    Metric("precision", "threshold"),
-    Metric("recall", "threshold"),
-    Metric("f1", "threshold"),
-    Metric("balanced_accuracy", "threshold"),
-    Metric("mcc", "threshold"),
-    Metric("geometric_mean", "threshold"),
-)}
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("average_precision", "score", scorer="average_precision"),
+        Metric("roc_auc", "score", scorer="roc_auc"),
+        Metric("brier", "score", lower_is_better=True, scorer="neg_brier_score"),
+        Metric("log_loss", "score", lower_is_better=True, scorer="neg_log_loss"),
+        Metric("capture_at_k", "top_k"),
+        Metric("precision", "threshold"),
+        Metric("recall", "threshold"),
+        Metric("f1", "threshold"),
+        Metric("balanced_accuracy", "threshold"),
+        Metric("mcc", "threshold"),
+        Metric("geometric_mean", "threshold"),
+    )
+}
 
 #: Metrics where lower is better.
 LOWER_IS_BETTER = frozenset(name for name, m in METRICS.items() if m.lower_is_better)
@@ -212,9 +215,13 @@ def top_k(y_true: Sequence[int], y_score: Sequence[float], *, k: float) -> dict[
     precision = found / n_top
     prevalence = float(y_true.mean())
     positives = int(found) if float(found).is_integer() else found
-    return {"rows": n_top, "positives": positives,
-            "capture": found / float(y_true.sum()) if y_true.sum() else float("nan"),
-            "precision": precision, "lift": precision / prevalence if prevalence else float("nan")}
+    return {
+        "rows": n_top,
+        "positives": positives,
+        "capture": found / float(y_true.sum()) if y_true.sum() else float("nan"),
+        "precision": precision,
+        "lift": precision / prevalence if prevalence else float("nan"),
+    }
 
 
 def expected_calibration_error(y_true: Sequence[int], y_score: Sequence[float], *, n_bins: int = 10) -> float:

@@ -28,8 +28,20 @@ from .statistics import best_model
 log = logging.getLogger(__name__)
 
 #: The columns of :func:`primary_scores` the imbalance stage summarises and can select by.
-SUMMARY_METRICS = ("average_precision", "roc_auc", "brier", "log_loss", "balanced_accuracy", "geometric_mean", "mcc",
-                   "precision", "recall", "f1", "f1_at_half", "f1_tuned")
+SUMMARY_METRICS = (
+    "average_precision",
+    "roc_auc",
+    "brier",
+    "log_loss",
+    "balanced_accuracy",
+    "geometric_mean",
+    "mcc",
+    "precision",
+    "recall",
+    "f1",
+    "f1_at_half",
+    "f1_tuned",
+)
 
 
 def cheapest_as_good(comparison: pd.DataFrame, timings: pd.DataFrame, *, best: str) -> str:
@@ -78,7 +90,9 @@ def primary_scores(tuned: pd.DataFrame, at_half: pd.DataFrame) -> pd.DataFrame:
     """
     keys = ["model", "repeat", "fold"]
     merged = tuned.merge(at_half, on=keys, suffixes=("_tuned", "_at_half"), validate="one_to_one")
-    out = merged[keys + [c for c in tuned.columns if c not in keys and c not in THRESHOLD_METRICS and c != "threshold"]].copy()
+    out = merged[
+        keys + [c for c in tuned.columns if c not in keys and c not in THRESHOLD_METRICS and c != "threshold"]
+    ].copy()
     moving = merged["model"] == "threshold_moving"
     for m in THRESHOLD_METRICS:
         out[m] = np.where(moving, merged[f"{m}_tuned"], merged[f"{m}_at_half"])
@@ -168,17 +182,27 @@ def ratio_sweep(
         ``strategy`` is not a resampling strategy (the others ignore ``sampling_strategy``).
     """
     if strategy not in STRATEGIES or STRATEGIES[strategy].kind != "resampling":
-        raise StrategyError(f"ratio_sweep: {strategy!r} is not a resampling strategy; sweep one of "
-                            f"{', '.join(n for n, s in STRATEGIES.items() if s.kind == 'resampling')}")
+        raise StrategyError(
+            f"ratio_sweep: {strategy!r} is not a resampling strategy; sweep one of "
+            f"{', '.join(n for n, s in STRATEGIES.items() if s.kind == 'resampling')}"
+        )
     # "auto" balances the two classes (1.0); other names are refitted, never assumed equal to a ratio
-    used = 1.0 if sampling_strategy == "auto" else (float(sampling_strategy) if isinstance(sampling_strategy, Real) else None)
+    used = (
+        1.0
+        if sampling_strategy == "auto"
+        else (float(sampling_strategy) if isinstance(sampling_strategy, Real) else None)
+    )
     known = compared[compared["model"] == strategy] if compared is not None else pd.DataFrame()
     label = {r: f"{r:.6g}" for r in grid}
     if len(set(label.values())) < len(grid):
         raise ValueError(f"ratio_sweep: the grid has ratios equal to 6 significant digits: {list(grid)}")
-    to_fit = {label[r]: make_strategy_pipeline(strategy, model, schema, seed=seed, model_params=model_params,
-                                               sampling_strategy=r, k_neighbors=k_neighbors)
-              for r in grid if not (len(known) and used is not None and abs(r - used) < 1e-12)}
+    to_fit = {
+        label[r]: make_strategy_pipeline(
+            strategy, model, schema, seed=seed, model_params=model_params, sampling_strategy=r, k_neighbors=k_neighbors
+        )
+        for r in grid
+        if not (len(known) and used is not None and abs(r - used) < 1e-12)
+    }
     fitted = None
     if to_fit:
         cv = cross_validate_models(to_fit, X, y, folds, n_jobs=n_jobs)
@@ -218,11 +242,15 @@ def choose_strategy(comparison_table: pd.DataFrame, summary: pd.DataFrame, *, me
     names = [str(m) for m in summary.index]
     unknown = [m for m in names if m not in SIMPLICITY]
     if unknown:
-        raise ValueError(f"choose_strategy: {unknown} are not registered strategies; index the summary by strategy name")
+        raise ValueError(
+            f"choose_strategy: {unknown} are not registered strategies; index the summary by strategy name"
+        )
     best = best_model(summary, metric=metric)
     if best in comparison_table.index:
-        raise ValueError(f"choose_strategy: the comparison must be against the best strategy {best!r} "
-                         "(evaluation.compare_with(..., reference=best))")
+        raise ValueError(
+            f"choose_strategy: the comparison must be against the best strategy {best!r} "
+            "(evaluation.compare_with(..., reference=best))"
+        )
     missing = [m for m in names if m != best and m not in comparison_table.index]
     if missing:
         raise ValueError(f"choose_strategy: strategies {missing} are missing from the comparison table")
@@ -230,6 +258,12 @@ def choose_strategy(comparison_table: pd.DataFrame, summary: pd.DataFrame, *, me
     worse = (table["p_holm"] < alpha) & (table["difference"] < 0)
     candidates = [best] + list(table.index[~worse])
     chosen = min(candidates, key=SIMPLICITY.index)
-    log.info("best strategy on %s: %s; not significantly worse (alpha=%g, Holm): %s; chosen (simplest): %s",
-             metric, best, alpha, ", ".join(candidates[1:]) or "none", chosen)
+    log.info(
+        "best strategy on %s: %s; not significantly worse (alpha=%g, Holm): %s; chosen (simplest): %s",
+        metric,
+        best,
+        alpha,
+        ", ".join(candidates[1:]) or "none",
+        chosen,
+    )
     return chosen

@@ -25,7 +25,9 @@ def fold_size_ratio(folds: pd.DataFrame) -> float:
     return 1.0 / (n_splits - 1)
 
 
-def corrected_ci(values: Sequence[float], *, ratio: float, confidence: float = 0.95) -> tuple[float, float, float, float]:
+def corrected_ci(
+    values: Sequence[float], *, ratio: float, confidence: float = 0.95
+) -> tuple[float, float, float, float]:
     """Mean, sd and corrected t confidence interval of fold scores.
 
     Parameters
@@ -163,8 +165,9 @@ def best_model(summary: pd.DataFrame, *, metric: str) -> str:
 JACKKNIFE_GROUPS = 500
 
 
-def _jackknife(y_true: np.ndarray, y_score: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float],
-               *, seed: int) -> np.ndarray:
+def _jackknife(
+    y_true: np.ndarray, y_score: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float], *, seed: int
+) -> np.ndarray:
     """The metric with each row (or, above :data:`JACKKNIFE_GROUPS` rows, each group of rows) left out."""
     n = len(y_true)
     if n <= JACKKNIFE_GROUPS:
@@ -179,8 +182,9 @@ def _jackknife(y_true: np.ndarray, y_score: np.ndarray, metric: Callable[[np.nda
     return np.array([metric(y_true[groups != g], y_score[groups != g]) for g in np.unique(groups)])
 
 
-def bca_levels(replicates: Sequence[float], estimate: float, jackknife: Sequence[float], *,
-               confidence: float = 0.95) -> tuple[float, float]:
+def bca_levels(
+    replicates: Sequence[float], estimate: float, jackknife: Sequence[float], *, confidence: float = 0.95
+) -> tuple[float, float]:
     """The quantile levels of the bootstrap replicates that bound a bias-corrected and
     accelerated (BCa) interval (Efron, 1987), as :func:`scipy.stats.bootstrap` computes them.
 
@@ -200,8 +204,8 @@ def bca_levels(replicates: Sequence[float], estimate: float, jackknife: Sequence
         return alpha, 1 - alpha
     z0 = stats.norm.ppf(share)
     d = np.mean(jackknife) - np.asarray(jackknife, dtype=float)
-    spread = 6.0 * np.sum(d ** 2) ** 1.5
-    a = float(np.sum(d ** 3) / spread) if spread > 0 else 0.0
+    spread = 6.0 * np.sum(d**2) ** 1.5
+    a = float(np.sum(d**3) / spread) if spread > 0 else 0.0
     z = z0 + stats.norm.ppf([alpha, 1 - alpha])
     low, high = stats.norm.cdf(z0 + z / (1 - a * z))
     return float(low), float(high)
@@ -246,7 +250,10 @@ def bootstrap_ci(
         values[b] = metric(y_true[idx], y_score[idx])
     estimate = float(metric(y_true, y_score))
     alpha = (1 - confidence) / 2
-    levels = ((alpha, 1 - alpha) if method == "percentile" else
-              bca_levels(values, estimate, _jackknife(y_true, y_score, metric, seed=seed), confidence=confidence))
+    levels = (
+        (alpha, 1 - alpha)
+        if method == "percentile"
+        else bca_levels(values, estimate, _jackknife(y_true, y_score, metric, seed=seed), confidence=confidence)
+    )
     low, high = np.quantile(values, levels)
     return estimate, float(low), float(high)

@@ -77,8 +77,10 @@ def choose_threshold(
         precision = tp / (tp + fp)
         reached = np.flatnonzero(precision >= target - 1e-12)
         if reached.size == 0:
-            raise ThresholdError(f"no threshold reaches precision {target} on the out-of-fold predictions (the highest "
-                                 f"is {np.nanmax(precision):.4g}); lower evaluate.target or use another "
-                                 "evaluate.threshold_objective")
+            raise ThresholdError(
+                f"no threshold reaches precision {target} on the out-of-fold predictions (the highest "
+                f"is {np.nanmax(precision):.4g}); lower evaluate.target or use another "
+                "evaluate.threshold_objective"
+            )
         return float(thresholds[reached[-1]])
     raise ValueError(f"unknown threshold objective {objective!r}")

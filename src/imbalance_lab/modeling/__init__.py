@@ -22,7 +22,11 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "pipelines": ["make_pipeline", "make_strategy_pipeline"],
         "samplers": ["CheckedSampler", "FoldPositiveWeight"],
         "strategies": [
-            "SIMPLICITY", "STRATEGIES", "StrategySpec", "describe_strategies", "prior_correction",
+            "SIMPLICITY",
+            "STRATEGIES",
+            "StrategySpec",
+            "describe_strategies",
+            "prior_correction",
             "sampled_prevalence",
         ],
     },

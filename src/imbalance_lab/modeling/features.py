@@ -87,7 +87,7 @@ class OneHotLastColumns(TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> OneHotLastColumns:
         """Fit the one-hot encoder on the trailing code columns."""
         X = np.asarray(X)
-        self.encoder_ = one_hot_encoder().fit(X[:, X.shape[1] - self.n_columns:])
+        self.encoder_ = one_hot_encoder().fit(X[:, X.shape[1] - self.n_columns :])
         return self
 
     def transform(self, X: Any) -> np.ndarray:

@@ -65,8 +65,13 @@ def _random_forest(*, seed: int, n_jobs: int, **params: Any) -> Any:
 def _hist_gradient_boosting(*, seed: int, n_jobs: int, **params: Any) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    defaults = {"learning_rate": 0.05, "max_iter": 200, "max_leaf_nodes": 15, "l2_regularization": 1.0,
-                "early_stopping": False}
+    defaults = {
+        "learning_rate": 0.05,
+        "max_iter": 200,
+        "max_leaf_nodes": 15,
+        "l2_regularization": 1.0,
+        "early_stopping": False,
+    }
     return HistGradientBoostingClassifier(**{**defaults, **params}, random_state=seed)
 
 
@@ -74,19 +79,28 @@ def _xgboost(*, seed: int, n_jobs: int, **params: Any) -> Any:
     from xgboost import XGBClassifier
 
     defaults = {
-        "n_estimators": 300, "learning_rate": 0.05, "max_depth": 4, "subsample": 0.8, "colsample_bytree": 0.8,
-        "min_child_weight": 1.0, "reg_lambda": 1.0, "tree_method": "hist", "eval_metric": "logloss",
+        "n_estimators": 300,
+        "learning_rate": 0.05,
+        "max_depth": 4,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+        "min_child_weight": 1.0,
+        "reg_lambda": 1.0,
+        "tree_method": "hist",
+        "eval_metric": "logloss",
     }
     return XGBClassifier(**{**defaults, **params}, random_state=seed, n_jobs=n_jobs)
 
 
 MODELS: dict[str, ModelSpec] = {
     "dummy": ModelSpec(_dummy, encoding="ordinal", scale=False),
-    "logistic_regression": ModelSpec(_logistic_regression, encoding="onehot", scale=True,
-                                     class_weight_param="class_weight"),
+    "logistic_regression": ModelSpec(
+        _logistic_regression, encoding="onehot", scale=True, class_weight_param="class_weight"
+    ),
     "random_forest": ModelSpec(_random_forest, encoding="ordinal", scale=False, class_weight_param="class_weight"),
-    "hist_gradient_boosting": ModelSpec(_hist_gradient_boosting, encoding="ordinal", scale=False,
-                                        class_weight_param="class_weight"),
+    "hist_gradient_boosting": ModelSpec(
+        _hist_gradient_boosting, encoding="ordinal", scale=False, class_weight_param="class_weight"
+    ),
     "xgboost": ModelSpec(_xgboost, encoding="ordinal", scale=False, class_weight_param="scale_pos_weight"),
 }
 
@@ -106,15 +120,22 @@ def make_estimator(name: str, *, seed: int, n_jobs: int = 1, params: dict[str, A
     params = params or {}
     reserved = [k for k in params if k in RESERVED_MODEL_PARAMS]
     if reserved:
-        raise ParamsError(f"cross_validate.model_params.{name}.{reserved[0]} is set by the pipeline (seeds from "
-                          "'seed', threads from the stage's n_jobs), not here; remove it")
+        raise ParamsError(
+            f"cross_validate.model_params.{name}.{reserved[0]} is set by the pipeline (seeds from "
+            "'seed', threads from the stage's n_jobs), not here; remove it"
+        )
     estimator_name, known = _parameters(name)
     unknown = sorted(set(params) - set(known))
     if unknown:  # XGBoost would take any name and only warn at fit time; scikit-learn raises a TypeError
         lower = {k.lower(): k for k in known}
-        hints = [f"'{u}' -> '{lower[m[0]]}'" for u in unknown if (m := difflib.get_close_matches(u.lower(), list(lower), n=1))]
+        hints = [
+            f"'{u}' -> '{lower[m[0]]}'"
+            for u in unknown
+            if (m := difflib.get_close_matches(u.lower(), list(lower), n=1))
+        ]
         raise ParamsError(
             f"cross_validate.model_params.{name}: {estimator_name} has no parameter "
-            f"{', '.join(map(repr, unknown))}; remove or rename it" + (f" (did you mean {', '.join(hints)}?)" if hints else "")
+            f"{', '.join(map(repr, unknown))}; remove or rename it"
+            + (f" (did you mean {', '.join(hints)}?)" if hints else "")
         )
     return MODELS[name].factory(seed=seed, n_jobs=n_jobs, **params)

@@ -170,25 +170,40 @@ def make_strategy_pipeline(
     if spec.sampler is not None:
         sampler = spec.sampler(seed=seed, sampling_strategy=sampling_strategy, k_neighbors=int(k_neighbors))
         if strategy in INTERPOLATE_DISCRETE and schema.categorical:
-            log.warning("strategy %r interpolates the encoded categorical columns (%s) like numbers: imbalanced-learn "
-                        "has no categorical variant of it (smote, smote_tomek and smote_enn use SMOTE-NC)",
-                        strategy, ", ".join(schema.categorical))
+            log.warning(
+                "strategy %r interpolates the encoded categorical columns (%s) like numbers: imbalanced-learn "
+                "has no categorical variant of it (smote, smote_tomek and smote_enn use SMOTE-NC)",
+                strategy,
+                ", ".join(schema.categorical),
+            )
         # SMOTE-NC samples categories, not dummy columns: codes before it, one-hot after it
-        return make_pipeline(model, schema, seed=seed, params=params, n_jobs=n_jobs,
-                             sampler=CheckedSampler(sampler, strategy=strategy, n_continuous=len(schema.numeric)),
-                             sampler_sees_codes=strategy in SMOTE_NC)
+        return make_pipeline(
+            model,
+            schema,
+            seed=seed,
+            params=params,
+            n_jobs=n_jobs,
+            sampler=CheckedSampler(sampler, strategy=strategy, n_continuous=len(schema.numeric)),
+            sampler_sees_codes=strategy in SMOTE_NC,
+        )
 
     log.info("strategy %r brings its own estimator: model %r and its params are not used", strategy, model)
     if strategy == "balanced_random_forest":
         estimator: Any = CheckedBalancedRandomForestClassifier(
-            n_estimators=BRF_N_ESTIMATORS, min_samples_leaf=BRF_MIN_SAMPLES_LEAF,
+            n_estimators=BRF_N_ESTIMATORS,
+            min_samples_leaf=BRF_MIN_SAMPLES_LEAF,
             sampling_strategy="all" if sampling_strategy == "auto" else sampling_strategy,
-            replacement=True, bootstrap=False, random_state=seed, n_jobs=n_jobs,
+            replacement=True,
+            bootstrap=False,
+            random_state=seed,
+            n_jobs=n_jobs,
         )
     elif strategy == "easy_ensemble":
         estimator = CheckedEasyEnsembleClassifier(
-            n_estimators=EASY_ENSEMBLE_N_ESTIMATORS, sampling_strategy=sampling_strategy,
-            random_state=seed, n_jobs=n_jobs,
+            n_estimators=EASY_ENSEMBLE_N_ESTIMATORS,
+            sampling_strategy=sampling_strategy,
+            random_state=seed,
+            n_jobs=n_jobs,
         )
     else:  # pragma: no cover - a registry entry without a builder
         raise StrategyError(f"strategy {strategy!r} has no builder; add one to make_strategy_pipeline")

@@ -137,7 +137,9 @@ class CheckedSampler(BaseEstimator):
             )
         inner = self.sampler.smote if isinstance(self.sampler, (SMOTETomek, SMOTEENN)) else self.sampler
         check_sampling_strategy(
-            name, y, sampling_strategy=getattr(inner, "sampling_strategy", "auto"),
+            name,
+            y,
+            sampling_strategy=getattr(inner, "sampling_strategy", "auto"),
             sampling_type=getattr(inner, "_sampling_type", ""),
         )
 
@@ -187,8 +189,11 @@ def for_discrete_columns(sampler: Any, discrete: list[int]) -> Any:
     def replace(smote: Any) -> Any:
         if type(smote) is not SMOTE:
             return smote
-        options = {"sampling_strategy": smote.sampling_strategy, "random_state": smote.random_state,
-                       "k_neighbors": smote.k_neighbors}
+        options = {
+            "sampling_strategy": smote.sampling_strategy,
+            "random_state": smote.random_state,
+            "k_neighbors": smote.k_neighbors,
+        }
         if discrete[0] == 0:
             return SMOTEN(**options)
         return SMOTENC(categorical_features=discrete, **options)
@@ -204,8 +209,9 @@ class CheckedBalancedRandomForestClassifier(BalancedRandomForestClassifier):
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CheckedBalancedRandomForestClassifier:
         """Check ``sampling_strategy`` against ``y``, then fit the forest."""
-        check_sampling_strategy("balanced_random_forest", y, sampling_strategy=self.sampling_strategy,
-                                sampling_type="under-sampling")
+        check_sampling_strategy(
+            "balanced_random_forest", y, sampling_strategy=self.sampling_strategy, sampling_type="under-sampling"
+        )
         return super().fit(X, y, sample_weight=sample_weight)
 
 
@@ -215,8 +221,9 @@ class CheckedEasyEnsembleClassifier(EasyEnsembleClassifier):
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> CheckedEasyEnsembleClassifier:
         """Check ``sampling_strategy`` against ``y``, then fit the ensemble."""
-        check_sampling_strategy("easy_ensemble", y, sampling_strategy=self.sampling_strategy,
-                                sampling_type="under-sampling")
+        check_sampling_strategy(
+            "easy_ensemble", y, sampling_strategy=self.sampling_strategy, sampling_type="under-sampling"
+        )
         return super().fit(X, y, **fit_params)
 
 

@@ -53,8 +53,18 @@ KINDS = ("baseline", "weighting", "resampling", "ensemble", "threshold")
 
 #: Simplicity order used by :func:`choose_strategy` (simplest first).
 SIMPLICITY = (
-    "none", "threshold_moving", "class_weight", "random_under", "random_over", "smote",
-    "borderline_smote", "adasyn", "smote_tomek", "smote_enn", "balanced_random_forest", "easy_ensemble",
+    "none",
+    "threshold_moving",
+    "class_weight",
+    "random_under",
+    "random_over",
+    "smote",
+    "borderline_smote",
+    "adasyn",
+    "smote_tomek",
+    "smote_enn",
+    "balanced_random_forest",
+    "easy_ensemble",
 )
 
 
@@ -143,28 +153,29 @@ def _smote_enn(*, seed: int, sampling_strategy: Any, k_neighbors: int) -> Any:
 
 STRATEGIES: dict[str, StrategySpec] = {
     "none": StrategySpec("baseline", "No correction: the model on the data as it is"),
-    "class_weight": StrategySpec(
-        "weighting", "Positive class weighted by n_negative/n_positive of the training fold"),
-    "random_over": StrategySpec(
-        "resampling", "Random over-sampling: positives duplicated at random", _random_over),
-    "random_under": StrategySpec(
-        "resampling", "Random under-sampling: negatives dropped at random", _random_under),
+    "class_weight": StrategySpec("weighting", "Positive class weighted by n_negative/n_positive of the training fold"),
+    "random_over": StrategySpec("resampling", "Random over-sampling: positives duplicated at random", _random_over),
+    "random_under": StrategySpec("resampling", "Random under-sampling: negatives dropped at random", _random_under),
     "smote": StrategySpec(
-        "resampling", "SMOTE: synthetic positives between positive neighbours (SMOTE-NC with discrete columns)", _smote),
+        "resampling", "SMOTE: synthetic positives between positive neighbours (SMOTE-NC with discrete columns)", _smote
+    ),
     "borderline_smote": StrategySpec(
-        "resampling", "Borderline-SMOTE: synthetic positives near the class boundary only", _borderline_smote),
-    "adasyn": StrategySpec(
-        "resampling", "ADASYN: more synthetic positives where positives are hard to learn", _adasyn),
+        "resampling", "Borderline-SMOTE: synthetic positives near the class boundary only", _borderline_smote
+    ),
+    "adasyn": StrategySpec("resampling", "ADASYN: more synthetic positives where positives are hard to learn", _adasyn),
     "smote_tomek": StrategySpec(
-        "resampling", "SMOTE, then Tomek links removed to clean the class boundary", _smote_tomek),
-    "smote_enn": StrategySpec(
-        "resampling", "SMOTE, then edited nearest neighbours removes noisy rows", _smote_enn),
+        "resampling", "SMOTE, then Tomek links removed to clean the class boundary", _smote_tomek
+    ),
+    "smote_enn": StrategySpec("resampling", "SMOTE, then edited nearest neighbours removes noisy rows", _smote_enn),
     "balanced_random_forest": StrategySpec(
-        "ensemble", "Balanced random forest: each tree grown on a class-balanced bootstrap", uses_model=False),
+        "ensemble", "Balanced random forest: each tree grown on a class-balanced bootstrap", uses_model=False
+    ),
     "easy_ensemble": StrategySpec(
-        "ensemble", "EasyEnsemble: AdaBoost members on balanced random under-samples", uses_model=False),
+        "ensemble", "EasyEnsemble: AdaBoost members on balanced random under-samples", uses_model=False
+    ),
     "threshold_moving": StrategySpec(
-        "threshold", "The unchanged model with its decision threshold tuned on out-of-fold scores"),
+        "threshold", "The unchanged model with its decision threshold tuned on out-of-fold scores"
+    ),
 }
 
 
@@ -187,8 +198,10 @@ def check_options(strategy: str, sampling_strategy: Any, k_neighbors: Any) -> No
     """Raise a one-line :class:`~imbalance_lab.errors.StrategyError` for an invalid
     ``k_neighbors`` or ``sampling_strategy``."""
     if isinstance(k_neighbors, bool) or not isinstance(k_neighbors, (int, np.integer)) or k_neighbors < 1:
-        raise StrategyError(f"strategy {strategy!r}: k_neighbors={k_neighbors!r} is not a positive integer; "
-                            "set imbalance.k_neighbors to an integer >= 1 (default 5)")
+        raise StrategyError(
+            f"strategy {strategy!r}: k_neighbors={k_neighbors!r} is not a positive integer; "
+            "set imbalance.k_neighbors to an integer >= 1 (default 5)"
+        )
     if isinstance(sampling_strategy, str):
         if sampling_strategy not in SAMPLING_STRATEGY_NAMES:
             raise StrategyError(

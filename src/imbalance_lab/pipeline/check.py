@@ -103,14 +103,20 @@ def literal_paths(notebook: dict[str, Any], dvc: dict[str, Any]) -> list[tuple[i
             if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
                 continue
             text = node.value.strip().removeprefix("./")
-            if (text.rstrip("/") in paths or text in CONFIG_FILES
-                    or any(text.startswith(f"{top}/") for top in tops)):
+            if text.rstrip("/") in paths or text in CONFIG_FILES or any(text.startswith(f"{top}/") for top in tops):
                 found.append((number, node.value))
     return found
 
 
-def check_stage(stage: str, *, root: Path, params: dict[str, Any], dvc: dict[str, Any], strict: bool = False,
-                notes: list[str] | None = None) -> list[str]:
+def check_stage(
+    stage: str,
+    *,
+    root: Path,
+    params: dict[str, Any],
+    dvc: dict[str, Any],
+    strict: bool = False,
+    notes: list[str] | None = None,
+) -> list[str]:
     """Problems with one stage (empty when it is consistent).
 
     A parameters-cell default that differs from params.yaml's value is a problem with ``strict``
@@ -135,17 +141,25 @@ def check_stage(stage: str, *, root: Path, params: dict[str, Any], dvc: dict[str
         return [f"{where}: {exc}"]
     expected = {"seed": params.get("seed"), **params.get(stage, {}), **info["paths"]}
     for name in sorted(set(expected) - set(declared)):
-        problems.append(f"{where}: parameters cell lacks '{name}' (params.yaml has it); add `{name} = {expected[name]!r}`")
+        problems.append(
+            f"{where}: parameters cell lacks '{name}' (params.yaml has it); add `{name} = {expected[name]!r}`"
+        )
     for name in sorted(set(declared) - set(expected)):
-        problems.append(f"{where}: parameters cell has '{name}', which is not seed, a key of params.yaml '{stage}' or a path of the stage in dvc.yaml; remove it")
+        problems.append(
+            f"{where}: parameters cell has '{name}', which is not seed, a key of params.yaml '{stage}' or a path of the stage in dvc.yaml; remove it"
+        )
     for name in sorted(set(declared) & set(expected)):
         if declared[name] != expected[name]:
             if strict:
-                problems.append(f"{where}: default of '{name}' is {declared[name]!r} but params.yaml has "
-                                f"{expected[name]!r}; make them equal")
+                problems.append(
+                    f"{where}: default of '{name}' is {declared[name]!r} but params.yaml has "
+                    f"{expected[name]!r}; make them equal"
+                )
             elif notes is not None:
-                notes.append(f"{where}: default of '{name}' is {declared[name]!r}, params.yaml has {expected[name]!r}: "
-                             "the pipeline runs with params.yaml's value; the notebook run by itself uses its default")
+                notes.append(
+                    f"{where}: default of '{name}' is {declared[name]!r}, params.yaml has {expected[name]!r}: "
+                    "the pipeline runs with params.yaml's value; the notebook run by itself uses its default"
+                )
     listed = spec.get("params", [])
     if sorted(map(str, listed)) != sorted(["seed", stage]):
         problems.append(f"dvc.yaml: stage '{stage}' params should be exactly [seed, {stage}], found {listed}")
@@ -161,15 +175,21 @@ def check_stage(stage: str, *, root: Path, params: dict[str, Any], dvc: dict[str
             options = next(iter(entry.values())) if isinstance(entry, dict) else {}
             if not (options or {}).get("persist"):
                 name = entry if isinstance(entry, str) else next(iter(entry))
-                problems.append(f"dvc.yaml: stage '{stage}' output {name} needs `persist: true` (the runner restores "
-                                "outputs itself when a stage fails); add it")
+                problems.append(
+                    f"dvc.yaml: stage '{stage}' output {name} needs `persist: true` (the runner restores "
+                    "outputs itself when a stage fails); add it"
+                )
     for c in notebook["cells"]:
         if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count")):
-            problems.append(f"{where}: committed with outputs; clear them (Kernel > Restart and Clear Outputs) before committing")
+            problems.append(
+                f"{where}: committed with outputs; clear them (Kernel > Restart and Clear Outputs) before committing"
+            )
             break
     for number, text in literal_paths(notebook, dvc):
-        problems.append(f"{where}: cell {number} names the path {text!r} literally; pass paths as parameters "
-                        "(declare it in dvc.yaml vars.paths, list it in the stage and use the parameter)")
+        problems.append(
+            f"{where}: cell {number} names the path {text!r} literally; pass paths as parameters "
+            "(declare it in dvc.yaml vars.paths, list it in the stage and use the parameter)"
+        )
     return problems
 
 
@@ -180,24 +200,37 @@ def path_notes() -> list[str]:
     with "imbalance-lab: command not found" (and queued experiments never start)."""
     here = Path(sys.executable).parent
     notes = []
-    why = {"imbalance-lab": "dvc runs the stage commands through the shell, from PATH",
-           "dvc": "`dvc queue start` spawns its workers as `dvc` from PATH"}
+    why = {
+        "imbalance-lab": "dvc runs the stage commands through the shell, from PATH",
+        "dvc": "`dvc queue start` spawns its workers as `dvc` from PATH",
+    }
     for command in ("imbalance-lab", "dvc"):
         found = shutil.which(command)
         mine = here / command
         if not mine.exists():
             continue
         if found is None:
-            notes.append(f"`{command}` is not on PATH ({why[command]}); activate the environment first "
-                         f"(source {here}/activate) or add {here} to PATH")
+            notes.append(
+                f"`{command}` is not on PATH ({why[command]}); activate the environment first "
+                f"(source {here}/activate) or add {here} to PATH"
+            )
         elif Path(found).resolve() != mine.resolve():
-            notes.append(f"PATH finds `{command}` at {found}, not this environment's {mine}; activate the environment "
-                         f"(source {here}/activate) before dvc repro / dvc queue start")
+            notes.append(
+                f"PATH finds `{command}` at {found}, not this environment's {mine}; activate the environment "
+                f"(source {here}/activate) before dvc repro / dvc queue start"
+            )
     return notes
 
 
-def check_project(root: str | Path = ".", *, kernel: bool = True, git: bool = True, notes: list[str] | None = None,
-                  kernel_timeout: float = KERNEL_TIMEOUT, strict: bool = False) -> list[str]:
+def check_project(
+    root: str | Path = ".",
+    *,
+    kernel: bool = True,
+    git: bool = True,
+    notes: list[str] | None = None,
+    kernel_timeout: float = KERNEL_TIMEOUT,
+    strict: bool = False,
+) -> list[str]:
     """All consistency problems of the project (empty when everything agrees).
 
     Parameters
@@ -220,8 +253,10 @@ def check_project(root: str | Path = ".", *, kernel: bool = True, git: bool = Tr
     params = read_yaml(root / "params.yaml", hint="run `imbalance-lab check` from the project root")
     dvc = read_yaml(root / "dvc.yaml", hint="run `imbalance-lab check` from the project root")
     if not isinstance(params, dict) or not isinstance(dvc, dict):
-        raise ImbalanceLabError(f"{root / ('params.yaml' if not isinstance(params, dict) else 'dvc.yaml')}: "
-                                "is not a mapping of sections; fix the file")
+        raise ImbalanceLabError(
+            f"{root / ('params.yaml' if not isinstance(params, dict) else 'dvc.yaml')}: "
+            "is not a mapping of sections; fix the file"
+        )
     try:  # a misspelled or mistyped key: the validator's message (with its did-you-mean) is the fix
         validate_params(params)
     except ParamsError as exc:

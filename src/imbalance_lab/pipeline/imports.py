@@ -111,8 +111,9 @@ def unit_imports(unit: str, units: Units) -> set[str]:
     level only); importing any module of the package runs its ``__init__`` too."""
     found = {"__init__"} if "__init__" in units else set()
     for module in units[unit]:
-        names = imported_names(module.source, module=module.name, is_package=module.is_package,
-                               top_level=unit in TOP_LEVEL_ONLY)
+        names = imported_names(
+            module.source, module=module.name, is_package=module.is_package, top_level=unit in TOP_LEVEL_ONLY
+        )
         found |= units_of(names, units)
     return found - {unit}
 

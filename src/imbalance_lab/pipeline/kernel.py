@@ -96,8 +96,10 @@ def kernel_environment(root: Path, environ: dict[str, str] | None = None) -> dic
     return env
 
 
-PROBE = ("import json, sys\nimport imbalance_lab\n"
-         "print('IMBALANCE_LAB_PROBE ' + json.dumps({'file': imbalance_lab.__file__, 'python': sys.executable}))")
+PROBE = (
+    "import json, sys\nimport imbalance_lab\n"
+    "print('IMBALANCE_LAB_PROBE ' + json.dumps({'file': imbalance_lab.__file__, 'python': sys.executable}))"
+)
 
 
 async def _probe_kernel(root: Path, timeout: float, stderr: Any) -> dict[str, Any]:
@@ -108,8 +110,10 @@ async def _probe_kernel(root: Path, timeout: float, stderr: Any) -> dict[str, An
     km = kernel_manager_class()(kernel_name="python3")
     result: dict[str, Any] = {}
     try:
-        await asyncio.wait_for(km.start_kernel(cwd=str(root), env=kernel_environment(root), stdout=subprocess.DEVNULL,
-                                               stderr=stderr), left())
+        await asyncio.wait_for(
+            km.start_kernel(cwd=str(root), env=kernel_environment(root), stdout=subprocess.DEVNULL, stderr=stderr),
+            left(),
+        )
         kc = km.client()
         kc.start_channels()
         try:
@@ -123,8 +127,9 @@ async def _probe_kernel(root: Path, timeout: float, stderr: Any) -> dict[str, An
                 elif msg.get("msg_type") == "error":
                     result["error"] = f"{content.get('ename')}: {content.get('evalue')}"
 
-            reply = await kc.execute_interactive(PROBE, timeout=left(), output_hook=hook, allow_stdin=False,
-                                                 stop_on_error=True)
+            reply = await kc.execute_interactive(
+                PROBE, timeout=left(), output_hook=hook, allow_stdin=False, stop_on_error=True
+            )
             if reply["content"].get("status") != "ok" and "error" not in result:
                 c = reply["content"]
                 result["error"] = f"{c.get('ename', 'error')}: {c.get('evalue', '')}"
@@ -145,9 +150,11 @@ def check_kernel(root: Path, *, timeout: float = KERNEL_TIMEOUT) -> list[str]:
     start = time.monotonic()
 
     def too_slow(detail: str = "") -> list[str]:
-        return [f"kernel: did not start and import imbalance_lab within {timeout:g} s{detail}; try "
-                "`python -m ipykernel_launcher --help` and `python -c 'import imbalance_lab'` with this environment's "
-                "python (or allow more time: --kernel-timeout)"]
+        return [
+            f"kernel: did not start and import imbalance_lab within {timeout:g} s{detail}; try "
+            "`python -m ipykernel_launcher --help` and `python -c 'import imbalance_lab'` with this environment's "
+            "python (or allow more time: --kernel-timeout)"
+        ]
 
     with tempfile.TemporaryFile(mode="w+") as err:
         try:  # the timeout is a hard limit for the whole probe
@@ -159,19 +166,25 @@ def check_kernel(root: Path, *, timeout: float = KERNEL_TIMEOUT) -> list[str]:
             detail = f"; the kernel said: {lines[-1].strip()}" if lines else ""
             if isinstance(exc, TimeoutError) or time.monotonic() - start >= timeout:
                 return too_slow(detail)
-            return [f"kernel: cannot start the stage kernel ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}){detail}; "
-                    "the stages would fail the same way (reinstall the environment: make env)"]
+            return [
+                f"kernel: cannot start the stage kernel ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}){detail}; "
+                "the stages would fail the same way (reinstall the environment: make env)"
+            ]
     if time.monotonic() - start > timeout:
         return too_slow()
     if "error" in result:
-        return [f"kernel: started but `import imbalance_lab` failed ({result['error']}); reinstall the package "
-                "(make env) and check for a module shadowing it in the project directory"]
+        return [
+            f"kernel: started but `import imbalance_lab` failed ({result['error']}); reinstall the package "
+            "(make env) and check for a module shadowing it in the project directory"
+        ]
     if "file" not in result:
         return ["kernel: started but did not report where imbalance_lab comes from; rerun with --debug"]
     imported = Path(result["file"]).resolve()
     expected = (root / "src" / PACKAGE / "__init__.py").resolve()
     if expected.exists() and imported != expected:
-        return [f"kernel: imports imbalance_lab from {imported.parent}, not from this project's src/{PACKAGE}: stages would run "
-                "that code while dvc.lock records this project's files; rename or remove what shadows it (a module or "
-                "directory named imbalance_lab in the project directory, or on PYTHONPATH)"]
+        return [
+            f"kernel: imports imbalance_lab from {imported.parent}, not from this project's src/{PACKAGE}: stages would run "
+            "that code while dvc.lock records this project's files; rename or remove what shadows it (a module or "
+            "directory named imbalance_lab in the project directory, or on PYTHONPATH)"
+        ]
     return []

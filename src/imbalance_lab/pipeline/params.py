@@ -109,8 +109,10 @@ def _model_params_check(value: dict) -> str | None:
             return f"'{name}' must map parameter names to values, got {kwargs!r}"
         reserved = [k for k in (kwargs or {}) if k in RESERVED_MODEL_PARAMS]
         if reserved:
-            return (f"must not set '{name}.{reserved[0]}': the pipeline sets it (seeds from 'seed', threads from "
-                    "the stage's n_jobs); remove it")
+            return (
+                f"must not set '{name}.{reserved[0]}': the pipeline sets it (seeds from 'seed', threads from "
+                "the stage's n_jobs); remove it"
+            )
     return None
 
 
@@ -130,33 +132,62 @@ SPEC: dict[str, Any] = {
         "n_repeats": Key((int,), _at_least(1)),
     },
     "cross_validate": {
-        "models": Key((list,), lambda v: _list_of(str, MODEL_NAMES)(v) or (None if v else "must name at least one model")),
+        "models": Key(
+            (list,), lambda v: _list_of(str, MODEL_NAMES)(v) or (None if v else "must name at least one model")
+        ),
         "model_params": Key((dict,), _model_params_check),
         "selection_metric": Key((str,), _one_of(*CROSS_VALIDATE_METRICS)),
         "top_k_fraction": Key((float,), _between(0.0, 1.0)),
         "alpha": Key((float,), _between(0.0, 0.5)),
-        "learning_curve_sizes": Key((list,), lambda v: None if v and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 1 for x in v) else "must be a non-empty list of fractions in (0, 1]"),
+        "learning_curve_sizes": Key(
+            (list,),
+            lambda v: (
+                None
+                if v and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 1 for x in v)
+                else "must be a non-empty list of fractions in (0, 1]"
+            ),
+        ),
         "n_jobs": Key((int,), _at_least(1)),
     },
     "tune": {
         "model": Key((str,), _one_of(*TUNABLE_MODELS)),
         "metric": Key((str,), _one_of(*TUNE_METRICS)),
         "n_trials": Key((int,), _at_least(1)),
-        "timeout": Key((int, float, type(None)), lambda v: None if v is None or v > 0 else "must be a positive number of seconds or null"),
+        "timeout": Key(
+            (int, float, type(None)),
+            lambda v: None if v is None or v > 0 else "must be a positive number of seconds or null",
+        ),
         "pruner": Key((str,), _one_of(*PRUNERS)),
         "max_trees": Key((int,), _at_least(1)),
         "storage_env": Key((str,)),
         "n_jobs": Key((int,), _at_least(1)),
     },
     "imbalance": {
-        "strategies": Key((list,), lambda v: _list_of(str, STRATEGY_NAMES)(v) or (None if "none" in v else "must include 'none' (the baseline)")),
+        "strategies": Key(
+            (list,),
+            lambda v: (
+                _list_of(str, STRATEGY_NAMES)(v) or (None if "none" in v else "must include 'none' (the baseline)")
+            ),
+        ),
         "metric": Key((str,), _one_of(*IMBALANCE_METRICS)),
         # two classes: imbalanced-learn's other names either mean "auto" or nothing for one kind of sampler
-        "sampling_strategy": Key((str, float), lambda v: None if v == "auto" or (isinstance(v, float) and 0 < v <= 1) else "must be auto (balance the classes) or a minority/majority ratio in (0, 1]"),
+        "sampling_strategy": Key(
+            (str, float),
+            lambda v: (
+                None
+                if v == "auto" or (isinstance(v, float) and 0 < v <= 1)
+                else "must be auto (balance the classes) or a minority/majority ratio in (0, 1]"
+            ),
+        ),
         "k_neighbors": Key((int,), _at_least(1)),
         "alpha": Key((float,), _between(0.0, 0.5)),
         "ratio_sweep_points": Key((int,), _at_least(2)),
-        "override": Key((str, type(None)), lambda v: None if v is None or v in STRATEGY_NAMES else f"must be null or one of {', '.join(STRATEGY_NAMES)}"),
+        "override": Key(
+            (str, type(None)),
+            lambda v: (
+                None if v is None or v in STRATEGY_NAMES else f"must be null or one of {', '.join(STRATEGY_NAMES)}"
+            ),
+        ),
         "n_jobs": Key((int,), _at_least(1)),
     },
     "evaluate": {
@@ -256,7 +287,14 @@ def validate_params(params: dict[str, Any], *, sections: list[str] | None = None
             v = value[key]
             if key == "learning_curve_sizes":  # an int 1 would be an absolute size for scikit-learn
                 v = [float(x) for x in v]
-            normalised[key] = float(v) if float in key_spec.types and int not in key_spec.types and isinstance(v, int) and not isinstance(v, bool) else v
+            normalised[key] = (
+                float(v)
+                if float in key_spec.types
+                and int not in key_spec.types
+                and isinstance(v, int)
+                and not isinstance(v, bool)
+                else v
+            )
         out[section] = normalised
         _check_section(section, normalised)
     return out

@@ -55,8 +55,11 @@ def render_html(nb: Any) -> bytes:
     import jinja2
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", template_file="imbalance_lab.html.j2",
-                            extra_loaders=[jinja2.DictLoader({"imbalance_lab.html.j2": _HTML_TEMPLATE})])
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="imbalance_lab.html.j2",
+        extra_loaders=[jinja2.DictLoader({"imbalance_lab.html.j2": _HTML_TEMPLATE})],
+    )
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb)

@@ -57,7 +57,9 @@ def import_papermill() -> Any:
     return papermill
 
 
-def run_stage(stage: str, *, root: str | Path = ".", params_file: str = "params.yaml", dvc_file: str = "dvc.yaml") -> Path:
+def run_stage(
+    stage: str, *, root: str | Path = ".", params_file: str = "params.yaml", dvc_file: str = "dvc.yaml"
+) -> Path:
     """Execute one stage's notebook and write its reports.
 
     Parameters
@@ -100,8 +102,17 @@ def run_stage(stage: str, *, root: str | Path = ".", params_file: str = "params.
     return report
 
 
-def _execute(pm: Any, nbformat: Any, stage: str, notebook: Path, report: Path, html: Path, tmp: str,
-             parameters: dict[str, Any], root: Path) -> Path:
+def _execute(
+    pm: Any,
+    nbformat: Any,
+    stage: str,
+    notebook: Path,
+    report: Path,
+    html: Path,
+    tmp: str,
+    parameters: dict[str, Any],
+    root: Path,
+) -> Path:
     from nbclient.exceptions import DeadKernelError
 
     kernel_log = KERNEL_LOG_DIR / f"{stage}.log"

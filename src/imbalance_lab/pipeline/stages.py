@@ -56,9 +56,13 @@ def read_stage(stage: str, *, dvc_file: str | Path = "dvc.yaml") -> dict[str, An
     keys = sorted(set(PATH_REF.findall(text)))
     missing = [k for k in keys if k not in declared]
     if missing:
-        raise ImbalanceLabError(f"{dvc_file}: stage '{stage}' uses paths {missing} that vars.paths does not declare; add them")
+        raise ImbalanceLabError(
+            f"{dvc_file}: stage '{stage}' uses paths {missing} that vars.paths does not declare; add them"
+        )
     resolve = lambda p: PATH_REF.sub(lambda m: declared[m.group(1)], p)  # noqa: E731
-    declared_outs = outs + [m if isinstance(m, str) else next(iter(m)) for k in ("metrics", "plots") for m in spec.get(k, []) or []]
+    declared_outs = outs + [
+        m if isinstance(m, str) else next(iter(m)) for k in ("metrics", "plots") for m in spec.get(k, []) or []
+    ]
     in_place = {declared[k] for k in KEPT_IN_PLACE if k in declared}
     return {
         "notebook": resolve(notebooks[0]),

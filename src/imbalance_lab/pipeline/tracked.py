@@ -60,13 +60,15 @@ def _dvc_files(root: Path) -> list[Path]:
 def stage_inputs(dvc: dict[str, Any]) -> dict[str, list[str]]:
     """Each stage's deps, ``${paths.*}`` resolved."""
     resolve = resolver(dvc)
-    return {stage: [str(PurePosixPath(resolve(entry_name(d)))) for d in spec.get("deps", []) or []]
-            for stage, spec in (dvc.get("stages") or {}).items()}
+    return {
+        stage: [str(PurePosixPath(resolve(entry_name(d)))) for d in spec.get("deps", []) or []]
+        for stage, spec in (dvc.get("stages") or {}).items()
+    }
 
 
 def _under(path: str, outputs: set[str]) -> bool:
     parts = PurePosixPath(path).parts
-    return any(PurePosixPath(o).parts == parts[:len(PurePosixPath(o).parts)] for o in outputs)
+    return any(PurePosixPath(o).parts == parts[: len(PurePosixPath(o).parts)] for o in outputs)
 
 
 def _git(root: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -78,8 +80,11 @@ def _files_of(root: Path, dep: str) -> list[str]:
     path = root / dep
     if path.is_dir():
         skip = {"__pycache__", ".ipynb_checkpoints"}
-        return sorted(str(PurePosixPath(p.relative_to(root))) for p in path.rglob("*")
-                      if p.is_file() and not skip & set(p.relative_to(root).parts))
+        return sorted(
+            str(PurePosixPath(p.relative_to(root)))
+            for p in path.rglob("*")
+            if p.is_file() and not skip & set(p.relative_to(root).parts)
+        )
     return [dep]
 
 
@@ -98,8 +103,10 @@ def check_git_tracked(root: Path, dvc: dict[str, Any], *, notes: list[str] | Non
         inside = None
     if inside is None or inside.returncode != 0 or inside.stdout.strip() != "true":
         if notes is not None:
-            notes.append(f"{root.resolve()}: not in a git repository (or git is not installed); skipped the check that "
-                         "stage inputs are tracked by git")
+            notes.append(
+                f"{root.resolve()}: not in a git repository (or git is not installed); skipped the check that "
+                "stage inputs are tracked by git"
+            )
         return []
     listed = _git(root, "ls-files", "-z")
     tracked = {str(PurePosixPath(p)) for p in listed.stdout.split("\0") if p}
@@ -121,14 +128,21 @@ def check_git_tracked(root: Path, dvc: dict[str, Any], *, notes: list[str] | Non
         untracked = [f for f in _files_of(root, dep) if f not in tracked]
         if not untracked:
             continue
-        ignored = set(_git(root, "check-ignore", "--no-index", "--stdin", "-z", stdin="\0".join(untracked) + "\0")
-                      .stdout.split("\0")) - {""}
+        ignored = set(
+            _git(root, "check-ignore", "--no-index", "--stdin", "-z", stdin="\0".join(untracked) + "\0").stdout.split(
+                "\0"
+            )
+        ) - {""}
         shown = untracked[:5] + ([f"... ({len(untracked) - 5} more)"] if len(untracked) > 5 else [])
         plain = [f for f in untracked if f not in ignored]
         fixes = [f"git add {_named(plain, dep)}"] if plain else []
         if ignored:
-            fixes.append(f"git add -f {_named(sorted(ignored), dep)} (they are git-ignored; or un-ignore them in .gitignore)")
+            fixes.append(
+                f"git add -f {_named(sorted(ignored), dep)} (they are git-ignored; or un-ignore them in .gitignore)"
+            )
         fix = "; ".join(fixes)
-        problems.append(f"{dep}: input of {who} is not tracked by git ({', '.join(shown)}): a queued or temporary "
-                        f"experiment (dvc exp run --queue/--temp) would not see it; fix: {fix}")
+        problems.append(
+            f"{dep}: input of {who} is not tracked by git ({', '.join(shown)}): a queued or temporary "
+            f"experiment (dvc exp run --queue/--temp) would not see it; fix: {fix}"
+        )
     return problems

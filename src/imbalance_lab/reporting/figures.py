@@ -87,17 +87,23 @@ def feature_distributions(df: pd.DataFrame, y: Sequence[int], columns: Sequence[
             levels = np.unique(finite)
             # whole numbers with few levels (counts, codes, ratings): one bar per level, so that
             # neighbouring levels with different positive rates are not merged into one bin
-            discrete = (0 < len(levels) <= DISCRETE_LEVELS and bool(np.all(levels == np.round(levels)))
-                        and levels[-1] - levels[0] <= 3 * DISCRETE_LEVELS)
-            bins = (np.arange(levels[0] - 0.5, levels[-1] + 1.0) if discrete  # unit bins centred on the whole numbers
-                    else np.histogram_bin_edges(finite, bins=min(20, max(2, len(levels)))))
+            discrete = (
+                0 < len(levels) <= DISCRETE_LEVELS
+                and bool(np.all(levels == np.round(levels)))
+                and levels[-1] - levels[0] <= 3 * DISCRETE_LEVELS
+            )
+            bins = (
+                np.arange(levels[0] - 0.5, levels[-1] + 1.0)
+                if discrete  # unit bins centred on the whole numbers
+                else np.histogram_bin_edges(finite, bins=min(20, max(2, len(levels))))
+            )
             for cls, color in ((0, "#9aa5b1"), (1, "#d1495b")):
                 v = values[(y == cls) & np.isfinite(values)]
                 ax.hist(v, bins=bins, density=True, alpha=0.6, color=color, rwidth=0.9 if discrete else None)
             ax.set_ylabel("share of class" if discrete else "density", fontsize=6)
         ax.set_title(col, fontsize=8)
         ax.tick_params(labelsize=6)
-    for ax in axes[len(columns):]:
+    for ax in axes[len(columns) :]:
         ax.set_axis_off()
     fig.legend(["negative", "positive"], loc="outside upper right", ncols=2, fontsize=8)
     return fig
@@ -134,8 +140,9 @@ def pr_curves(curves: Curves, *, prevalence: float | None = None, pooled: bool =
         # steps: precision holds from one threshold's recall to the next, as average precision sums
         # it (a straight line would draw, for a constant score, a slope from precision 1 at recall
         # 0 that no threshold reaches)
-        ax.plot(r, p, label=f"{name} ({label} {average_precision_score(y, s):.3f})", lw=1.2,
-                drawstyle="steps-post", **style)
+        ax.plot(
+            r, p, label=f"{name} ({label} {average_precision_score(y, s):.3f})", lw=1.2, drawstyle="steps-post", **style
+        )
     if prevalence is not None:
         ax.axhline(prevalence, color="grey", ls=":", lw=1, label=f"prevalence {prevalence:.3f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1), title="Precision-recall (out-of-fold)")
@@ -200,8 +207,14 @@ def pareto_front(cost: Sequence[float], score: Sequence[float], *, lower_is_bett
     return mask
 
 
-def cost_performance(names: Sequence[str], seconds: Sequence[float], score: Sequence[float], *, metric: str,
-                     as_good: Sequence[bool] | None = None) -> Figure:
+def cost_performance(
+    names: Sequence[str],
+    seconds: Sequence[float],
+    score: Sequence[float],
+    *,
+    metric: str,
+    as_good: Sequence[bool] | None = None,
+) -> Figure:
     """Score against fit time (log scale) with the Pareto front (for a metric in
     :data:`imbalance_lab.evaluation.LOWER_IS_BETTER`, lower scores are better); ``as_good``
     rings the models statistically indistinguishable from the best."""
@@ -214,7 +227,9 @@ def cost_performance(names: Sequence[str], seconds: Sequence[float], score: Sequ
     ax.plot(seconds[front][order], score[front][order], color="#d1495b", lw=1, ls="--", label="Pareto front")
     if as_good is not None:
         good = np.asarray(as_good, bool)
-        ax.scatter(seconds[good], score[good], s=160, facecolors="none", edgecolors="#30638e", label="as good as the best")
+        ax.scatter(
+            seconds[good], score[good], s=160, facecolors="none", edgecolors="#30638e", label="as good as the best"
+        )
     for n, x, yv in zip(names, seconds, score):
         ax.annotate(n, (x, yv), fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.set_xscale("log")
@@ -223,7 +238,9 @@ def cost_performance(names: Sequence[str], seconds: Sequence[float], score: Sequ
     return fig
 
 
-def learning_curve(train_sizes: Sequence[int], train_scores: np.ndarray, val_scores: np.ndarray, *, metric: str, name: str) -> Figure:
+def learning_curve(
+    train_sizes: Sequence[int], train_scores: np.ndarray, val_scores: np.ndarray, *, metric: str, name: str
+) -> Figure:
     """Training and validation score by training size (mean and sd band over folds)."""
     fig = Figure(figsize=(5, 4))
     ax = fig.subplots()

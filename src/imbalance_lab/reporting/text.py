@@ -17,9 +17,14 @@ def verdict_sentences(comparison: pd.DataFrame, *, baseline: str, metric: str, a
     for verdict, names in groups.items():
         if not names:
             continue
-        what = {"better": f"significantly better than `{baseline}`", "worse": f"significantly worse than `{baseline}`",
-                "indistinguishable": f"not distinguishable from `{baseline}`"}[verdict]
-        detail = ", ".join(f"`{n}` ({comparison.loc[n, 'difference']:+.4f}, p_Holm={comparison.loc[n, 'p_holm']:.3g})" for n in names)
+        what = {
+            "better": f"significantly better than `{baseline}`",
+            "worse": f"significantly worse than `{baseline}`",
+            "indistinguishable": f"not distinguishable from `{baseline}`",
+        }[verdict]
+        detail = ", ".join(
+            f"`{n}` ({comparison.loc[n, 'difference']:+.4f}, p_Holm={comparison.loc[n, 'p_holm']:.3g})" for n in names
+        )
         lines.append(f"On {metric}, {what} at alpha={alpha} (corrected resampled t-test, Holm): {detail}.")
     return lines
 
@@ -42,8 +47,10 @@ def prior_shift_note(strategy: str, y_train: Sequence[int], sampling_strategy: f
     if abs(sampled - prevalence) <= 1e-9:
         return None
     direction = "overstate" if sampled > prevalence else "understate"
-    return (f"The model was trained with `{strategy}` at a positive share of {sampled:.3g} (the data's is "
-            f"{prevalence:.3g}), so its scores {direction} the probability of a positive: they rank cases and fit "
-            "the threshold, but as probabilities they need "
-            f"`imbalance_lab.modeling.prior_correction(score, train_prevalence={prevalence:.6g}, "
-            f"sampled_prevalence={sampled:.6g})`.")
+    return (
+        f"The model was trained with `{strategy}` at a positive share of {sampled:.3g} (the data's is "
+        f"{prevalence:.3g}), so its scores {direction} the probability of a positive: they rank cases and fit "
+        "the threshold, but as probabilities they need "
+        f"`imbalance_lab.modeling.prior_correction(score, train_prevalence={prevalence:.6g}, "
+        f"sampled_prevalence={sampled:.6g})`."
+    )

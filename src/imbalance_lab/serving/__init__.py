@@ -18,7 +18,13 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     submod_attrs={
         "artifact": ["LoadedModel", "library_versions", "load_model", "save_model"],
         "drift": [
-            "DRIFT_EXIT", "DriftAccumulator", "drift_file", "drift_table", "psi", "psi_noise", "reference_stats",
+            "DRIFT_EXIT",
+            "DriftAccumulator",
+            "drift_file",
+            "drift_table",
+            "psi",
+            "psi_noise",
+            "reference_stats",
             "validate_reference",
         ],
         "inputs": ["CheckedInput", "check_input"],

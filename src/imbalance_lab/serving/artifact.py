@@ -52,6 +52,7 @@ NOTHING_POSITIVE = math.nextafter(1.0, math.inf)
 #: Libraries whose versions are recorded in model.json and compared on load.
 VERSIONED = ("scikit-learn", "imbalanced-learn", "xgboost", "skops", "numpy", "scipy", "pandas")
 
+
 @dataclass(frozen=True)
 class LoadedModel:
     """A verified, loaded artifact.
@@ -178,7 +179,11 @@ def save_model(
     if card_markdown is None:
         card_markdown = model_card(
             name=str(params.get("model", meta["estimator"])) if isinstance(params, dict) else meta["estimator"],
-            schema=schema, threshold=threshold, metrics=metrics, params=params, data_hashes=data_hashes,
+            schema=schema,
+            threshold=threshold,
+            metrics=metrics,
+            params=params,
+            data_hashes=data_hashes,
         )
     files = {
         MODEL_FILE: model_bytes,
@@ -201,7 +206,9 @@ def _read_verified(directory: Path) -> dict[str, bytes]:
         raise ArtifactError(f"{directory}: model directory {what}; train the model (dvc repro) or dvc pull")
     manifest_path = directory / MANIFEST_FILE
     if not manifest_path.is_file():
-        raise ArtifactError(f"{manifest_path}: missing; not a model artifact or an incomplete one, re-run dvc repro or dvc pull")
+        raise ArtifactError(
+            f"{manifest_path}: missing; not a model artifact or an incomplete one, re-run dvc repro or dvc pull"
+        )
     try:
         manifest = json.loads(manifest_path.read_bytes())
         listed = manifest["files"]
@@ -209,13 +216,19 @@ def _read_verified(directory: Path) -> dict[str, bytes]:
             raise TypeError
         hashes = {name: str(entry["sha256"]) for name, entry in listed.items()}
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise ArtifactError(f"{manifest_path}: not a valid manifest; the artifact was modified, re-run dvc repro or dvc pull") from None
+        raise ArtifactError(
+            f"{manifest_path}: not a valid manifest; the artifact was modified, re-run dvc repro or dvc pull"
+        ) from None
     unknown = sorted(set(hashes) - set(ARTIFACT_FILES))
     if unknown:
-        raise ArtifactError(f"{manifest_path}: lists unexpected file(s) {unknown}; the artifact was modified, re-run dvc repro or dvc pull")
+        raise ArtifactError(
+            f"{manifest_path}: lists unexpected file(s) {unknown}; the artifact was modified, re-run dvc repro or dvc pull"
+        )
     unlisted = [n for n in ARTIFACT_FILES if n not in hashes]
     if unlisted:
-        raise ArtifactError(f"{manifest_path}: does not list {unlisted}; the artifact was modified, re-run dvc repro or dvc pull")
+        raise ArtifactError(
+            f"{manifest_path}: does not list {unlisted}; the artifact was modified, re-run dvc repro or dvc pull"
+        )
     contents = {}
     for name in ARTIFACT_FILES:
         path = directory / name
@@ -224,7 +237,9 @@ def _read_verified(directory: Path) -> dict[str, bytes]:
         except FileNotFoundError:
             raise ArtifactError(f"{path}: missing; the artifact is incomplete, re-run dvc repro or dvc pull") from None
         except OSError as exc:
-            raise ArtifactError(f"{path}: cannot read ({exc.strerror or type(exc).__name__}); check the file's permissions") from None
+            raise ArtifactError(
+                f"{path}: cannot read ({exc.strerror or type(exc).__name__}); check the file's permissions"
+            ) from None
         if sha256_bytes(data) != hashes[name]:
             raise ArtifactError(f"{path}: checksum mismatch; the artifact was modified, re-run dvc repro or dvc pull")
         contents[name] = data
@@ -265,7 +280,9 @@ def load_model(directory: str | Path) -> LoadedModel:
         meta = json.loads(contents[META_FILE])
         reference = json.loads(contents[REFERENCE_FILE])
     except ValueError:
-        raise ArtifactError(f"{directory}: model.json or reference.json is not valid JSON; re-run dvc repro or dvc pull") from None
+        raise ArtifactError(
+            f"{directory}: model.json or reference.json is not valid JSON; re-run dvc repro or dvc pull"
+        ) from None
     if not isinstance(reference, dict):
         raise ArtifactError(f"{directory / REFERENCE_FILE}: not reference statistics; re-run dvc repro or dvc pull")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -283,7 +300,9 @@ def load_model(directory: str | Path) -> LoadedModel:
     try:
         schema = Schema.from_dict(meta["schema"])
     except (TypeError, ValueError) as exc:
-        raise ArtifactError(f"{meta_path}: 'schema' is not a data schema ({exc}); re-run dvc repro or dvc pull") from None
+        raise ArtifactError(
+            f"{meta_path}: 'schema' is not a data schema ({exc}); re-run dvc repro or dvc pull"
+        ) from None
     _check_versions(meta.get("versions", {}), directory)
     pipeline = load_pipeline(contents[MODEL_FILE], where=str(directory / MODEL_FILE))
     log.info("loaded model %s (%s)", directory, meta.get("estimator", type(pipeline).__name__))

@@ -140,8 +140,13 @@ def reference_stats(
         if other:
             shares[UNSEEN] = float(other / n)
         categorical[col] = {"shares": shares}
-    return {"version": REFERENCE_VERSION, "rows": int(n), "n_bins": int(n_bins), "numeric": numeric,
-            "categorical": categorical}
+    return {
+        "version": REFERENCE_VERSION,
+        "rows": int(n),
+        "n_bins": int(n_bins),
+        "numeric": numeric,
+        "categorical": categorical,
+    }
 
 
 def validate_reference(reference: Any) -> None:
@@ -154,8 +159,11 @@ def validate_reference(reference: Any) -> None:
         raise ValueError("'numeric' and 'categorical' must be mappings")
     for col, ref in numeric.items():
         try:
-            ok = (len(ref["shares"]) == len(ref["edges"]) + 1 and isinstance(ref["missing_share"], (int, float))
-                  and len(ref["sample"]["values"]) == len(ref["sample"]["counts"]))
+            ok = (
+                len(ref["shares"]) == len(ref["edges"]) + 1
+                and isinstance(ref["missing_share"], (int, float))
+                and len(ref["sample"]["values"]) == len(ref["sample"]["counts"])
+            )
         except (KeyError, TypeError):
             ok = False
         if not ok:
@@ -189,8 +197,9 @@ NOISE_SAMPLES = 1000
 NOISE_BATCH_CELLS = 1_000_000
 
 
-def psi_noise(expected: np.ndarray, n: int, *, level: float = 0.99, seed: int = 0,
-              samples: int = NOISE_SAMPLES) -> float:
+def psi_noise(
+    expected: np.ndarray, n: int, *, level: float = 0.99, seed: int = 0, samples: int = NOISE_SAMPLES
+) -> float:
     """The PSI that ``n`` rows drawn from the training shares themselves exceed with
     probability ``1 - level``: the ``level`` quantile of the PSI of ``samples`` multinomial
     samples (seeded) against ``expected``. About (cells - 1) / n when every cell is well filled,
@@ -207,9 +216,28 @@ def psi_noise(expected: np.ndarray, n: int, *, level: float = 0.99, seed: int = 
     p = p / p.sum()
     rng = np.random.default_rng(seed)
     batch = max(1, min(samples, NOISE_BATCH_CELLS // len(p)))  # bounded memory for many categories
-    values = [_psi(p, rng.multinomial(n, p, size=min(batch, samples - start)) / n, EPSILON)
-              for start in range(0, samples, batch)]
+    values = [
+        _psi(p, rng.multinomial(n, p, size=min(batch, samples - start)) / n, EPSILON)
+        for start in range(0, samples, batch)
+    ]
     return float(np.quantile(np.concatenate(values), level))
+
+
+#: The columns of the drift table (:func:`drift_table`), before ``drifted`` and ``significant``.
+TABLE_COLUMNS = [
+    "feature",
+    "kind",
+    "psi",
+    "psi_noise",
+    "test",
+    "statistic",
+    "p_value",
+    "missing_ref",
+    "missing_new",
+    "unseen",
+    "mean_ref",
+    "mean_new",
+]
 
 
 class DriftAccumulator:
@@ -235,7 +263,9 @@ class DriftAccumulator:
         self._rngs = {c: np.random.default_rng([seed, i]) for i, c in enumerate(reference["numeric"])}
         self._keys = {c: np.empty(0) for c in reference["numeric"]}
         self._values = {c: np.empty(0) for c in reference["numeric"]}
-        self._cells = {c: [k for k in r["shares"] if k != UNSEEN] + [UNSEEN] for c, r in reference["categorical"].items()}
+        self._cells = {
+            c: [k for k in r["shares"] if k != UNSEEN] + [UNSEEN] for c, r in reference["categorical"].items()
+        }
         self._counts = {c: dict.fromkeys(cells, 0) for c, cells in self._cells.items()}
 
     def update(self, X: pd.DataFrame) -> DriftAccumulator:
@@ -264,59 +294,74 @@ class DriftAccumulator:
 
     def table(self, *, psi_threshold: float = 0.2, p_threshold: float = 0.01) -> pd.DataFrame:
         """The drift table of the data added so far (see :func:`drift_table`)."""
-        rows = []
-        n = self.rows
-        for col, ref in self.reference["numeric"].items():
-            counts = self._bins[col]
-            expected = np.append(ref["shares"], ref["missing_share"])
-            actual = counts / n if n else np.full(len(counts), np.nan)
-            sample = _sample(ref["sample"])
-            new = self._values[col]
-            if len(sample) and len(new):
-                ks = stats.ks_2samp(sample, new)
-                statistic, p_value = float(ks.statistic), float(ks.pvalue)
-            else:
-                statistic = p_value = math.nan
-            rows.append({
-                "feature": col, "kind": "numeric", "psi": psi(expected, actual) if n else math.nan,
-                "psi_noise": psi_noise(expected, n, level=1 - p_threshold, seed=len(rows)) if n else math.nan,
-                "test": "ks", "statistic": statistic, "p_value": p_value,
-                "missing_ref": float(ref["missing_share"]), "missing_new": float(counts[-1] / n) if n else math.nan,
-                "unseen": 0,
-                "mean_ref": ref.get("mean"), "mean_new": float(new.mean()) if len(new) else math.nan,
-            })
-        for col, ref in self.reference["categorical"].items():
-            cells = self._cells[col]
-            observed = np.array([self._counts[col][c] for c in cells], dtype="float64")
-            expected = np.array([ref["shares"].get(c, 0.0) for c in cells], dtype="float64")
-            if n:
-                actual = observed / n
-                f_exp = np.clip(expected, EPSILON, None)
-                f_exp = f_exp / f_exp.sum() * n
-                chi = stats.chisquare(observed, f_exp)
-                statistic, p_value, value = float(chi.statistic), float(chi.pvalue), psi(expected, actual)
-            else:
-                statistic = p_value = value = math.nan
-            rows.append({
-                "feature": col, "kind": "categorical", "psi": value,
-                "psi_noise": psi_noise(expected, n, level=1 - p_threshold, seed=len(rows)) if n else math.nan,
-                "test": "chi2",
-                "statistic": statistic, "p_value": p_value,
-                "missing_ref": float(ref["shares"].get(MISSING, 0.0)),
-                "missing_new": float(self._counts[col][MISSING] / n) if n else math.nan,
-                "unseen": int(self._counts[col][UNSEEN]),
-                "mean_ref": math.nan, "mean_new": math.nan,
-            })
-        table = pd.DataFrame(rows, columns=[
-            "feature", "kind", "psi", "psi_noise", "test", "statistic", "p_value", "missing_ref", "missing_new",
-            "unseen", "mean_ref", "mean_new",
-        ])
+        rows = [
+            self._numeric_row(col, seed=i, level=1 - p_threshold) for i, col in enumerate(self.reference["numeric"])
+        ]
+        rows += [
+            self._categorical_row(col, seed=len(rows) + i, level=1 - p_threshold)
+            for i, col in enumerate(self.reference["categorical"])
+        ]
+        table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
         table["mean_ref"] = pd.to_numeric(table["mean_ref"], errors="coerce")
         table["drifted"] = (table["psi"] > psi_threshold) & (table["psi"] > table["psi_noise"])
         table["significant"] = table["p_value"] < p_threshold
-        table = table.sort_values(["psi", "feature"], ascending=[False, True], na_position="last").reset_index(drop=True)
-        table.attrs.update(psi_threshold=float(psi_threshold), p_threshold=float(p_threshold), rows=int(n))
+        table = table.sort_values(["psi", "feature"], ascending=[False, True], na_position="last")
+        table = table.reset_index(drop=True)
+        table.attrs.update(psi_threshold=float(psi_threshold), p_threshold=float(p_threshold), rows=int(self.rows))
         return table
+
+    def _numeric_row(self, col: str, *, seed: int, level: float) -> dict[str, Any]:
+        """A numeric feature's row of the table: PSI over its bins and the KS test on the samples."""
+        ref, counts, n = self.reference["numeric"][col], self._bins[col], self.rows
+        expected = np.append(ref["shares"], ref["missing_share"])
+        actual = counts / n if n else np.full(len(counts), np.nan)
+        sample = _sample(ref["sample"])
+        new = self._values[col]
+        if len(sample) and len(new):
+            ks = stats.ks_2samp(sample, new)
+            statistic, p_value = float(ks.statistic), float(ks.pvalue)
+        else:
+            statistic = p_value = math.nan
+        return {
+            "feature": col,
+            "kind": "numeric",
+            "psi": psi(expected, actual) if n else math.nan,
+            "psi_noise": psi_noise(expected, n, level=level, seed=seed) if n else math.nan,
+            "test": "ks",
+            "statistic": statistic,
+            "p_value": p_value,
+            "missing_ref": float(ref["missing_share"]),
+            "missing_new": float(counts[-1] / n) if n else math.nan,
+            "unseen": 0,
+            "mean_ref": ref.get("mean"),
+            "mean_new": float(new.mean()) if len(new) else math.nan,
+        }
+
+    def _categorical_row(self, col: str, *, seed: int, level: float) -> dict[str, Any]:
+        """A categorical feature's row of the table: PSI over its cells and the chi-square test."""
+        ref, cells, n = self.reference["categorical"][col], self._cells[col], self.rows
+        observed = np.array([self._counts[col][c] for c in cells], dtype="float64")
+        expected = np.array([ref["shares"].get(c, 0.0) for c in cells], dtype="float64")
+        if n:
+            f_exp = np.clip(expected, EPSILON, None)
+            chi = stats.chisquare(observed, f_exp / f_exp.sum() * n)
+            statistic, p_value, value = float(chi.statistic), float(chi.pvalue), psi(expected, observed / n)
+        else:
+            statistic = p_value = value = math.nan
+        return {
+            "feature": col,
+            "kind": "categorical",
+            "psi": value,
+            "psi_noise": psi_noise(expected, n, level=level, seed=seed) if n else math.nan,
+            "test": "chi2",
+            "statistic": statistic,
+            "p_value": p_value,
+            "missing_ref": float(ref["shares"].get(MISSING, 0.0)),
+            "missing_new": float(self._counts[col][MISSING] / n) if n else math.nan,
+            "unseen": int(self._counts[col][UNSEEN]),
+            "mean_ref": math.nan,
+            "mean_new": math.nan,
+        }
 
 
 def drift_table(
@@ -395,8 +440,9 @@ def drift_file(
         check_output(figure_path, input_path=input_path, hint="a file name ending in .png, .svg or .pdf")
         figure_format = figure_path.suffix.lower().lstrip(".")
         if figure_format not in ("png", "svg", "pdf"):
-            raise ScoringError(f"{figure_path}: cannot tell the figure format from the file name; "
-                               "name it *.png, *.svg or *.pdf")
+            raise ScoringError(
+                f"{figure_path}: cannot tell the figure format from the file name; name it *.png, *.svg or *.pdf"
+            )
         if report_path is not None and (report_path.resolve() == figure_path.resolve()):
             raise ScoringError(f"{figure_path}: is also the report's path; give the report and the figure two names")
     model = load_model(model_dir)
@@ -416,8 +462,12 @@ def drift_file(
     # both outputs go to temporary files made before the scan (so an unwritable directory stops
     # it before any work) and replace their targets only when both are written
     with contextlib.ExitStack() as stack:
-        report_tmp = stack.enter_context(atomic_path(report_path, error=ScoringError)) if report_path is not None else None
-        figure_tmp = stack.enter_context(atomic_path(figure_path, error=ScoringError)) if figure_path is not None else None
+        report_tmp = (
+            stack.enter_context(atomic_path(report_path, error=ScoringError)) if report_path is not None else None
+        )
+        figure_tmp = (
+            stack.enter_context(atomic_path(figure_path, error=ScoringError)) if figure_path is not None else None
+        )
         counts = scan(model, source, lambda checked, _chunk: acc.update(checked.X), desc=f"drift {input_path.name}")
         if counts["rows"] == 0:
             raise ScoringError(f"{input_path}: no data rows; drift needs rows to compare")
@@ -425,8 +475,12 @@ def drift_file(
         drifted = bool(table["drifted"].any())
         if report_tmp is not None:
             report = {
-                "input": str(input_path), "model": str(model.directory), "rows": counts["rows"],
-                "psi_threshold": psi_threshold, "p_threshold": p_threshold, "drifted": drifted,
+                "input": str(input_path),
+                "model": str(model.directory),
+                "rows": counts["rows"],
+                "psi_threshold": psi_threshold,
+                "p_threshold": p_threshold,
+                "drifted": drifted,
                 "drifted_features": table.loc[table["drifted"], "feature"].tolist(),
                 "unseen_categories": counts["unseen_categories"],
                 "features": table.to_dict(orient="records"),

@@ -41,8 +41,10 @@ def output_format(path: Path, *, input_path: Path) -> str:
     fmt = file_format(path, role="output")
     suffix = path.suffix.lower()
     if suffix in _COMPRESSED and (fmt == "parquet" or suffix not in _CSV_COMPRESSION):
-        raise ScoringError(f"{path}: cannot write {fmt.upper()} compressed as {suffix}; name it *.csv, "
-                           "*.csv.gz, *.csv.bz2, *.csv.xz or *.parquet (Parquet is compressed already)")
+        raise ScoringError(
+            f"{path}: cannot write {fmt.upper()} compressed as {suffix}; name it *.csv, "
+            "*.csv.gz, *.csv.bz2, *.csv.xz or *.parquet (Parquet is compressed already)"
+        )
     check_output(path, input_path=input_path, hint="a file name ending in .csv or .parquet")
     return fmt
 
@@ -138,8 +140,9 @@ def _check_fields(path: Path, *, sep: str, n_fields: int) -> None:
                     f"{path}: line {rows.line_num} has {len(row)} fields, the header {n_fields}; fix or remove "
                     "that row (a separator inside an unquoted value, or a truncated file)"
                 )
-    raise ScoringError(f"{path}: a row has more or fewer fields than the header ({found.group(0).lower()}); "
-                       "fix or remove it")
+    raise ScoringError(
+        f"{path}: a row has more or fewer fields than the header ({found.group(0).lower()}); fix or remove it"
+    )
 
 
 def _read_error(path: Path, fmt: str, exc: BaseException) -> ScoringError:
@@ -151,14 +154,17 @@ def _read_error(path: Path, fmt: str, exc: BaseException) -> ScoringError:
         return ScoringError(f"{path}: the file is empty; a CSV with a header row is needed")
     msg = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
     other = "parquet" if fmt == "csv" else "csv"
-    return ScoringError(f"{path}: cannot read as {fmt.upper()} ({msg}); check the file, or name it *.{other} if it is {other.upper()}")
+    return ScoringError(
+        f"{path}: cannot read as {fmt.upper()} ({msg}); check the file, or name it *.{other} if it is {other.upper()}"
+    )
 
 
 class InputFile:
     """A CSV or Parquet file read in chunks of the columns the model needs."""
 
-    def __init__(self, path: str | Path, schema: Schema, *, chunksize: int,
-                 id_columns: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, path: str | Path, schema: Schema, *, chunksize: int, id_columns: Sequence[str] | None = None
+    ) -> None:
         self.path = Path(path)
         self.schema = schema
         self.chunksize = int(chunksize)
@@ -208,11 +214,17 @@ class InputFile:
                 for batch in self._parquet.iter_batches(batch_size=self.chunksize, columns=self.needed):
                     yield batch.to_pandas()
             else:
-                text = [c for c in self.needed
-                        if c in self.schema.categorical or (c in self.id_columns and self.ids_as_text)]
+                text = [
+                    c
+                    for c in self.needed
+                    if c in self.schema.categorical or (c in self.id_columns and self.ids_as_text)
+                ]
                 reader = pd.read_csv(
-                    self.path, sep=self._sep, usecols=lambda c: str(c).strip() in self.needed,
-                    dtype=dict.fromkeys(text, str), chunksize=self.chunksize,
+                    self.path,
+                    sep=self._sep,
+                    usecols=lambda c: str(c).strip() in self.needed,
+                    dtype=dict.fromkeys(text, str),
+                    chunksize=self.chunksize,
                 )
                 with reader:
                     for chunk in reader:

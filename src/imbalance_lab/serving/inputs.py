@@ -68,8 +68,9 @@ def _numeric_column(values: pd.Series, *, col: str, source: str, row_offset: int
         out = values.astype("float64")
     else:
         obj = values.astype(object)
-        text = obj.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
-                       else str(v).strip())
+        text = obj.map(
+            lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else str(v).strip()
+        )
         # the map may hand back a str-dtype column with NaN for None (pandas 3): test for text
         blank = text.map(lambda t: not isinstance(t, str) or t.lower() in _NA_TEXT).astype(bool)
         truth = text.str.lower().map(TRUTH_TEXT)
@@ -79,9 +80,12 @@ def _numeric_column(values: pd.Series, *, col: str, source: str, row_offset: int
         if bad.any():
             pos = int(np.flatnonzero(bad.to_numpy())[0])
             first = str(text.iloc[pos])
-            fix = ("write numbers with a '.' for decimals and no thousands separator (convert the file, e.g. read "
-                   "it with decimal=',' or thousands=',' and write it again)" if re.fullmatch(r"[-+]?[\d.]*\d,\d+", first)
-                   else "fix or blank those values")
+            fix = (
+                "write numbers with a '.' for decimals and no thousands separator (convert the file, e.g. read "
+                "it with decimal=',' or thousands=',' and write it again)"
+                if re.fullmatch(r"[-+]?[\d.]*\d,\d+", first)
+                else "fix or blank those values"
+            )
             raise ScoringError(
                 f"{source}: column '{col}' is numeric in the model but holds text {first[:40]!r} "
                 f"in {int(bad.sum())} row(s) of this part (first at data row {row_offset + pos + 1}); {fix}"
@@ -164,7 +168,9 @@ def check_input(
         lower = {str(c).lower(): c for c in df.columns}
         close = [f"'{lower[m.lower()]}'" for m in missing if m.lower() in lower]
         hint = f" (found {', '.join(close)}: names are case-sensitive)" if close else ""
-        what = f"column '{missing[0]}' is missing" if len(missing) == 1 else f"columns {short_list(missing)} are missing"
+        what = (
+            f"column '{missing[0]}' is missing" if len(missing) == 1 else f"columns {short_list(missing)} are missing"
+        )
         raise ScoringError(
             f"{source}: {what}{hint}; the model expects the columns {short_list(features)}: "
             f"add {'it' if len(missing) == 1 else 'them'} to the input file"

@@ -83,22 +83,30 @@ def scan(
 ) -> dict[str, Any]:
     """Check every chunk of ``source`` and pass it to ``visit``; returns counts."""
     if source.extra_columns:
-        log.warning("%s: ignoring %d column(s) the model does not use: %s", source.path,
-                    len(source.extra_columns), short_list(source.extra_columns))
+        log.warning(
+            "%s: ignoring %d column(s) the model does not use: %s",
+            source.path,
+            len(source.extra_columns),
+            short_list(source.extra_columns),
+        )
     rows = 0
     unseen = dict.fromkeys(model.schema.categorical, 0)
     with _progress(source.total, desc) as bar:
         for chunk in source.chunks():
-            checked = check_input(chunk, model.schema, source=str(source.path), row_offset=rows, warn=False,
-                                  id_columns=source.id_columns)
+            checked = check_input(
+                chunk, model.schema, source=str(source.path), row_offset=rows, warn=False, id_columns=source.id_columns
+            )
             visit(checked, chunk)
             rows += len(chunk)
             for col, n in checked.unseen.items():
                 unseen[col] += n
             bar.update(len(chunk))
     if any(unseen.values()):
-        log.warning("%s: values of categories not seen in training: %s", source.path,
-                    ", ".join(f"{c} {n}" for c, n in unseen.items() if n))
+        log.warning(
+            "%s: values of categories not seen in training: %s",
+            source.path,
+            ", ".join(f"{c} {n}" for c, n in unseen.items() if n),
+        )
     return {"rows": rows, "unseen_categories": unseen, "extra_columns": source.extra_columns}
 
 
@@ -123,8 +131,14 @@ def _id_salt(model: LoadedModel, source: InputFile, *, salt_env: str, keep_ids: 
 
 
 def predict_file(
-    model_dir: str | Path, input_path: str | Path, output_path: str | Path, *, chunksize: int = DEFAULT_CHUNKSIZE,
-    salt_env: str = DEFAULT_SALT_ENV, keep_ids: bool = False, id_columns: Sequence[str] | None = None,
+    model_dir: str | Path,
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    salt_env: str = DEFAULT_SALT_ENV,
+    keep_ids: bool = False,
+    id_columns: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Score a CSV or Parquet file in chunks and write the scores.
 
@@ -167,10 +181,13 @@ def predict_file(
     if id_columns is None:
         lost = [c for c in model.schema.id_columns if c not in source.id_columns]
         if lost:
-            log.warning("%s: the model's id column(s) %s are not in the input, so the output has no %s (its rows "
-                        "are in input order); pass --id-column NAME to write another column as the id",
-                        input_path, short_list(lost), "ids" if len(lost) == len(model.schema.id_columns)
-                        else "column(s) " + short_list(lost))
+            log.warning(
+                "%s: the model's id column(s) %s are not in the input, so the output has no %s (its rows "
+                "are in input order); pass --id-column NAME to write another column as the id",
+                input_path,
+                short_list(lost),
+                "ids" if len(lost) == len(model.schema.id_columns) else "column(s) " + short_list(lost),
+            )
     salt = _id_salt(model, source, salt_env=salt_env, keep_ids=keep_ids)
     if salt is not None:
         source.ids_as_text = False  # read them as prepare read the raw data
@@ -179,6 +196,7 @@ def predict_file(
     with atomic_path(output_path, error=ScoringError) as tmp:
         out = OutputFile(tmp, out_format, suffix=output_path.suffix)
         try:
+
             def visit(checked: CheckedInput, _chunk: pd.DataFrame) -> None:
                 nonlocal positives
                 scored = _score_checked(model, checked)
@@ -190,12 +208,29 @@ def predict_file(
 
             counts = scan(model, source, visit, desc=f"scoring {input_path.name}")
             if counts["rows"] == 0:
-                out.write(pd.DataFrame({c: pd.Series(dtype="float64" if c == "score" else "int8" if c == "label"
-                                                     else "object") for c in columns}))
+                out.write(
+                    pd.DataFrame(
+                        {
+                            c: pd.Series(dtype="float64" if c == "score" else "int8" if c == "label" else "object")
+                            for c in columns
+                        }
+                    )
+                )
         finally:
             out.close()
-    summary = {"input": str(input_path), "output": str(output_path), "threshold": model.threshold,
-               "positives": positives, **counts}
-    log.info("%s: scored %d row(s), %d labelled positive (threshold %.4g); wrote %s",
-             input_path, counts["rows"], positives, model.threshold, output_path)
+    summary = {
+        "input": str(input_path),
+        "output": str(output_path),
+        "threshold": model.threshold,
+        "positives": positives,
+        **counts,
+    }
+    log.info(
+        "%s: scored %d row(s), %d labelled positive (threshold %.4g); wrote %s",
+        input_path,
+        counts["rows"],
+        positives,
+        model.threshold,
+        output_path,
+    )
     return summary

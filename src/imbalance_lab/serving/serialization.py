@@ -37,31 +37,33 @@ log = logging.getLogger(__name__)
 #: (:data:`imbalance_lab.modeling.STRATEGIES`: samplers, class weights, ensembles).
 #: ``tests/serving/test_serialization.py`` checks that this is exactly what those pipelines need: add
 #: a type here only together with the registry entry that needs it. Everything else is refused.
-ALLOWLIST: frozenset[str] = frozenset({
-    # this package: the pandas.NA stand-in and the strategy wrappers (plain estimators)
-    "imbalance_lab.serving.serialization.PandasNAMarker",
-    "imbalance_lab.modeling.features.OneHotLastColumns",
-    "imbalance_lab.modeling.samplers.CheckedBalancedRandomForestClassifier",
-    "imbalance_lab.modeling.samplers.CheckedEasyEnsembleClassifier",
-    "imbalance_lab.modeling.samplers.CheckedSampler",
-    "imbalance_lab.modeling.samplers.FoldPositiveWeight",
-    # imbalanced-learn: the pipeline and the samplers
-    "imblearn.combine._smote_enn.SMOTEENN",
-    "imblearn.combine._smote_tomek.SMOTETomek",
-    "imblearn.over_sampling._adasyn.ADASYN",
-    "imblearn.over_sampling._random_over_sampler.RandomOverSampler",
-    "imblearn.over_sampling._smote.base.SMOTE",
-    "imblearn.over_sampling._smote.filter.BorderlineSMOTE",
-    "imblearn.pipeline.Pipeline",
-    "imblearn.under_sampling._prototype_selection._random_under_sampler.RandomUnderSampler",
-    # numpy and the fitted internals of scikit-learn estimators
-    "numpy.dtype",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.tree._tree.Tree",
-    # xgboost: the estimator and its booster (XGBoost's own serialisation, not pickle)
-    "xgboost.core.Booster",
-    "xgboost.sklearn.XGBClassifier",
-})
+ALLOWLIST: frozenset[str] = frozenset(
+    {
+        # this package: the pandas.NA stand-in and the strategy wrappers (plain estimators)
+        "imbalance_lab.serving.serialization.PandasNAMarker",
+        "imbalance_lab.modeling.features.OneHotLastColumns",
+        "imbalance_lab.modeling.samplers.CheckedBalancedRandomForestClassifier",
+        "imbalance_lab.modeling.samplers.CheckedEasyEnsembleClassifier",
+        "imbalance_lab.modeling.samplers.CheckedSampler",
+        "imbalance_lab.modeling.samplers.FoldPositiveWeight",
+        # imbalanced-learn: the pipeline and the samplers
+        "imblearn.combine._smote_enn.SMOTEENN",
+        "imblearn.combine._smote_tomek.SMOTETomek",
+        "imblearn.over_sampling._adasyn.ADASYN",
+        "imblearn.over_sampling._random_over_sampler.RandomOverSampler",
+        "imblearn.over_sampling._smote.base.SMOTE",
+        "imblearn.over_sampling._smote.filter.BorderlineSMOTE",
+        "imblearn.pipeline.Pipeline",
+        "imblearn.under_sampling._prototype_selection._random_under_sampler.RandomUnderSampler",
+        # numpy and the fitted internals of scikit-learn estimators
+        "numpy.dtype",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.tree._tree.Tree",
+        # xgboost: the estimator and its booster (XGBoost's own serialisation, not pickle)
+        "xgboost.core.Booster",
+        "xgboost.sklearn.XGBClassifier",
+    }
+)
 
 #: This package's classes saved in artifacts, by the module they were defined in before the
 #: package was split into subpackages -> the module that defines them now.
@@ -236,7 +238,9 @@ def _loads(data: bytes, trusted: list[str], *, where: str) -> Any:
         ) from None
     _restore_na(obj)
     if not (hasattr(obj, "predict_proba") and hasattr(obj, "classes_")):
-        raise ArtifactError(f"{where}: holds a {type(obj).__name__}, not a fitted classifier pipeline; re-run dvc repro")
+        raise ArtifactError(
+            f"{where}: holds a {type(obj).__name__}, not a fitted classifier pipeline; re-run dvc repro"
+        )
     return obj
 
 
@@ -297,7 +301,6 @@ def _moved_types_renamed(data: bytes) -> bytes:
             for info in src.infolist():
                 dst.writestr(info, json.dumps(schema, indent=2) if info.filename == "schema.json" else src.read(info))
     return out.getvalue()
-
 
 
 def load_pipeline(data: bytes, *, where: str) -> Any:

@@ -39,8 +39,9 @@ def early_stopping_split(train: np.ndarray, y: np.ndarray, *, seed: int) -> tupl
     return fit_idx, stop_idx
 
 
-def _preprocess_training(model: str, pre: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, *, seed: int,
-                         dtype: Any = None) -> tuple[Any, np.ndarray, tuple[Any, np.ndarray] | None]:
+def _preprocess_training(
+    model: str, pre: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, *, seed: int, dtype: Any = None
+) -> tuple[Any, np.ndarray, tuple[Any, np.ndarray] | None]:
     """Fit a trial's preprocessing ``pre`` on a training fold: the model's input, its labels and,
     for XGBoost, the early-stopping rows ``(X_stop, y_stop)`` (preprocessing fitted without them)."""
     cast = (lambda a: np.asarray(a, dtype=dtype)) if dtype is not None else (lambda a: a)
@@ -51,7 +52,9 @@ def _preprocess_training(model: str, pre: Any, X: pd.DataFrame, y: np.ndarray, t
     return cast(pre.fit_transform(X.iloc[train], y[train])), y[train], None  # what Pipeline.fit gives the model
 
 
-def _fit_estimator(model: str, est: Any, X_fit: Any, y_fit: np.ndarray, stop: tuple[Any, np.ndarray] | None) -> int | None:
+def _fit_estimator(
+    model: str, est: Any, X_fit: Any, y_fit: np.ndarray, stop: tuple[Any, np.ndarray] | None
+) -> int | None:
     """Fit a trial's (preprocessed-input) estimator; the number of trees it kept, if a boosting model."""
     if model == "xgboost":
         est.fit(X_fit, y_fit, eval_set=[stop], verbose=False)
@@ -60,8 +63,18 @@ def _fit_estimator(model: str, est: Any, X_fit: Any, y_fit: np.ndarray, stop: tu
     return int(est.n_iter_) if model == "hist_gradient_boosting" else None
 
 
-def fit_fold(model: str, params: dict[str, Any], schema: Schema, X: pd.DataFrame, y: np.ndarray,
-             train: np.ndarray, *, seed: int, n_jobs: int = 1, max_trees: int = MAX_TREES) -> tuple[Any, int | None]:
+def fit_fold(
+    model: str,
+    params: dict[str, Any],
+    schema: Schema,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    train: np.ndarray,
+    *,
+    seed: int,
+    n_jobs: int = 1,
+    max_trees: int = MAX_TREES,
+) -> tuple[Any, int | None]:
     """Fit one trial's pipeline on a training fold, as a trial does.
 
     Boosting models hold out a stratified ``EARLY_STOPPING_SHARE`` of the training fold and stop
@@ -75,15 +88,30 @@ def fit_fold(model: str, params: dict[str, Any], schema: Schema, X: pd.DataFrame
         other models).
     """
     with threadpool_limits(limits=n_jobs):
-        pipe = make_pipeline(model, schema, seed=seed, n_jobs=n_jobs if model == "xgboost" else 1,
-                             params=trial_model_params(model, params, max_trees=max_trees))
+        pipe = make_pipeline(
+            model,
+            schema,
+            seed=seed,
+            n_jobs=n_jobs if model == "xgboost" else 1,
+            params=trial_model_params(model, params, max_trees=max_trees),
+        )
         X_fit, y_fit, stop = _preprocess_training(model, pipe.named_steps["preprocess"], X, y, train, seed=seed)
         return pipe, _fit_estimator(model, pipe.named_steps["model"], X_fit, y_fit, stop)
 
 
-def fit_predict_fold(model: str, params: dict[str, Any], schema: Schema, X: pd.DataFrame, y: np.ndarray,
-                     train: np.ndarray, val: np.ndarray, *, seed: int, n_jobs: int = 1,
-                     max_trees: int = MAX_TREES) -> tuple[np.ndarray, int | None]:
+def fit_predict_fold(
+    model: str,
+    params: dict[str, Any],
+    schema: Schema,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    train: np.ndarray,
+    val: np.ndarray,
+    *,
+    seed: int,
+    n_jobs: int = 1,
+    max_trees: int = MAX_TREES,
+) -> tuple[np.ndarray, int | None]:
     """Fit one trial's pipeline on a training fold (:func:`fit_fold`) and predict its validation fold.
 
     Returns
@@ -116,8 +144,9 @@ class PreparedFold:
     matrix_settings: tuple[Any, int] | None = None
 
 
-def _quantile_matrices(X_fit: np.ndarray, y_fit: np.ndarray, X_stop: np.ndarray, y_stop: np.ndarray, *,
-                       n_jobs: int) -> tuple[Any, Any, tuple[Any, int]]:
+def _quantile_matrices(
+    X_fit: np.ndarray, y_fit: np.ndarray, X_stop: np.ndarray, y_stop: np.ndarray, *, n_jobs: int
+) -> tuple[Any, Any, tuple[Any, int]]:
     """XGBoost's training and early-stopping matrices as ``XGBClassifier.fit`` builds them for the
     tune stage's estimator (``QuantileDMatrix`` objects, the early-stopping one on the training one's
     bins), and the settings they depend on."""
@@ -133,8 +162,17 @@ def _quantile_matrices(X_fit: np.ndarray, y_fit: np.ndarray, X_stop: np.ndarray,
     return fit_matrix, stop_matrix, (est.max_bin, n_jobs)
 
 
-def prepare_fold(model: str, schema: Schema, X: pd.DataFrame, y: np.ndarray, train: np.ndarray,
-                 val: np.ndarray, *, seed: int, n_jobs: int = 1) -> PreparedFold:
+def prepare_fold(
+    model: str,
+    schema: Schema,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    train: np.ndarray,
+    val: np.ndarray,
+    *,
+    seed: int,
+    n_jobs: int = 1,
+) -> PreparedFold:
     """Fit the preprocessing of ``model`` on a training fold and transform the fold's parts.
 
     The same rows, split and preprocessing as :func:`fit_fold`. For XGBoost, the training and
@@ -150,8 +188,12 @@ def prepare_fold(model: str, schema: Schema, X: pd.DataFrame, y: np.ndarray, tra
         return PreparedFold(val=pre.transform(X.iloc[val]), fit=X_fit, y_fit=y_fit)
     X_fit, y_fit, (X_stop, y_stop) = _preprocess_training(model, pre, X, y, train, seed=seed, dtype=np.float32)
     fit_matrix, stop_matrix, settings = _quantile_matrices(X_fit, y_fit, X_stop, y_stop, n_jobs=n_jobs)
-    return PreparedFold(val=np.asarray(pre.transform(X.iloc[val]), dtype=np.float32), fit_matrix=fit_matrix,
-                        stop_matrix=stop_matrix, matrix_settings=settings)
+    return PreparedFold(
+        val=np.asarray(pre.transform(X.iloc[val]), dtype=np.float32),
+        fit_matrix=fit_matrix,
+        stop_matrix=stop_matrix,
+        matrix_settings=settings,
+    )
 
 
 def _train_xgboost(est: Any, fold: PreparedFold) -> tuple[np.ndarray, int]:
@@ -161,25 +203,37 @@ def _train_xgboost(est: Any, fold: PreparedFold) -> tuple[np.ndarray, int]:
     import xgboost
 
     if (est.max_bin, est.n_jobs) != fold.matrix_settings:
-        raise ValueError(f"the fold's matrices were built for (max_bin, threads) {fold.matrix_settings}, "
-                         f"the estimator has {(est.max_bin, est.n_jobs)}")
+        raise ValueError(
+            f"the fold's matrices were built for (max_bin, threads) {fold.matrix_settings}, "
+            f"the estimator has {(est.max_bin, est.n_jobs)}"
+        )
     if not est.early_stopping_rounds:
         raise ValueError("the fold's matrices are for fits that stop early; the estimator has no early_stopping_rounds")
-    booster = xgboost.train(est.get_xgb_params(), fold.fit_matrix, est.get_num_boosting_rounds(),
-                            evals=[(fold.stop_matrix, "validation_0")], early_stopping_rounds=est.early_stopping_rounds,
-                            verbose_eval=False)
+    booster = xgboost.train(
+        est.get_xgb_params(),
+        fold.fit_matrix,
+        est.get_num_boosting_rounds(),
+        evals=[(fold.stop_matrix, "validation_0")],
+        early_stopping_rounds=est.early_stopping_rounds,
+        verbose_eval=False,
+    )
     n_trees = booster.best_iteration + 1
     return booster.inplace_predict(fold.val, iteration_range=(0, n_trees), missing=est.missing), n_trees
 
 
-def fit_predict_prepared(model: str, params: dict[str, Any], fold: PreparedFold, *, seed: int,
-                         n_jobs: int = 1, max_trees: int = MAX_TREES) -> tuple[np.ndarray, int | None]:
+def fit_predict_prepared(
+    model: str, params: dict[str, Any], fold: PreparedFold, *, seed: int, n_jobs: int = 1, max_trees: int = MAX_TREES
+) -> tuple[np.ndarray, int | None]:
     """:func:`fit_predict_fold` on an already preprocessed fold (same estimator, same result).
 
     Thread limits are the caller's business (they are process-wide).
     """
-    est = make_estimator(model, seed=seed, n_jobs=n_jobs if model == "xgboost" else 1,
-                         params=trial_model_params(model, params, max_trees=max_trees))
+    est = make_estimator(
+        model,
+        seed=seed,
+        n_jobs=n_jobs if model == "xgboost" else 1,
+        params=trial_model_params(model, params, max_trees=max_trees),
+    )
     if model == "xgboost":
         return _train_xgboost(est, fold)
     n_trees = _fit_estimator(model, est, fold.fit, fold.y_fit, None)
@@ -283,8 +337,9 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
         key = (task.model, task.seed, step, threads)
         if key not in task.prepared:
             _, _, train, val = splits[step]
-            task.prepared[key] = prepare_fold(task.model, task.schema, task.X, task.y, train, val, seed=task.seed,
-                                              n_jobs=threads)
+            task.prepared[key] = prepare_fold(
+                task.model, task.schema, task.X, task.y, train, val, seed=task.seed, n_jobs=threads
+            )
         return task.prepared[key]
 
     def fit(fold: PreparedFold) -> tuple[np.ndarray, int | None]:

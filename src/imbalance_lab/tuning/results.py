@@ -29,8 +29,13 @@ def trials_seconds(study: optuna.Study) -> float:
     and worker that contributed: what the study cost, where a resumed run's own wall time only
     counts the trials it added."""
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-    return float(sum((t.datetime_complete - t.datetime_start).total_seconds() for t in finished
-                     if t.datetime_start is not None and t.datetime_complete is not None))
+    return float(
+        sum(
+            (t.datetime_complete - t.datetime_start).total_seconds()
+            for t in finished
+            if t.datetime_start is not None and t.datetime_complete is not None
+        )
+    )
 
 
 def at_search_bounds(trial: optuna.trial.FrozenTrial, *, margin: float = 0.02) -> dict[str, str]:
@@ -99,7 +104,8 @@ def first_trials(study: optuna.Study, n_trials: int) -> optuna.Study:
     its number. Fewer trials when fewer are finished (a timeout).
     """
     finished = study.get_trials(deepcopy=False, states=FINISHED)[:n_trials]
-    view = optuna.create_study(study_name=study.study_name, directions=study.directions, sampler=study.sampler,
-                               pruner=study.pruner)
+    view = optuna.create_study(
+        study_name=study.study_name, directions=study.directions, sampler=study.sampler, pruner=study.pruner
+    )
     view.add_trials(finished)
     return view

@@ -82,8 +82,14 @@ def trial_model_params(model: str, params: dict[str, Any], *, max_trees: int = M
     if model == "xgboost":
         return {**params, "n_estimators": max_trees, "early_stopping_rounds": EARLY_STOPPING_ROUNDS}
     if model == "hist_gradient_boosting":
-        return {**params, "max_iter": max_trees, "early_stopping": True, "validation_fraction": EARLY_STOPPING_SHARE,
-                "n_iter_no_change": EARLY_STOPPING_ROUNDS, "scoring": "loss"}
+        return {
+            **params,
+            "max_iter": max_trees,
+            "early_stopping": True,
+            "validation_fraction": EARLY_STOPPING_SHARE,
+            "n_iter_no_change": EARLY_STOPPING_ROUNDS,
+            "scoring": "loss",
+        }
     return dict(params)
 
 

@@ -109,14 +109,20 @@ def open_storage(*, journal_path: str | Path, storage_env: str) -> Storage:
     try:
         dialect = sqlalchemy.engine.make_url(url).get_backend_name()
     except Exception:
-        raise TuneError(f"${storage_env} does not hold a valid database URL (e.g. postgresql://user:pw@host/db); fix it") from None
+        raise TuneError(
+            f"${storage_env} does not hold a valid database URL (e.g. postgresql://user:pw@host/db); fix it"
+        ) from None
     if dialect == "postgresql" and "+" not in url.split("://", 1)[0]:
         url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
     for attempt in range(6):
         try:
             with _schema_lock(url, dialect):
-                storage = optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
-                                                     engine_kwargs={"pool_pre_ping": True})
+                storage = optuna.storages.RDBStorage(
+                    url,
+                    heartbeat_interval=HEARTBEAT_SECONDS,
+                    grace_period=GRACE_SECONDS,
+                    engine_kwargs={"pool_pre_ping": True},
+                )
             break
         except Exception as exc:
             kind = type(getattr(exc, "orig", None) or exc).__name__
@@ -124,8 +130,10 @@ def open_storage(*, journal_path: str | Path, storage_env: str) -> Storage:
             if kind in ("UniqueViolation", "IntegrityError", "DuplicateTable", "DuplicateObject") and attempt < 5:
                 time.sleep(0.5 * (attempt + 1))
                 continue
-            raise TuneError(f"the Optuna storage from ${storage_env} ({dialect}) cannot be opened ({kind}); "
-                            "check that the server is reachable and the URL is right") from None
+            raise TuneError(
+                f"the Optuna storage from ${storage_env} ({dialect}) cannot be opened ({kind}); "
+                "check that the server is reachable and the URL is right"
+            ) from None
     return Storage(storage, dialect, url, f"env:{storage_env} ({dialect})")
 
 
@@ -193,8 +201,10 @@ def journal_owner(storage: Storage) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise TuneError(f"{storage.description} is in use by another run of the tune stage; wait for it "
-                            "to end or stop it, or give this run a database storage (tune.storage_env)") from None
+            raise TuneError(
+                f"{storage.description} is in use by another run of the tune stage; wait for it "
+                "to end or stop it, or give this run a database storage (tune.storage_env)"
+            ) from None
         try:
             yield
         finally:

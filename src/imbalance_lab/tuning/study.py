@@ -92,8 +92,9 @@ def study_name(*, tune: dict[str, Any], seed: int, data_fingerprint: str, code: 
     space = {name: json.loads(distribution_to_json(dist)) for name, dist in search_space(model).items()}
     relevant = {k: v for k, v in tune.items() if k not in ("timeout", "n_trials", "storage_env", "n_jobs")}
     relevant["threads_per_fit"] = fold_slots(n_folds, tune["n_jobs"])[1]
-    blob = json.dumps({"params": relevant, "seed": seed, "data": data_fingerprint, "space": space, "code": code},
-                      sort_keys=True)
+    blob = json.dumps(
+        {"params": relevant, "seed": seed, "data": data_fingerprint, "space": space, "code": code}, sort_keys=True
+    )
     return f"tune-{model}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
@@ -106,8 +107,18 @@ def fingerprint(*frames: pd.DataFrame) -> str:
     return h.hexdigest()[:16]
 
 
-def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: int, metric: str,
-               create: bool = True, poll_seconds: float = 1.0, warn_after: float = GRACE_SECONDS) -> optuna.Study:
+def load_study(
+    storage: Storage,
+    *,
+    name: str,
+    seed: int,
+    pruner: str,
+    n_folds: int,
+    metric: str,
+    create: bool = True,
+    poll_seconds: float = 1.0,
+    warn_after: float = GRACE_SECONDS,
+) -> optuna.Study:
     """Create the study or load it if it exists (resume).
 
     An existing study is loaded without writing: ``create_study(load_if_exists=True)`` appends a
@@ -126,21 +137,39 @@ def load_study(storage: Storage, *, name: str, seed: int, pruner: str, n_folds: 
             return optuna.load_study(study_name=name, storage=storage.storage, sampler=sampler, pruner=pruned_by)
         except KeyError:  # not there yet; another process may be creating it at the same moment
             if create:
-                return optuna.create_study(study_name=name, storage=storage.storage, load_if_exists=True,
-                                           direction=direction(metric), sampler=sampler, pruner=pruned_by)
+                return optuna.create_study(
+                    study_name=name,
+                    storage=storage.storage,
+                    load_if_exists=True,
+                    direction=direction(metric),
+                    sampler=sampler,
+                    pruner=pruned_by,
+                )
         if since is None:
             since = time.monotonic()
             log.info("waiting for the tune stage to create study %s in %s", name, storage.description)
         elif not warned and time.monotonic() - since >= warn_after:
-            log.warning("still waiting for study %s after %.0f s: if the tune stage is running, its report names "
-                        "another study, so this worker's params, data, code or library versions differ from the "
-                        "stage's", name, time.monotonic() - since)
+            log.warning(
+                "still waiting for study %s after %.0f s: if the tune stage is running, its report names "
+                "another study, so this worker's params, data, code or library versions differ from the "
+                "stage's",
+                name,
+                time.monotonic() - since,
+            )
             warned = True
         time.sleep(poll_seconds)
 
 
-def setup_study(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: pd.DataFrame, schema: Schema,
-                journal_path: str | Path, create: bool = True) -> tuple[optuna.Study, Storage, TuneTask]:
+def setup_study(
+    *,
+    tune: dict[str, Any],
+    seed: int,
+    train: pd.DataFrame,
+    folds: pd.DataFrame,
+    schema: Schema,
+    journal_path: str | Path,
+    create: bool = True,
+) -> tuple[optuna.Study, Storage, TuneTask]:
     """Open (or create) the study of these params and data, and the task its trials run.
 
     Parameters
@@ -159,11 +188,22 @@ def setup_study(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: 
     search_space(tune["model"])  # a model without a search space: one line, before any work
     X, y = split_xy(train, schema)
     n_folds = folds.shape[1] * (int(folds.iloc[:, 0].max()) + 1)
-    name = study_name(tune=tune, seed=seed, data_fingerprint=fingerprint(train, folds), code=trial_code(),
-                      n_folds=n_folds)
+    name = study_name(
+        tune=tune, seed=seed, data_fingerprint=fingerprint(train, folds), code=trial_code(), n_folds=n_folds
+    )
     storage = open_storage(journal_path=journal_path, storage_env=tune["storage_env"])
-    study = load_study(storage, name=name, seed=seed, pruner=tune["pruner"], n_folds=n_folds, metric=tune["metric"],
-                       create=create)
-    task = TuneTask(model=tune["model"], schema=schema, X=X, y=y, folds=folds, metric=tune["metric"], seed=seed,
-                    n_jobs=tune["n_jobs"], max_trees=tune["max_trees"])
+    study = load_study(
+        storage, name=name, seed=seed, pruner=tune["pruner"], n_folds=n_folds, metric=tune["metric"], create=create
+    )
+    task = TuneTask(
+        model=tune["model"],
+        schema=schema,
+        X=X,
+        y=y,
+        folds=folds,
+        metric=tune["metric"],
+        seed=seed,
+        n_jobs=tune["n_jobs"],
+        max_trees=tune["max_trees"],
+    )
     return study, storage, task

@@ -74,8 +74,17 @@ def fail_stale(study: optuna.Study, storage: Storage, *, assume_dead: bool = Fal
     return counts(study)["fail"] - before
 
 
-def work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int, timeout: float | None = None,
-         wait: bool = True, poll_seconds: float = 2.0, progress: bool = True) -> dict[str, int]:
+def work(
+    study: optuna.Study,
+    storage: Storage,
+    task: TuneTask,
+    *,
+    n_trials: int,
+    timeout: float | None = None,
+    wait: bool = True,
+    poll_seconds: float = 2.0,
+    progress: bool = True,
+) -> dict[str, int]:
     """Run trials until the study has ``n_trials`` finished (complete or pruned) trials.
 
     A trial is created only under the creation lock and only while fewer than ``n_trials``
@@ -95,23 +104,46 @@ def work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int
         Trial counts per state at the end.
     """
     with journal_owner(storage) if wait else contextlib.nullcontext():
-        timed_out = _work(study, storage, task, n_trials=n_trials, timeout=timeout, wait=wait,
-                          poll_seconds=poll_seconds, progress=progress)
+        timed_out = _work(
+            study,
+            storage,
+            task,
+            n_trials=n_trials,
+            timeout=timeout,
+            wait=wait,
+            poll_seconds=poll_seconds,
+            progress=progress,
+        )
     c = counts(study)
     if timed_out and wait:
         finished = c["complete"] + c["pruned"]
         if not c["complete"]:
-            raise TuneError(f"tune.timeout ({timeout:g} s) passed before any trial of study {study.study_name} was "
-                            "complete; raise tune.timeout or set it to null")
+            raise TuneError(
+                f"tune.timeout ({timeout:g} s) passed before any trial of study {study.study_name} was "
+                "complete; raise tune.timeout or set it to null"
+            )
         if finished < n_trials:
-            log.warning("tune.timeout (%g s) passed after %d of the %d trials (tune.n_trials): the results describe "
-                        "those; raise tune.timeout or set it to null and run the stage again to finish the same study",
-                        timeout, finished, n_trials)
+            log.warning(
+                "tune.timeout (%g s) passed after %d of the %d trials (tune.n_trials): the results describe "
+                "those; raise tune.timeout or set it to null and run the stage again to finish the same study",
+                timeout,
+                finished,
+                n_trials,
+            )
     return c
 
 
-def _work(study: optuna.Study, storage: Storage, task: TuneTask, *, n_trials: int, timeout: float | None,
-          wait: bool, poll_seconds: float, progress: bool) -> bool:
+def _work(
+    study: optuna.Study,
+    storage: Storage,
+    task: TuneTask,
+    *,
+    n_trials: int,
+    timeout: float | None,
+    wait: bool,
+    poll_seconds: float,
+    progress: bool,
+) -> bool:
     """The trials of :func:`work`; whether the timeout ended them."""
     start = time.monotonic()
     bar = tqdm(total=n_trials, desc=f"tune {task.model}", disable=not progress, mininterval=1.0)
@@ -164,12 +196,15 @@ def require_database_storage(tune: dict[str, Any]) -> None:
     """Stop with a one-line :class:`~imbalance_lab.errors.TuneError` unless ``$<tune.storage_env>``
     names a database: workers on other machines share a study only through one."""
     if not os.environ.get(tune["storage_env"], "").strip():
-        raise TuneError(f"tune-worker needs a shared database: export {tune['storage_env']}=postgresql://user:password@host/db "
-                        "(the same value as for the tune stage)")
+        raise TuneError(
+            f"tune-worker needs a shared database: export {tune['storage_env']}=postgresql://user:password@host/db "
+            "(the same value as for the tune stage)"
+        )
 
 
-def run_worker(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: pd.DataFrame, schema: Schema,
-               journal_path: str) -> dict[str, int]:
+def run_worker(
+    *, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: pd.DataFrame, schema: Schema, journal_path: str
+) -> dict[str, int]:
     """Join the study of these params, data and code (once the tune stage has created it) and run
     trials until none is left to create. Needs database storage (``$<tune.storage_env>``).
 
@@ -189,7 +224,8 @@ def run_worker(*, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: p
         Trial counts per state at the end.
     """
     require_database_storage(tune)
-    study, storage, task = setup_study(tune=tune, seed=seed, train=train, folds=folds, schema=schema,
-                                       journal_path=journal_path, create=False)
+    study, storage, task = setup_study(
+        tune=tune, seed=seed, train=train, folds=folds, schema=schema, journal_path=journal_path, create=False
+    )
     log.info("worker joined study %s (%s)", study.study_name, storage.description)
     return work(study, storage, task, n_trials=tune["n_trials"], timeout=tune["timeout"], wait=False)
