@@ -79,7 +79,7 @@ class EarlyStoppedXGBoost(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        schema: dict[str, Any] | None = None,
+        schema: data.Schema | None = None,
         seed: int = 0,
         learning_rate: float = 0.1,
         max_depth: int = 6,
@@ -121,7 +121,7 @@ def _finished_at(estimator: Any, X: Any, y: Any) -> float:
 
 
 def random_search(
-    X: pd.DataFrame, y: np.ndarray, splits: list, schema: dict[str, Any], *, candidates: int, cores: int, seed: int
+    X: pd.DataFrame, y: np.ndarray, splits: list, schema: data.Schema, *, candidates: int, cores: int, seed: int
 ) -> tuple[pd.DataFrame, float]:
     """Run the random search.
 
@@ -183,19 +183,20 @@ def rescore(
     X: pd.DataFrame,
     y: np.ndarray,
     splits: list,
-    schema: dict[str, Any],
+    schema: data.Schema,
     *,
     seeds: list[int],
     cores: int,
 ) -> list[float]:
     """The mean AP over ``splits`` of XGBoost with ``params``, fitted as a tune trial does
-    (:func:`imbalance_lab.tuning.fit_predict_fold`) with each model seed in ``seeds``; ``cores``
+    (:func:`imbalance_lab.tuning.fit_fold`) with each model seed in ``seeds``; ``cores``
     fits at a time, one thread each."""
     from joblib import Parallel, delayed
     from sklearn.metrics import average_precision_score
 
     def fold_score(s: int, train: np.ndarray, val: np.ndarray) -> float:
-        proba, _ = tuning.fit_predict_fold("xgboost", params, schema, X, y, train, val, seed=s, n_jobs=1)
+        pipe, _ = tuning.fit_fold("xgboost", params, schema, X, y, train, seed=s, n_jobs=1)
+        proba = pipe.predict_proba(X.iloc[val])[:, 1]
         return float(average_precision_score(y[val], proba))
 
     scores = Parallel(n_jobs=cores)(delayed(fold_score)(s, tr, va) for s in seeds for tr, va in splits)
@@ -218,7 +219,7 @@ def compare(
     X: pd.DataFrame,
     y: np.ndarray,
     folds: pd.DataFrame,
-    schema: dict[str, Any],
+    schema: data.Schema,
     *,
     candidates: int,
     cores: int,

@@ -25,6 +25,17 @@ from imbalance_lab.tuning import study as studies
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
+
+def fit_predict_fold(model, params, schema, X, y, train, val, *, seed, n_jobs=1, **options):
+    """A trial's pipeline fitted on a training fold (objective.fit_fold) and its validation
+    probabilities, with the number of trees early stopping kept."""
+    from threadpoolctl import threadpool_limits
+
+    pipe, n_trees = objective.fit_fold(model, params, schema, X, y, train, seed=seed, n_jobs=n_jobs, **options)
+    with threadpool_limits(limits=n_jobs):
+        return pipe.predict_proba(X.iloc[val])[:, 1], n_trees
+
+
 SCHEMA = Schema(target="y", numeric=["a", "b", "c"], categorical={"g": ["x", "y", "z"]}, features=["a", "b", "c", "g"])
 
 
@@ -59,7 +70,7 @@ def test_search_spaces_sample_valid_params_that_fit(model, task):
         for name, value in params.items():
             assert dists[name]._contains(dists[name].to_internal_repr(value))
     _, _, train, val = next(iter_splits(task.folds))
-    proba, trees = objective.fit_predict_fold(model, params, task.schema, task.X, task.y, train, val, seed=0)
+    proba, trees = fit_predict_fold(model, params, task.schema, task.X, task.y, train, val, seed=0)
     assert proba.shape == (len(val),) and ((proba >= 0) & (proba <= 1)).all()
     assert (trees is None) == (space.trees_param(model) is None)
     if trees is not None:
@@ -94,9 +105,7 @@ def _fold_scores(task: objective.TuneTask, params: dict) -> list[float]:
     """Each fold's score for ``params``, fitted one fold at a time without run_trial."""
     scores = []
     for _, _, train, val in iter_splits(task.folds):
-        proba, _ = objective.fit_predict_fold(
-            task.model, params, task.schema, task.X, task.y, train, val, seed=task.seed
-        )
+        proba, _ = fit_predict_fold(task.model, params, task.schema, task.X, task.y, train, val, seed=task.seed)
         scores.append(score_predictions(task.y[val], proba, threshold=0.5, top_k_fraction=0.1)[task.metric])
     return scores
 
@@ -599,9 +608,7 @@ def test_prepared_fold_predicts_like_fit_predict_fold(model):
     params = TRIAL_PARAMS[model]
     with threadpool_limits(limits=1):
         for _, _, train, val in list(iter_splits(folds))[:2]:
-            expected, expected_trees = objective.fit_predict_fold(
-                model, params, MISSING_SCHEMA, X, y, train, val, seed=5
-            )
+            expected, expected_trees = fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
             fold = objective.prepare_fold(model, MISSING_SCHEMA, X, y, train, val, seed=5)
             got, trees = objective.fit_predict_prepared(model, params, fold, seed=5)
             assert np.array_equal(got, expected)
@@ -638,7 +645,7 @@ def test_prepared_xgboost_matrices_fit_like_the_pipeline_over_the_search_space(n
         fold = objective.prepare_fold("xgboost", MISSING_SCHEMA, X, y, train, val, seed=11, n_jobs=n_jobs)
         assert fold.matrix_settings == (None, n_jobs)
         for params in param_sets:
-            expected, expected_trees = objective.fit_predict_fold(
+            expected, expected_trees = fit_predict_fold(
                 "xgboost", params, MISSING_SCHEMA, X, y, train, val, seed=11, n_jobs=n_jobs, max_trees=300
             )
             got, trees = objective.fit_predict_prepared("xgboost", params, fold, seed=11, n_jobs=n_jobs, max_trees=300)
@@ -722,7 +729,7 @@ def test_run_trial_from_a_queue_reports_like_one_fold_at_a_time(model, n_jobs):
         # the straightforward reference: fit_predict_fold on each fold, running mean reported
         scores, trees = [], []
         for _, _, train, val in splits:
-            proba, n_trees = objective.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
+            proba, n_trees = fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
             scores.append(score_predictions(y[val], proba, threshold=0.5, top_k_fraction=0.1)["log_loss"])
             trees += [n_trees] if n_trees is not None else []
         assert many.intermediate_values == {k: float(np.mean(scores[: k + 1])) for k in range(len(splits))}
@@ -876,8 +883,8 @@ def test_max_trees_caps_what_early_stopping_may_grow(model):
     X, y, folds = _missing_data()
     _, _, train, val = next(iter_splits(folds))
     params = dict(TRIAL_PARAMS[model], learning_rate=0.01)  # a slow learner: early stopping lets it grow long
-    _, free = objective.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
-    _, capped = objective.fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5, max_trees=4)
+    _, free = fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5)
+    _, capped = fit_predict_fold(model, params, MISSING_SCHEMA, X, y, train, val, seed=5, max_trees=4)
     assert free > 4 and capped <= 4
     # the stage's path (folds preprocessed once, fitted from a queue) honours it too
     task = objective.TuneTask(

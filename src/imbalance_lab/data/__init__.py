@@ -18,16 +18,4 @@ Submodules are imported when one of their names is first used (SPEC 1 lazy loadi
 
 import lazy_loader as _lazy
 
-__getattr__, __dir__, __all__ = _lazy.attach(
-    __name__,
-    submod_attrs={
-        "ids": ["ID_HASH", "hash_ids"],
-        "profile": ["class_shares", "feature_profile"],
-        "schema": ["Schema"],
-        "sources": ["CSV_OPTIONS", "read_source", "read_sources", "union_sources"],
-        "split": ["iter_splits", "make_folds", "split_holdout", "split_xy"],
-        "target": ["encode_target"],
-        "validation": ["validate_and_clean"],
-        "values": ["TRUTH_TEXT"],
-    },
-)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

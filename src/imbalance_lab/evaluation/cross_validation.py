@@ -164,8 +164,8 @@ def _assemble(
     return CVResult(scores=pd.DataFrame(score_rows), oof=oof, timings=pd.DataFrame(timing_rows))
 
 
-def cross_validate(
-    estimator: Any,
+def cross_validate_models(
+    pipelines: dict[str, Any],
     X: pd.DataFrame,
     y: np.ndarray,
     folds: pd.DataFrame,
@@ -176,13 +176,17 @@ def cross_validate(
     desc: str | None = None,
     fit_predict: Callable[..., tuple[np.ndarray, float, float]] = fit_and_predict,
 ) -> CVResult:
-    """Fit and score an estimator on every stored fold.
+    """Fit and score every named pipeline on every stored fold; results get a ``model`` column.
+
+    All (pipeline, fold) fits share one pool of ``n_jobs`` processes, so no core waits for the
+    last fold of one pipeline before the next starts; the results are the same as one call per
+    pipeline.
 
     Parameters
     ----------
-    estimator : estimator
-        Unfitted (imblearn or sklearn) pipeline; cloned for each fold, so preprocessing and
-        resampling are fitted on the training part only.
+    pipelines : dict
+        Name -> unfitted (imblearn or sklearn) pipeline; cloned for each fold, so preprocessing
+        and resampling are fitted on the training part only.
     X, y : DataFrame, array
         Training rows, aligned with ``folds``.
     folds : DataFrame
@@ -197,31 +201,8 @@ def cross_validate(
         Label of the progress bar.
     fit_predict : callable
         ``fit_predict(estimator, X, y, train, val) -> (proba, fit_seconds, predict_seconds)``;
-        replaceable for special fitting (early stopping, pruning). With the default, a pipeline's
-        ``preprocess`` step fitted on the same rows by an earlier call is reused (same values).
-    """
-    splits = list(iter_splits(folds))
-    results = run_folds(
-        [("model", estimator)], X, y, splits, n_jobs=n_jobs, fit_predict=fit_predict, desc=desc or "folds"
-    )[0]
-    return _assemble(splits, results, y, threshold_objective=threshold_objective, top_k_fraction=top_k_fraction)
-
-
-def cross_validate_models(
-    pipelines: dict[str, Any],
-    X: pd.DataFrame,
-    y: np.ndarray,
-    folds: pd.DataFrame,
-    *,
-    threshold_objective: str = "f1",
-    top_k_fraction: float = 0.1,
-    n_jobs: int = 1,
-) -> CVResult:
-    """Run :func:`cross_validate` for every named pipeline; results get a ``model`` column.
-
-    All (pipeline, fold) fits share one pool of ``n_jobs`` processes, so no core waits for the
-    last fold of one pipeline before the next starts; the results are the same as one call per
-    pipeline.
+        replaceable for special fitting. With the default, a pipeline's ``preprocess`` step fitted
+        on the same rows by an earlier call is reused (same values).
     """
     splits = list(iter_splits(folds))
     for name in pipelines:
@@ -232,8 +213,8 @@ def cross_validate_models(
         y,
         splits,
         n_jobs=n_jobs,
-        fit_predict=fit_and_predict,
-        desc=f"{len(pipelines)} pipelines x {len(splits)} folds",
+        fit_predict=fit_predict,
+        desc=desc or f"{len(pipelines)} pipelines x {len(splits)} folds",
     )
     parts = {
         name: _assemble(splits, res, y, threshold_objective=threshold_objective, top_k_fraction=top_k_fraction)
@@ -250,6 +231,15 @@ def cross_validate_models(
         oof=oof[["model"] + [c for c in oof.columns if c != "model"]],
         timings=timings[first + [c for c in timings.columns if c not in first]],
     )
+
+
+def cross_validate(estimator: Any, X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, **options: Any) -> CVResult:
+    """:func:`cross_validate_models` of one pipeline: the same result without the ``model`` column.
+
+    ``options`` are :func:`cross_validate_models`' keyword-only options.
+    """
+    cv = cross_validate_models({"model": estimator}, X, y, folds, **{"desc": "folds", **options})
+    return CVResult(*(frame.drop(columns="model") for frame in (cv.scores, cv.oof, cv.timings)))
 
 
 def scores_at_threshold(oof: pd.DataFrame, *, threshold: float) -> pd.DataFrame:

@@ -14,20 +14,4 @@ Above :mod:`imbalance_lab.data`; imports nothing higher. Submodules load on firs
 
 import lazy_loader as _lazy
 
-__getattr__, __dir__, __all__ = _lazy.attach(
-    __name__,
-    submod_attrs={
-        "features": ["MISSING", "OneHotLastColumns", "make_preprocessor"],
-        "models": ["MODELS", "RESERVED_MODEL_PARAMS", "ModelSpec", "make_estimator"],
-        "pipelines": ["make_pipeline", "make_strategy_pipeline"],
-        "samplers": ["CheckedSampler", "FoldPositiveWeight"],
-        "strategies": [
-            "SIMPLICITY",
-            "STRATEGIES",
-            "StrategySpec",
-            "describe_strategies",
-            "prior_correction",
-            "sampled_prevalence",
-        ],
-    },
-)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -1,16 +1,17 @@
 """The model registry: a name gives an estimator and the preprocessing it needs.
 
-Each family's estimator class is imported when one is built, not with this module: params
-validation reads the registry's names in the stage runner, before the stage's kernel starts,
-and importing scikit-learn's estimators there would cost about 1.4 s per stage.
+The registry is data: each family names its estimator class, which is imported when one is
+built, not with this module. Params validation reads the registry's names in the stage runner,
+before the stage's kernel starts, and importing scikit-learn's estimators there would cost about
+1.4 s per stage.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ParamsError
@@ -26,8 +27,8 @@ class ModelSpec:
 
     Attributes
     ----------
-    factory : callable
-        ``factory(seed=..., n_jobs=..., **params) -> estimator``.
+    estimator : str
+        The estimator's class, ``"module.Class"``, imported when one is built.
     encoding : str
         Categorical encoding its preprocessing uses ("onehot" or "ordinal").
     scale : bool
@@ -35,73 +36,78 @@ class ModelSpec:
     class_weight_param : str or None
         The estimator's parameter for weighting the positive class (used by imbalance
         strategies), ``None`` if it has none.
+    defaults : dict
+        The project's default hyperparameters (overridden by ``cross_validate.model_params``).
+    threads : bool
+        The estimator takes ``n_jobs`` (threads of one fit).
     """
 
-    factory: Callable[..., Any]
+    estimator: str
     encoding: str
     scale: bool
     class_weight_param: str | None = None
+    defaults: dict[str, Any] = field(default_factory=dict)
+    threads: bool = False
 
-
-def _dummy(*, seed: int, n_jobs: int, **params: Any) -> Any:
-    from sklearn.dummy import DummyClassifier
-
-    return DummyClassifier(**{"strategy": "prior", **params}, random_state=seed)
-
-
-def _logistic_regression(*, seed: int, n_jobs: int, **params: Any) -> Any:
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(**{"C": 1.0, "max_iter": 2000, **params}, random_state=seed)
-
-
-def _random_forest(*, seed: int, n_jobs: int, **params: Any) -> Any:
-    from sklearn.ensemble import RandomForestClassifier
-
-    defaults = {"n_estimators": 300, "min_samples_leaf": 5, "max_features": "sqrt"}
-    return RandomForestClassifier(**{**defaults, **params}, random_state=seed, n_jobs=n_jobs)
-
-
-def _hist_gradient_boosting(*, seed: int, n_jobs: int, **params: Any) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    defaults = {
-        "learning_rate": 0.05,
-        "max_iter": 200,
-        "max_leaf_nodes": 15,
-        "l2_regularization": 1.0,
-        "early_stopping": False,
-    }
-    return HistGradientBoostingClassifier(**{**defaults, **params}, random_state=seed)
-
-
-def _xgboost(*, seed: int, n_jobs: int, **params: Any) -> Any:
-    from xgboost import XGBClassifier
-
-    defaults = {
-        "n_estimators": 300,
-        "learning_rate": 0.05,
-        "max_depth": 4,
-        "subsample": 0.8,
-        "colsample_bytree": 0.8,
-        "min_child_weight": 1.0,
-        "reg_lambda": 1.0,
-        "tree_method": "hist",
-        "eval_metric": "logloss",
-    }
-    return XGBClassifier(**{**defaults, **params}, random_state=seed, n_jobs=n_jobs)
+    def build(self, *, seed: int, n_jobs: int = 1, **params: Any) -> Any:
+        """An unfitted estimator: the defaults, then ``params``, seeded (and threaded)."""
+        module, _, name = self.estimator.rpartition(".")
+        kwargs = {**self.defaults, **params, "random_state": seed}
+        if self.threads:
+            kwargs["n_jobs"] = n_jobs
+        return getattr(importlib.import_module(module), name)(**kwargs)
 
 
 MODELS: dict[str, ModelSpec] = {
-    "dummy": ModelSpec(_dummy, encoding="ordinal", scale=False),
+    "dummy": ModelSpec(
+        "sklearn.dummy.DummyClassifier", encoding="ordinal", scale=False, defaults={"strategy": "prior"}
+    ),
     "logistic_regression": ModelSpec(
-        _logistic_regression, encoding="onehot", scale=True, class_weight_param="class_weight"
+        "sklearn.linear_model.LogisticRegression",
+        encoding="onehot",
+        scale=True,
+        class_weight_param="class_weight",
+        defaults={"C": 1.0, "max_iter": 2000},
     ),
-    "random_forest": ModelSpec(_random_forest, encoding="ordinal", scale=False, class_weight_param="class_weight"),
+    "random_forest": ModelSpec(
+        "sklearn.ensemble.RandomForestClassifier",
+        encoding="ordinal",
+        scale=False,
+        class_weight_param="class_weight",
+        defaults={"n_estimators": 300, "min_samples_leaf": 5, "max_features": "sqrt"},
+        threads=True,
+    ),
     "hist_gradient_boosting": ModelSpec(
-        _hist_gradient_boosting, encoding="ordinal", scale=False, class_weight_param="class_weight"
+        "sklearn.ensemble.HistGradientBoostingClassifier",
+        encoding="ordinal",
+        scale=False,
+        class_weight_param="class_weight",
+        defaults={
+            "learning_rate": 0.05,
+            "max_iter": 200,
+            "max_leaf_nodes": 15,
+            "l2_regularization": 1.0,
+            "early_stopping": False,
+        },
     ),
-    "xgboost": ModelSpec(_xgboost, encoding="ordinal", scale=False, class_weight_param="scale_pos_weight"),
+    "xgboost": ModelSpec(
+        "xgboost.XGBClassifier",
+        encoding="ordinal",
+        scale=False,
+        class_weight_param="scale_pos_weight",
+        defaults={
+            "n_estimators": 300,
+            "learning_rate": 0.05,
+            "max_depth": 4,
+            "subsample": 0.8,
+            "colsample_bytree": 0.8,
+            "min_child_weight": 1.0,
+            "reg_lambda": 1.0,
+            "tree_method": "hist",
+            "eval_metric": "logloss",
+        },
+        threads=True,
+    ),
 }
 
 
@@ -109,7 +115,7 @@ MODELS: dict[str, ModelSpec] = {
 def _parameters(name: str) -> tuple[str, tuple[str, ...]]:
     """The estimator class name of a registered family and the parameters it takes (from a
     default instance, built once per process)."""
-    default = MODELS[name].factory(seed=0, n_jobs=1)
+    default = MODELS[name].build(seed=0, n_jobs=1)
     return type(default).__name__, tuple(default.get_params())
 
 
@@ -138,4 +144,4 @@ def make_estimator(name: str, *, seed: int, n_jobs: int = 1, params: dict[str, A
             f"{', '.join(map(repr, unknown))}; remove or rename it"
             + (f" (did you mean {', '.join(hints)}?)" if hints else "")
         )
-    return MODELS[name].factory(seed=seed, n_jobs=n_jobs, **params)
+    return MODELS[name].build(seed=seed, n_jobs=n_jobs, **params)

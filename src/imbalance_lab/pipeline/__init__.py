@@ -16,13 +16,4 @@ The top layer but for :mod:`imbalance_lab.cli`. Submodules load on first use.
 
 import lazy_loader as _lazy
 
-__getattr__, __dir__, __all__ = _lazy.attach(
-    __name__,
-    submod_attrs={
-        "check": ["check_project"],
-        "notebook": ["project_root", "setup"],
-        "params": ["PARAMS_FILE", "load_params", "validate_params"],
-        "runner": ["run_stage"],
-        "stages": ["notebook_parameters", "pipeline_paths", "read_stage"],
-    },
-)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -12,28 +12,4 @@ Above :mod:`imbalance_lab.evaluation`; imports nothing higher. Submodules load o
 
 import lazy_loader as _lazy
 
-__getattr__, __dir__, __all__ = _lazy.attach(
-    __name__,
-    submod_attrs={
-        "figures": [
-            "calibration_curves",
-            "class_balance",
-            "cost_performance",
-            "drift_figure",
-            "feature_distributions",
-            "importances",
-            "learning_curve",
-            "missingness",
-            "pareto_front",
-            "pr_curves",
-            "ratio_sweep",
-            "roc_curves",
-            "score_intervals",
-        ],
-        "headlines": ["HEADLINE_METRICS", "headline"],
-        "model_card": ["model_card"],
-        "plot_data": ["MAX_CURVE_POINTS", "curve_data", "write_confusion", "write_curves"],
-        "study_figures": ["figure_of", "param_importances", "tidy_parallel_coordinate"],
-        "text": ["prior_shift_note", "verdict_sentences"],
-    },
-)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

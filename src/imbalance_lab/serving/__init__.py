@@ -13,22 +13,4 @@ Above :mod:`imbalance_lab.reporting`; imports nothing higher. Submodules load on
 
 import lazy_loader as _lazy
 
-__getattr__, __dir__, __all__ = _lazy.attach(
-    __name__,
-    submod_attrs={
-        "artifact": ["LoadedModel", "library_versions", "load_model", "save_model"],
-        "drift": [
-            "DRIFT_EXIT",
-            "DriftAccumulator",
-            "drift_file",
-            "drift_table",
-            "psi",
-            "psi_noise",
-            "reference_stats",
-            "validate_reference",
-        ],
-        "inputs": ["CheckedInput", "check_input"],
-        "scoring": ["DEFAULT_CHUNKSIZE", "DEFAULT_SALT_ENV", "predict_file", "score_frame"],
-        "serialization": ["ALLOWLIST", "dump_pipeline", "load_pipeline"],
-    },
-)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

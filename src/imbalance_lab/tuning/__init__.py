@@ -16,16 +16,4 @@ Above :mod:`imbalance_lab.evaluation`; imports nothing higher. Submodules load o
 
 import lazy_loader as _lazy
 
-__getattr__, __dir__, __all__ = _lazy.attach(
-    __name__,
-    submod_attrs={
-        "objective": ["TuneTask", "fit_fold", "fit_predict_fold", "prepare_fold", "run_trial"],
-        "pruners": ["PRUNERS", "make_pruner"],
-        "results": ["at_search_bounds", "best_params", "counts", "first_trials", "trials_seconds", "trials_table"],
-        "sampler": ["N_STARTUP_TRIALS", "SLOT_ATTR", "make_sampler"],
-        "space": ["MAX_TREES", "SEARCH_SPACES", "TUNABLE_MODELS", "search_space", "suggest_params"],
-        "storage": ["Storage", "open_storage"],
-        "study": ["TRIAL_CODE_VERSION", "setup_study", "study_name", "trial_code"],
-        "worker": ["run_worker", "work"],
-    },
-)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -99,31 +99,6 @@ def fit_fold(
         return pipe, _fit_estimator(model, pipe.named_steps["model"], X_fit, y_fit, stop)
 
 
-def fit_predict_fold(
-    model: str,
-    params: dict[str, Any],
-    schema: Schema,
-    X: pd.DataFrame,
-    y: np.ndarray,
-    train: np.ndarray,
-    val: np.ndarray,
-    *,
-    seed: int,
-    n_jobs: int = 1,
-    max_trees: int = MAX_TREES,
-) -> tuple[np.ndarray, int | None]:
-    """Fit one trial's pipeline on a training fold (:func:`fit_fold`) and predict its validation fold.
-
-    Returns
-    -------
-    (proba, n_trees)
-        Validation probabilities and the number of trees used (None for other models).
-    """
-    pipe, n_trees = fit_fold(model, params, schema, X, y, train, seed=seed, n_jobs=n_jobs, max_trees=max_trees)
-    with threadpool_limits(limits=n_jobs):
-        return pipe.predict_proba(X.iloc[val])[:, 1], n_trees
-
-
 @dataclass
 class PreparedFold:
     """One fold, preprocessed once for all trials (the preprocessing does not depend on them).
@@ -179,7 +154,7 @@ def prepare_fold(
     early-stopping rows become the matrices XGBoost fits on (built with ``n_jobs`` threads, the
     threads of the fits that use them) and the validation rows are kept as float32, which XGBoost
     converts its input to anyway: the fitted trees and the predictions are identical to
-    :func:`fit_predict_fold`'s.
+    :func:`fit_fold`'s.
     """
     spec = MODELS[model]
     pre = make_preprocessor(schema, encoding=spec.encoding, scale=spec.scale)
@@ -224,7 +199,8 @@ def _train_xgboost(est: Any, fold: PreparedFold) -> tuple[np.ndarray, int]:
 def fit_predict_prepared(
     model: str, params: dict[str, Any], fold: PreparedFold, *, seed: int, n_jobs: int = 1, max_trees: int = MAX_TREES
 ) -> tuple[np.ndarray, int | None]:
-    """:func:`fit_predict_fold` on an already preprocessed fold (same estimator, same result).
+    """What :func:`fit_fold` fits, on an already preprocessed fold, and its validation
+    probabilities (same estimator, same result).
 
     Thread limits are the caller's business (they are process-wide).
     """

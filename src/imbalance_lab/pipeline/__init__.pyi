@@ -1,0 +1,20 @@
+"""The public API of this subpackage, for type checkers and lazy_loader.attach_stub."""
+
+from .check import check_project
+from .notebook import project_root, setup
+from .params import PARAMS_FILE, load_params, validate_params
+from .runner import run_stage
+from .stages import notebook_parameters, pipeline_paths, read_stage
+
+__all__ = [
+    "PARAMS_FILE",
+    "check_project",
+    "load_params",
+    "notebook_parameters",
+    "pipeline_paths",
+    "project_root",
+    "read_stage",
+    "run_stage",
+    "setup",
+    "validate_params",
+]
