@@ -242,7 +242,7 @@ _FIGURE_METADATA = {
 }
 
 
-def figure_bytes(fig: Any, *, format: str = "png", dpi: int = 100) -> bytes:
+def figure_bytes(fig: Any, *, format: str = "png", dpi: int = 150) -> bytes:
     """A matplotlib figure as PNG, SVG or PDF without volatile metadata (same figure, same bytes):
     the files :func:`save_figure` writes and the images a stage notebook shows."""
     if format not in _FIGURE_METADATA:
@@ -255,7 +255,7 @@ def figure_bytes(fig: Any, *, format: str = "png", dpi: int = 100) -> bytes:
     return buf.getvalue()
 
 
-def save_figure(fig: Any, path: str | Path, *, dpi: int = 100) -> Path:
+def save_figure(fig: Any, path: str | Path, *, dpi: int = 150) -> Path:
     """Write :func:`figure_bytes` of ``fig`` atomically, in the format of the file's suffix
     (``.png``, ``.svg`` or ``.pdf``)."""
     return write_bytes(path, figure_bytes(fig, format=Path(path).suffix.lower().lstrip("."), dpi=dpi))

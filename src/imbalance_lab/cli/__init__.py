@@ -17,12 +17,24 @@ import logging
 import os
 import sys
 
+from .. import __version__
 from ..errors import ImbalanceLabError
-from . import check, drift, predict, run, tune_worker
+from . import check, drift, predict, report, run, tune_worker
 
 EXIT_ERROR = 2
 #: The subcommands, by name.
-COMMANDS = {"run": run, "tune-worker": tune_worker, "check": check, "predict": predict, "drift": drift}
+COMMANDS = {
+    "run": run,
+    "report": report,
+    "tune-worker": tune_worker,
+    "check": check,
+    "predict": predict,
+    "drift": drift,
+}
+DESCRIPTION = (
+    "imbalance-lab: run a stage of the pipeline (dvc repro does), join its tuning from other machines, "
+    "check the project, score new data with the saved model and check new data for drift."
+)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -34,11 +46,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         The subcommand about to be parsed: only its options are added (the others are named,
         with their help); all of them when it is None or not a command.
     """
-    parser = argparse.ArgumentParser(prog="imbalance-lab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="imbalance-lab", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"imbalance-lab {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)  # --debug after the subcommand too
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
-        subparser = sub.add_parser(name, help=module.HELP)
+        subparser = sub.add_parser(
+            name, help=module.HELP, description=module.HELP[0].upper() + module.HELP[1:] + ".", parents=[common]
+        )
         if command not in COMMANDS or command == name:
             module.add_arguments(subparser)
         subparser.set_defaults(func=module.main)

@@ -24,17 +24,20 @@ def main(args: argparse.Namespace) -> int:
     from ..data.schema import Schema
     from ..errors import TuneError
     from ..pipeline.params import load_params
+    from ..pipeline.settings import n_jobs
     from ..pipeline.stages import read_stage
+    from ..tuning.storage import STORAGE_ENV
     from ..tuning.worker import require_database_storage, run_worker
 
     params = load_params(args.params, sections=["tune"])
-    require_database_storage(params["tune"])
+    tune = {**params["tune"], "storage_env": STORAGE_ENV, "n_jobs": n_jobs()}  # what the stage uses
+    require_database_storage(tune)
     paths = read_stage("tune", dvc_file=args.dvc_file)["paths"]
     for key in ("train_path", "folds_path", "schema_path"):
         if not Path(paths[key]).exists():
             raise TuneError(f"{paths[key]}: not found; run `dvc pull` or `dvc repro prepare` on this machine first")
     counts = run_worker(
-        tune=params["tune"],
+        tune=tune,
         seed=params["seed"],
         train=pd.read_parquet(paths["train_path"]),
         folds=pd.read_parquet(paths["folds_path"]),

@@ -1,6 +1,6 @@
 """The public API of this subpackage, for type checkers and lazy_loader.attach_stub."""
 
-from .ids import ID_HASH, hash_ids
+from .ids import ID_HASH, SALT_ENV, hash_ids
 from .profile import class_shares, feature_profile
 from .schema import Schema
 from .sources import CSV_OPTIONS, read_source, read_sources, union_sources
@@ -12,6 +12,7 @@ from .values import TRUTH_TEXT
 __all__ = [
     "CSV_OPTIONS",
     "ID_HASH",
+    "SALT_ENV",
     "TRUTH_TEXT",
     "Schema",
     "class_shares",

@@ -10,6 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+#: The environment variable that holds the salt of ``prepare.hash_columns`` (never a file of the
+#: project: whoever has the salt can test guesses of an id against its hash).
+SALT_ENV = "IMBALANCE_LAB_SALT"
+
 #: How ``prepare.hash_columns`` are hashed, recorded in the schema (``id_hash``) so that
 #: ``imbalance-lab predict`` hashes the ids of new data the same way.
 ID_HASH = "sha256(salt + 0x1f + id)[:16]"

@@ -36,6 +36,10 @@ class Metric:
     kind : {"score", "top_k", "threshold"}
         What it is computed from: the scores, the scores and a number of top rows, or 0/1
         predictions at a decision threshold.
+    label : str
+        How a sentence names it ("AP", "ROC AUC").
+    short : str
+        Its short form in metric names (``test_ap``, ``cv_ap``), the columns of ``dvc exp show``.
     lower_is_better : bool
         True for losses (Brier score, log loss).
     scorer : str or None
@@ -44,6 +48,8 @@ class Metric:
 
     name: str
     kind: str
+    label: str
+    short: str
     lower_is_better: bool = False
     scorer: str | None = None
 
@@ -51,17 +57,17 @@ class Metric:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("average_precision", "score", scorer="average_precision"),
-        Metric("roc_auc", "score", scorer="roc_auc"),
-        Metric("brier", "score", lower_is_better=True, scorer="neg_brier_score"),
-        Metric("log_loss", "score", lower_is_better=True, scorer="neg_log_loss"),
-        Metric("capture_at_k", "top_k"),
-        Metric("precision", "threshold"),
-        Metric("recall", "threshold"),
-        Metric("f1", "threshold"),
-        Metric("balanced_accuracy", "threshold"),
-        Metric("mcc", "threshold"),
-        Metric("geometric_mean", "threshold"),
+        Metric("average_precision", "score", "AP", "ap", scorer="average_precision"),
+        Metric("roc_auc", "score", "ROC AUC", "roc_auc", scorer="roc_auc"),
+        Metric("brier", "score", "Brier score", "brier", lower_is_better=True, scorer="neg_brier_score"),
+        Metric("log_loss", "score", "log loss", "log_loss", lower_is_better=True, scorer="neg_log_loss"),
+        Metric("capture_at_k", "top_k", "capture at k", "capture"),
+        Metric("precision", "threshold", "precision", "precision"),
+        Metric("recall", "threshold", "recall", "recall"),
+        Metric("f1", "threshold", "F1", "f1"),
+        Metric("balanced_accuracy", "threshold", "balanced accuracy", "bal_acc"),
+        Metric("mcc", "threshold", "MCC", "mcc"),
+        Metric("geometric_mean", "threshold", "geometric mean", "gmean"),
     )
 }
 

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import ImbalanceLabError, ParamsError
 from ..io import read_yaml
 from .imports import PACKAGE, imported_names, package_units, unit_closure, unit_path, units_of
+from .index import notebook_stages
 from .kernel import KERNEL_TIMEOUT, check_kernel
 from .params import validate_params
 from .stages import PATH_REF, pipeline_paths, read_stage
@@ -222,6 +223,31 @@ def path_notes() -> list[str]:
     return notes
 
 
+def check_report_stage(stage: str, *, root: Path, dvc: dict[str, Any]) -> list[str]:
+    """Problems with a stage that does not run a notebook: it must be ``imbalance-lab report``,
+    read every notebook stage's executed notebook (and the package units its command imports) and
+    keep its outputs (``persist: true``)."""
+    spec = dvc["stages"][stage]
+    if str(spec.get("cmd", "")).split()[:2] != ["imbalance-lab", "report"]:
+        return [
+            f"dvc.yaml: stage '{stage}' runs neither `imbalance-lab run {stage}` nor `imbalance-lab report`; fix its cmd"
+        ]
+    deps = {entry_name(d).rstrip("/") for d in spec.get("deps", []) or []}
+    reports = {str(PurePosixPath(read_stage(s, dvc_file=root / "dvc.yaml")["report"])) for s in notebook_stages(dvc)}
+    needed = reports | stage_src_deps({"cells": []}, src=root / "src" / PACKAGE)
+    problems = [
+        f"dvc.yaml: stage '{stage}' reads {f} but does not list it in deps; add it" for f in sorted(needed - deps)
+    ]
+    problems += [
+        f"dvc.yaml: stage '{stage}' lists {f} in deps but does not read it; remove it" for f in sorted(deps - needed)
+    ]
+    for entry in spec.get("outs", []) or []:
+        options = next(iter(entry.values())) if isinstance(entry, dict) else {}
+        if not (options or {}).get("persist"):
+            problems.append(f"dvc.yaml: stage '{stage}' output {entry_name(entry)} needs `persist: true`; add it")
+    return problems
+
+
 def check_project(
     root: str | Path = ".",
     *,
@@ -265,8 +291,12 @@ def check_project(
     text = (root / "dvc.yaml").read_text()
     for key in sorted(set(PATH_REF.findall(text)) - set(pipeline_paths(dvc))):
         problems.append(f"dvc.yaml: ${{paths.{key}}} is not declared in vars.paths; add it")
+    notebook_runs = notebook_stages(dvc)
     for stage in dvc.get("stages", {}):
-        problems.extend(check_stage(stage, root=root, params=params, dvc=dvc, strict=strict, notes=notes))
+        if stage in notebook_runs:
+            problems.extend(check_stage(stage, root=root, params=params, dvc=dvc, strict=strict, notes=notes))
+        else:
+            problems.extend(check_report_stage(stage, root=root, dvc=dvc))
     if notes is not None:
         notes.extend(path_notes())
     if git:

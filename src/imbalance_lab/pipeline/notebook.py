@@ -85,3 +85,21 @@ def setup(*, level: int = logging.INFO) -> Path:
     pd.set_option("display.width", 160)
     pd.set_option("display.precision", 4)
     return root
+
+
+#: The output metadata key that marks a stage's headline (:func:`show_headline`).
+HEADLINE_KEY = "imbalance_lab_headline"
+
+
+def show_headline(line: str, table: Any = None) -> None:
+    """Display the stage's headline: one line for the terminal's end line and the top of the
+    report, and optionally a small table (a DataFrame or Series) under it.
+
+    The stage runner finds them by their output metadata (:data:`HEADLINE_KEY`), prints the line
+    when the stage ends and shows both first in the HTML report.
+    """
+    from IPython.display import Markdown, display
+
+    display(Markdown(f"**{line}**"), metadata={HEADLINE_KEY: {"line": line}})
+    if table is not None:
+        display(table, metadata={HEADLINE_KEY: {"table": True}})

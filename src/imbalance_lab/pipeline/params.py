@@ -125,7 +125,6 @@ SPEC: dict[str, Any] = {
         "categorical": Key((list,), _list_of(str)),
         "drop_columns": Key((list,), _list_of(str)),
         "hash_columns": Key((list,), _list_of(str)),
-        "hash_salt_env": Key((str,)),
         "drop_duplicates": Key((bool,)),
         "test_size": Key((float,), _between(0.0, 0.9)),
         "n_splits": Key((int,), _at_least(2)),
@@ -147,7 +146,6 @@ SPEC: dict[str, Any] = {
                 else "must be a non-empty list of fractions in (0, 1]"
             ),
         ),
-        "n_jobs": Key((int,), _at_least(1)),
     },
     "tune": {
         "model": Key((str,), _one_of(*TUNABLE_MODELS)),
@@ -159,8 +157,6 @@ SPEC: dict[str, Any] = {
         ),
         "pruner": Key((str,), _one_of(*PRUNERS)),
         "max_trees": Key((int,), _at_least(1)),
-        "storage_env": Key((str,)),
-        "n_jobs": Key((int,), _at_least(1)),
     },
     "imbalance": {
         "strategies": Key(
@@ -188,7 +184,6 @@ SPEC: dict[str, Any] = {
                 None if v is None or v in STRATEGY_NAMES else f"must be null or one of {', '.join(STRATEGY_NAMES)}"
             ),
         ),
-        "n_jobs": Key((int,), _at_least(1)),
     },
     "evaluate": {
         "threshold_objective": Key((str,), _one_of(*THRESHOLD_OBJECTIVES)),
@@ -199,7 +194,6 @@ SPEC: dict[str, Any] = {
         "n_bootstrap": Key((int,), _at_least(100)),
         "permutation_repeats": Key((int,), _at_least(1)),
         "psi_threshold": Key((float,), lambda v: None if v > 0 else "must be positive"),
-        "n_jobs": Key((int,), _at_least(1)),
     },
 }
 

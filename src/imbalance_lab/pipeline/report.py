@@ -5,7 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .notebook import HEADLINE_KEY
+
 PROGRESS_LINE = re.compile(r"\d+%\|.*\|\s*\d+/\d+|\|\s*\d+/\d+ \[")
+
+
+def headline_of(nb: Any) -> str | None:
+    """The headline line a notebook displayed, or None."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            line = out.get("metadata", {}).get(HEADLINE_KEY, {}).get("line")
+            if line:
+                return str(line)
+    return None
 
 
 def clean_notebook(nb: Any) -> Any:
@@ -36,9 +48,26 @@ def clean_notebook(nb: Any) -> Any:
     return nb
 
 
-#: JupyterLab's HTML template, with a PNG's alternative text (``metadata["image/png"]["alt"]``,
-#: the figure's titles: :func:`imbalance_lab.pipeline.notebook.figure_alt`), which the lab template drops.
+#: JupyterLab's HTML template, made a report: a code cell's source folded under "code" (click to
+#: show it), figures at 150 dpi as wide as the page allows (up to 960 px), and a PNG's alternative text
+#: (``metadata["image/png"]["alt"]``, the figure's titles: :func:`imbalance_lab.pipeline.notebook.figure_alt`),
+#: which the lab template drops.
 _HTML_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{% block extra_css %}
+<style>
+  details.il-code > summary { cursor: pointer; color: #6b7280; font-size: 0.85em; margin: 2px 0 2px 4px; }
+  details.il-code[open] > summary { margin-bottom: 4px; }
+  .jp-RenderedImage img { max-width: min(100%, 960px); height: auto; }
+  .celltag_headline { border-left: 4px solid #30638e; background: #f3f6fa; padding: 4px 12px; margin: 8px 0 16px 0; }
+</style>
+{% endblock extra_css %}
+{% block input_group -%}
+{%- if 'headline' not in cell.metadata.get('tags', []) -%}
+<details class="il-code"><summary>{{ 'parameters of this run' if 'injected-parameters' in cell.metadata.get('tags', []) else 'code' }}</summary>
+{{ super() }}
+</details>
+{%- endif -%}
+{%- endblock input_group %}
 {% block data_png scoped %}
 <div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
 <img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
@@ -49,9 +78,30 @@ _HTML_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 """
 
 
+def report_view(nb: Any) -> Any:
+    """The notebook as its HTML report shows it (in place): the headline (:data:`HEADLINE_KEY`
+    outputs) first, after the title, and the parameters once (the values of this run, not the
+    notebook's defaults)."""
+    headline = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            headline += [out for out in cell.outputs if HEADLINE_KEY in out.get("metadata", {})]
+            cell["outputs"] = [out for out in cell.outputs if HEADLINE_KEY not in out.get("metadata", {})]
+    nb.cells = [c for c in nb.cells if "parameters" not in c.get("metadata", {}).get("tags", [])]
+    if headline:
+        import nbformat
+
+        top = nbformat.v4.new_code_cell(source="", metadata={"tags": ["headline"]})
+        top["id"] = "headline"
+        top["outputs"] = headline
+        at = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
+        nb.cells.insert(at, top)
+    return nb
+
+
 def render_html(nb: Any) -> bytes:
-    """The notebook rendered to a standalone HTML page (no input prompts; figures with their
-    titles as alternative text)."""
+    """The notebook rendered as its report: a standalone HTML page (:func:`report_view`; code
+    folded, no prompts, figures with their titles as alternative text)."""
     import jinja2
     from nbconvert import HTMLExporter
 
@@ -62,5 +112,5 @@ def render_html(nb: Any) -> bytes:
     )
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(report_view(nb))
     return body.encode()

@@ -25,23 +25,25 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import ImbalanceLabError, StageError, user_error_names
 from ..io import write_bytes
+from .console import LOG_DIR, StageConsole, stage_log, verbose_from_env
 from .kernel import kernel_environment, kernel_exit, kernel_manager_class
 from .outputs import discard_backup, restore, set_aside
 from .params import load_params
-from .report import clean_notebook, render_html
+from .report import clean_notebook, headline_of, render_html
 from .stages import notebook_parameters, read_stage
 
 log = logging.getLogger(__name__)
 
+#: Where a failed run's executed notebook is kept (``<stage>.ipynb``).
 FAILED_DIR = Path(".imbalance-lab") / "failed"
-#: The kernel process's own stderr (its log outside the cells: start-up, shutdown), one file per
-#: stage. Cell output reaches the runner through the kernel's messages, not this stream.
-KERNEL_LOG_DIR = Path(".imbalance-lab") / "logs"
+#: Where a running stage's notebook is written while it executes.
+RUNNING_DIR = Path(".imbalance-lab") / "running"
 
 
 def import_papermill() -> Any:
@@ -58,9 +60,18 @@ def import_papermill() -> Any:
 
 
 def run_stage(
-    stage: str, *, root: str | Path = ".", params_file: str = "params.yaml", dvc_file: str = "dvc.yaml"
+    stage: str,
+    *,
+    root: str | Path = ".",
+    params_file: str = "params.yaml",
+    dvc_file: str = "dvc.yaml",
+    verbose: bool | None = None,
 ) -> Path:
     """Execute one stage's notebook and write its reports.
+
+    The terminal shows a start line, the notebook's progress bars and an end line with the
+    stage's headline and duration; everything else goes to the stage's log
+    (:mod:`imbalance_lab.pipeline.console`).
 
     Parameters
     ----------
@@ -68,58 +79,56 @@ def run_stage(
         A stage of dvc.yaml whose params section has the same name.
     root : str or Path
         The project root (the notebook runs there).
+    params_file, dvc_file : str
+        The project's files.
+    verbose : bool, optional
+        Show everything the notebook prints on the terminal too (default: ``$IMBALANCE_LAB_VERBOSE``).
 
     Returns
     -------
     Path
         The executed notebook.
     """
+    started = time.perf_counter()
     root = Path(root).resolve()
     os.chdir(root)
     params = load_params(params_file)  # every section: a typo in a later stage's params stops the first stage run
     info = read_stage(stage, dvc_file=dvc_file)
     parameters = notebook_parameters(params, stage=stage, paths=info["paths"])
-    notebook, report, html = (Path(info[k]) for k in ("notebook", "report", "html"))
+    notebook = Path(info["notebook"])
     if not notebook.exists():
         raise ImbalanceLabError(f"{notebook}: notebook not found for stage '{stage}'; restore it with git checkout")
+    console = StageConsole(stage)
+    log_path = LOG_DIR / f"{stage}.log"
+    with stage_log(log_path, console, verbose=verbose_from_env() if verbose is None else verbose):
+        console.start(f"running {notebook}")
+        set_aside(stage, info["outputs"])
+        try:
+            headline = _execute(stage, info, parameters, root)
+        except BaseException:
+            restore(stage, info["outputs"])
+            console.failed(time.perf_counter() - started, log_path)
+            raise
+        discard_backup(stage)
+        console.done(headline, time.perf_counter() - started)
+    return Path(info["report"])
 
+
+def _execute(stage: str, info: dict[str, Any], parameters: dict[str, Any], root: Path) -> str | None:
+    """Run the notebook and write its reports; returns its headline."""
     pm = import_papermill()
     import nbformat
-
-    os.environ.update(kernel_environment(root))
-
-    FAILED_DIR.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=FAILED_DIR, prefix=f"{stage}.", suffix=".ipynb")
-    os.close(fd)
-    log.info("running %s (%s)", stage, notebook)
-    set_aside(stage, info["outputs"])
-    try:
-        report = _execute(pm, nbformat, stage, notebook, report, html, tmp, parameters, root)
-    except BaseException:
-        restore(stage, info["outputs"])
-        raise
-    discard_backup(stage)
-    return report
-
-
-def _execute(
-    pm: Any,
-    nbformat: Any,
-    stage: str,
-    notebook: Path,
-    report: Path,
-    html: Path,
-    tmp: str,
-    parameters: dict[str, Any],
-    root: Path,
-) -> Path:
     from nbclient.exceptions import DeadKernelError
 
-    kernel_log = KERNEL_LOG_DIR / f"{stage}.log"
+    os.environ.update(kernel_environment(root))
+    RUNNING_DIR.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=RUNNING_DIR, prefix=f"{stage}.", suffix=".ipynb")
+    os.close(fd)
+    kernel_log = LOG_DIR / f"{stage}.log"
     manager = kernel_manager_class(root / kernel_log)
     try:
         pm.execute_notebook(
-            str(notebook),
+            info["notebook"],
             tmp,
             parameters=parameters,
             kernel_name="python3",
@@ -130,20 +139,18 @@ def _execute(
             cwd=str(root),
         )
     except pm.PapermillExecutionError as exc:
-        failed = FAILED_DIR / f"{stage}.ipynb"
-        os.replace(tmp, failed)
+        failed = _keep_failed(tmp, stage)
         if exc.ename in user_error_names():
             raise ImbalanceLabError(str(exc.evalue)) from None
+        first = str(exc.evalue).splitlines()[0] if exc.evalue else ""
         raise StageError(
-            f"stage '{stage}' failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''} "
-            f"(the executed notebook is in {failed})"
+            f"stage '{stage}' failed in cell {exc.exec_count}: {exc.ename}: {first} (the executed notebook is in {failed})"
         ) from None
     except DeadKernelError:
-        failed = FAILED_DIR / f"{stage}.ipynb"
-        os.replace(tmp, failed)
+        failed = _keep_failed(tmp, stage)
         raise StageError(
             f"stage '{stage}' failed: its notebook kernel died ({kernel_exit(manager.processes)}); running out of "
-            f"memory is the usual cause: lower the stage's n_jobs or the data size (bench/large_profile.yaml is a "
+            f"memory is the usual cause: lower IMBALANCE_LAB_N_JOBS or the data size (bench/large_profile.yaml is a "
             f"profile for millions of rows); the kernel's log is {kernel_log}, the notebook so far {failed}"
         ) from None
     except BaseException:
@@ -151,7 +158,15 @@ def _execute(
         raise
     nb = clean_notebook(nbformat.read(tmp, as_version=4))
     Path(tmp).unlink(missing_ok=True)
-    write_bytes(report, (nbformat.writes(nb) + "\n").encode())
-    write_bytes(html, render_html(copy.deepcopy(nb)))
-    log.info("wrote %s and %s", report, html)
-    return report
+    write_bytes(info["report"], (nbformat.writes(nb) + "\n").encode())
+    write_bytes(info["html"], render_html(copy.deepcopy(nb)))
+    log.info("wrote %s and %s", info["report"], info["html"])
+    return headline_of(nb)
+
+
+def _keep_failed(tmp: str, stage: str) -> Path:
+    """Keep a failed run's executed notebook for debugging: ``.imbalance-lab/failed/<stage>.ipynb``."""
+    FAILED_DIR.mkdir(parents=True, exist_ok=True)
+    failed = FAILED_DIR / f"{stage}.ipynb"
+    os.replace(tmp, failed)
+    return failed

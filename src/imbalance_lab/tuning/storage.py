@@ -23,6 +23,10 @@ import optuna
 
 from ..errors import TuneError
 
+#: The environment variable that may hold a database URL for the study (a database shared with
+#: ``imbalance-lab tune-worker`` processes on other machines); unset, the study is a journal file.
+#: Never in params.yaml or an output: the URL holds a password.
+STORAGE_ENV = "IMBALANCE_LAB_OPTUNA_STORAGE"
 #: Seconds between heartbeats of a running trial (database storage).
 HEARTBEAT_SECONDS = 10
 #: A trial without a heartbeat for this long belongs to a dead process: it is failed and replaced.
@@ -203,7 +207,7 @@ def journal_owner(storage: Storage) -> Iterator[None]:
         except BlockingIOError:
             raise TuneError(
                 f"{storage.description} is in use by another run of the tune stage; wait for it "
-                "to end or stop it, or give this run a database storage (tune.storage_env)"
+                f"to end or stop it, or give this run a database storage (${STORAGE_ENV})"
             ) from None
         try:
             yield
