@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import optuna
-import pandas as pd
 import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 from sklearn.model_selection import cross_val_score
 
 from imbalance_lab import tuning
-from imbalance_lab.data import Schema, iter_splits, make_folds
+from imbalance_lab.data import iter_splits, make_folds
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -25,23 +24,17 @@ _spec = importlib.util.spec_from_file_location(
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
-SCHEMA = Schema(target="y", numeric=["a", "b", "c"], categorical={"g": ["x", "y", "z"]}, features=["a", "b", "c", "g"])
 
+@pytest.fixture(scope="module")
+def data(make_dataset):
+    """``data(n=300, n_splits=3) -> (X, y, schema, folds)``: the shared synthetic data set (a fifth of
+    the rows positive), one repeat of ``n_splits`` folds."""
 
-def _data(n: int = 300, n_splits: int = 3):
-    rng = np.random.default_rng(7)
-    df = pd.DataFrame(
-        {
-            "a": rng.normal(size=n),
-            "b": rng.normal(size=n),
-            "c": rng.normal(size=n),
-            "g": rng.choice(["x", "y", "z"], size=n).astype(object),
-        }
-    )
-    df.loc[rng.random(n) < 0.1, "b"] = np.nan
-    logit = -2.0 + 1.5 * df["a"] - 1.0 * df["b"].fillna(0) + (df["g"] == "x") * 0.8
-    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    return df, y, make_folds(y, n_splits=n_splits, n_repeats=1, seed=2)
+    def make(n: int = 300, n_splits: int = 3):
+        X, y, schema = make_dataset(n, positives=n // 5, seed=7)
+        return X, y, schema, make_folds(y, n_splits=n_splits, n_repeats=1, seed=2)
+
+    return make
 
 
 def test_space_is_the_tune_stage_space():
@@ -60,15 +53,15 @@ def test_space_is_the_tune_stage_space():
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_random_search_candidate_scores_like_a_tune_trial(seed):
-    X, y, folds = _data()
+def test_random_search_candidate_scores_like_a_tune_trial(data, seed):
+    X, y, schema, folds = data()
     splits = [(tr, va) for _, _, tr, va in iter_splits(folds)]
     params = {name: dist.rvs(random_state=seed + i) for i, (name, dist) in enumerate(bench.SPACE.items())}
     params["max_depth"] = int(params["max_depth"])
-    model = bench.EarlyStoppedXGBoost(schema=SCHEMA, seed=3, **params)
+    model = bench.EarlyStoppedXGBoost(schema=schema, seed=3, **params)
     sklearn_scores = cross_val_score(model, X, y, cv=splits, scoring="average_precision")
 
-    task = tuning.TuneTask(model="xgboost", schema=SCHEMA, X=X, y=y, folds=folds, metric="average_precision", seed=3)
+    task = tuning.TuneTask(model="xgboost", schema=schema, X=X, y=y, folds=folds, metric="average_precision", seed=3)
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
     study.enqueue_trial(params)
     trial = study.ask()
@@ -81,18 +74,18 @@ def test_random_search_candidate_scores_like_a_tune_trial(seed):
     assert list(study.trials[0].intermediate_values.values()) == pytest.approx(list(running), abs=1e-12)
 
 
-def test_random_search_scores_its_candidates_like_the_tune_stage():
+def test_random_search_scores_its_candidates_like_the_tune_stage(data):
     """What the bench runs: RandomizedSearchCV over SPACE (numpy integers and all), against
     trials of the same parameters run by the tune stage's code with two fits at a time."""
-    X, y, folds = _data(n=240, n_splits=4)
+    X, y, schema, folds = data(n=240, n_splits=4)
     splits = [(tr, va) for _, _, tr, va in iter_splits(folds)]
-    found, seconds = bench.random_search(X, y, splits, SCHEMA, candidates=2, cores=1, seed=4)
+    found, seconds = bench.random_search(X, y, splits, schema, candidates=2, cores=1, seed=4)
     assert len(found) == 2 and seconds > 0
     assert (found["done_seconds"] > 0).all() and (found["done_seconds"] <= seconds).all()
     assert found["done_seconds"].is_monotonic_increasing  # one worker: candidates end in order
 
     task = tuning.TuneTask(
-        model="xgboost", schema=SCHEMA, X=X, y=y, folds=folds, metric="average_precision", seed=4, n_jobs=2
+        model="xgboost", schema=schema, X=X, y=y, folds=folds, metric="average_precision", seed=4, n_jobs=2
     )
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
     for params in found["params"]:
@@ -103,11 +96,11 @@ def test_random_search_scores_its_candidates_like_the_tune_stage():
     assert [t.value for t in study.trials] == pytest.approx(list(found["mean_score"]), abs=1e-12)
 
 
-def test_compare_runs_both_sides_and_its_figures_agree():
-    df, y, folds = _data()
+def test_compare_runs_both_sides_and_its_figures_agree(data):
+    df, y, schema, folds = data()
     lines: list[str] = []
     runs = bench.compare(
-        df, y, folds, SCHEMA, candidates=3, cores=1, seed=0, pruners=["wilcoxon", "median"], echo=lines.append
+        df, y, folds, schema, candidates=3, cores=1, seed=0, pruners=["wilcoxon", "median"], echo=lines.append
     )
     assert [r["pruner"] for r in runs] == ["wilcoxon", "median"]
     assert f"best mean AP {runs[0]['random_best']:.4f}" in lines[0]
@@ -160,22 +153,22 @@ def test_summary_has_a_line_per_pruner_and_counts_a_run_that_never_got_there_as_
     assert "no median (Optuna never got there in half the runs or more)" in line and "met in 1 of 2" in line
 
 
-def test_rescore_scores_each_sides_picks_with_other_model_seeds():
-    df, y, folds = _data()
+def test_rescore_scores_each_sides_picks_with_other_model_seeds(data):
+    df, y, schema, folds = data()
     lines: list[str] = []
     (run,) = bench.compare(
-        df, y, folds, SCHEMA, candidates=3, cores=1, seed=0, pruners=["wilcoxon"], rescore_seeds=2, echo=lines.append
+        df, y, folds, schema, candidates=3, cores=1, seed=0, pruners=["wilcoxon"], rescore_seeds=2, echo=lines.append
     )
     rescored = run["rescored"]
     assert list(rescored) == ["random best", "optuna best at target time", "optuna best"]
     splits = [(tr, va) for _, _, tr, va in iter_splits(folds)]
     # the random search's best, scored as a trial would be with model seeds 1000 and 1001
-    found, _ = bench.random_search(df, y, splits, SCHEMA, candidates=3, cores=1, seed=0)
+    found, _ = bench.random_search(df, y, splits, schema, candidates=3, cores=1, seed=0)
     best = dict(found.loc[found["mean_score"].idxmax(), "params"])
     expected = []
     for s in (1000, 1001):
         task = tuning.TuneTask(
-            model="xgboost", schema=SCHEMA, X=df, y=y, folds=folds, metric="average_precision", seed=s
+            model="xgboost", schema=schema, X=df, y=y, folds=folds, metric="average_precision", seed=s
         )
         study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
         study.enqueue_trial(best)

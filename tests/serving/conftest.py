@@ -1,9 +1,10 @@
 """Fixtures of the serving tests: fitted models and saved artifacts of the shared synthetic data
-set (with an id column and four categories)."""
+set (with an id column and four categories), new rows to score and helpers for their files."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from imbalance_lab import cli
 from imbalance_lab.data import Schema
 from imbalance_lab.io import sha256_bytes
 from imbalance_lab.modeling import make_pipeline
-from imbalance_lab.serving import reference_stats, save_model
+from imbalance_lab.serving import load_model, reference_stats, save_model
 
 #: Small, fast versions of the registry models.
 FAST = {
@@ -103,3 +104,109 @@ def rewrite_artifact() -> Callable[[Path, str, bytes], None]:
 def run_cli() -> Callable[[list[str]], int]:
     """Run a command through :func:`imbalance_lab.cli.main`; returns its exit status."""
     return cli.main
+
+
+# --------------------------------------------------------------------------------------------
+# Fitted and saved models (artifact and serialization tests)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data(serving_data):
+    """``(X, y)``: 300 rows of :func:`serving_data`."""
+    return serving_data()
+
+
+@pytest.fixture(scope="module")
+def fitted(data, fit_model):
+    """Logistic regression, histogram gradient boosting and XGBoost fitted on :func:`data`, by name."""
+    X, y = data
+    return {name: fit_model(name, X, y) for name in ("logistic_regression", "hist_gradient_boosting", "xgboost")}
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, fitted, data, save_artifact):
+    """A saved logistic-regression artifact (copy it before modifying)."""
+    return save_artifact(tmp_path_factory.mktemp("art") / "model", fitted["logistic_regression"], data[0])
+
+
+@pytest.fixture
+def art(tmp_path, saved):
+    """A copy of :func:`saved` for one test to modify."""
+    return Path(shutil.copytree(saved, tmp_path / "model"))
+
+
+# --------------------------------------------------------------------------------------------
+# A saved model, new rows and their files (scoring, inputs and files tests)
+# --------------------------------------------------------------------------------------------
+
+
+#: The decision threshold of :func:`model_dir`'s model.
+THRESHOLD = 0.3
+
+
+@pytest.fixture(scope="session")
+def model_threshold() -> float:
+    """:data:`THRESHOLD`, the decision threshold of :func:`model_dir`'s model."""
+    return THRESHOLD
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, fit_model, save_artifact, serving_data):
+    """A saved logistic-regression model (threshold :data:`THRESHOLD`); test_drift.py has its own."""
+    X, y = serving_data()
+    pipe = fit_model("logistic_regression", X, y)
+    return save_artifact(tmp_path_factory.mktemp("scoring") / "model", pipe, X, threshold=THRESHOLD)
+
+
+@pytest.fixture(scope="module")
+def model(model_dir):
+    """:func:`model_dir`'s model, loaded."""
+    return load_model(model_dir)
+
+
+@pytest.fixture(scope="module")
+def new_data(serving_data):
+    """Rows to score: an id, an extra column, two unseen categories, missing values."""
+    X, _ = serving_data(n=230, seed=7)
+    X["notes"] = "free text"
+    X.loc[[5, 17], "cat"] = "zzz"
+    return X
+
+
+def _expected_scores(model, df: pd.DataFrame) -> np.ndarray:
+    X = df[model.schema.features].copy()
+    X["cat"] = X["cat"].astype(object).where(X["cat"].notna(), np.nan)
+    return model.pipeline.predict_proba(X)[:, 1]
+
+
+def _write_input(df: pd.DataFrame, path: Path) -> Path:
+    if path.suffix == ".parquet":
+        df.to_parquet(path, index=False)
+    else:
+        df.to_csv(path, index=False)
+    return path
+
+
+def _read_output(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={"id": str})
+
+
+@pytest.fixture(scope="session")
+def expected_scores() -> Callable[[Any, pd.DataFrame], np.ndarray]:
+    """``expected_scores(model, df)``: the loaded model's pipeline's probabilities of ``df``'s rows,
+    computed directly."""
+    return _expected_scores
+
+
+@pytest.fixture(scope="session")
+def write_input() -> Callable[[pd.DataFrame, Path], Path]:
+    """``write_input(df, path) -> path``: ``df`` written as CSV or Parquet (by the suffix), without
+    its index."""
+    return _write_input
+
+
+@pytest.fixture(scope="session")
+def read_output() -> Callable[[Path], pd.DataFrame]:
+    """``read_output(path)``: a scores file read back (ids as text)."""
+    return _read_output

@@ -1,0 +1,320 @@
+"""Unit tests of imbalance_lab.data.sources: reading CSV, Parquet and SQL sources and their union."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imbalance_lab import data
+
+
+@pytest.fixture(scope="session")
+def read():
+    """``read(directory, **source) -> DataFrame``: :func:`imbalance_lab.data.read_source` of one
+    source relative to ``directory``."""
+
+    def read(directory, **source) -> pd.DataFrame:
+        return data.read_source(source, base_dir=directory)[1]
+
+    return read
+
+
+SEPARATED = [(",", "data.csv"), (";", "data.csv"), ("\t", "data.tsv")]
+
+
+@pytest.mark.parametrize("sep, name", SEPARATED)
+@pytest.mark.parametrize("options", ["explicit", "auto", "default"])
+def test_read_csv_separators_and_quoted_fields(tmp_path, sep, name, options, read, write):
+    text = f'id{sep}note{sep}y\n1{sep}"a{sep}b"{sep}0\n2{sep}plain{sep}1\n3{sep}"x{sep}y{sep}z"{sep}0\n'
+    source = {"path": write(tmp_path, name, text)}
+    if options != "default":
+        source["options"] = {"sep": sep if options == "explicit" else "auto"}
+    df = read(tmp_path, **source)
+    assert list(df.columns) == ["id", "note", "y"]
+    assert df["note"].tolist() == [f"a{sep}b", "plain", f"x{sep}y{sep}z"]
+    assert df["id"].tolist() == [1, 2, 3]
+
+
+def test_read_csv_strips_column_names(tmp_path, read, write):
+    df = read(tmp_path, path=write(tmp_path, "d.csv", "age, income\n39, <=50K\n"))
+    assert list(df.columns) == ["age", "income"]
+
+
+def test_wrong_separator_is_one_column(tmp_path, data_error, read, write):
+    name = write(tmp_path, "semi.csv", "a;b;y\n1;2;0\n3;4;1\n")
+    msg = data_error(read, tmp_path, path=name, options={"sep": ","})
+    assert "semi.csv" in msg and "only one column" in msg and "sep" in msg
+
+
+def test_single_column_cannot_be_sniffed(tmp_path, data_error, read, write):
+    name = write(tmp_path, "one.csv", "a\n1\n2\n")
+    msg = data_error(read, tmp_path, path=name)
+    assert "one.csv" in msg and "sep" in msg
+
+
+def test_unknown_csv_option(tmp_path, data_error, read, write):
+    name = write(tmp_path, "d.csv", "a,y\n1,0\n")
+    msg = data_error(read, tmp_path, path=name, options={"delimiter": ","})
+    assert "d.csv" in msg and "delimiter" in msg
+
+
+def test_empty_file(tmp_path, data_error, read, write):
+    name = write(tmp_path, "empty.csv", "")
+    msg = data_error(read, tmp_path, path=name)
+    assert "empty.csv" in msg and "empty" in msg and "prepare.sources" in msg
+
+
+def test_header_only_file(tmp_path, clean_error, write):
+    source, df = data.read_sources([{"path": write(tmp_path, "head.csv", "a,b,y\n")}], base_dir=tmp_path)
+    assert len(df) == 0
+    msg = clean_error(df, source=source)
+    assert "head.csv" in msg and "no data rows" in msg
+
+
+@pytest.mark.parametrize("header", ["a,b,a,y", "a, a,y"])
+def test_duplicate_column_names(tmp_path, header, data_error, read, write):
+    name = write(tmp_path, "dup.csv", f"{header}\n" + ",".join(["1"] * len(header.split(","))) + "\n")
+    msg = data_error(read, tmp_path, path=name)
+    assert "dup.csv" in msg and "duplicate" in msg and "'a'" in msg
+
+
+def test_nonexistent_path(tmp_path, data_error, read):
+    msg = data_error(read, tmp_path, path="missing/nope.csv")
+    assert "missing/nope.csv" in msg and "not found" in msg and "prepare.sources" in msg
+
+
+def test_unknown_file_extension(tmp_path, data_error, read, write):
+    name = write(tmp_path, "data.xlsx", "a,y\n1,0\n")
+    msg = data_error(read, tmp_path, path=name)
+    assert "data.xlsx" in msg and "format" in msg
+
+
+def test_format_overrides_extension(tmp_path, read, write):
+    df = read(tmp_path, path=write(tmp_path, "data.dump", "a;y\n1;0\n2;1\n"), format="csv")
+    assert df["y"].tolist() == [0, 1]
+
+
+LATIN1 = "name,y\ncaf\xe9,1\nbar,0\n".encode("latin-1")
+
+
+@pytest.mark.parametrize("options", [{}, {"sep": ","}])
+def test_text_not_in_the_encoding(tmp_path, options, data_error, read):
+    (tmp_path / "latin.csv").write_bytes(LATIN1)
+    msg = data_error(read, tmp_path, path="latin.csv", options=options)
+    assert "latin.csv" in msg and "utf-8" in msg and "encoding: latin-1" in msg
+
+
+def test_undecodable_byte_past_the_sniffed_part(tmp_path, data_error, read):
+    (tmp_path / "late.csv").write_bytes(b"a,y\n" + b"1,0\n" * 20000 + "\xe9,1\n".encode("latin-1"))
+    msg = data_error(read, tmp_path, path="late.csv")
+    assert "late.csv" in msg and "encoding: latin-1" in msg
+
+
+def test_latin1_file_with_its_encoding(tmp_path, read):
+    (tmp_path / "latin.csv").write_bytes(LATIN1)
+    assert read(tmp_path, path="latin.csv", options={"encoding": "latin-1"})["name"].tolist() == ["café", "bar"]
+
+
+def test_unknown_encoding(tmp_path, data_error, read, write):
+    name = write(tmp_path, "d.csv", "a,y\n1,0\n")
+    msg = data_error(read, tmp_path, path=name, options={"encoding": "latin-9x"})
+    assert "d.csv" in msg and "'latin-9x'" in msg and "encoding:" in msg
+
+
+@pytest.mark.parametrize("quotechar", ["''", ""])
+def test_quotechar_of_several_characters(tmp_path, quotechar, data_error, read, write):
+    name = write(tmp_path, "d.csv", "a,y\n1,0\n")
+    msg = data_error(read, tmp_path, path=name, options={"sep": ",", "quotechar": quotechar})
+    assert "d.csv" in msg and "quote character" in msg and "quotechar:" in msg
+
+
+@pytest.mark.parametrize(
+    "sep, text", [("::", "a::note::y\n1::x y::0\n2::z::1\n"), (r"\s+", 'a  note y\n1 "x y"  0\n 2 z 1\n')]
+)
+def test_multi_character_and_regex_separators(tmp_path, sep, text, read, write):
+    df = read(tmp_path, path=write(tmp_path, "d.txt", text), options={"sep": sep})
+    assert list(df.columns) == ["a", "note", "y"]
+    assert df["note"].tolist() == ["x y", "z"] and df["y"].tolist() == [0, 1]
+
+
+def test_duplicate_column_names_with_a_multi_character_separator(tmp_path, data_error, read, write):
+    name = write(tmp_path, "dup.txt", "a::b::a::y\n1::2::3::0\n")
+    msg = data_error(read, tmp_path, path=name, options={"sep": "::"})
+    assert "dup.txt" in msg and "duplicate" in msg and "'a'" in msg
+
+
+@pytest.mark.parametrize("where", ["absolute", "../outside.csv", "sub/../../outside.csv"])
+def test_path_outside_the_raw_directory(tmp_path, where, data_error, write):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write(tmp_path, "outside.csv", "a,y\n1,0\n2,1\n")
+    path = str(tmp_path / "outside.csv") if where == "absolute" else where
+    msg = data_error(data.read_source, {"path": path}, base_dir=raw)
+    assert path in msg and f"outside {raw.as_posix()}/" in msg and "relative to it" in msg
+
+
+def test_path_with_dots_inside_the_raw_directory(tmp_path, read, write):
+    (tmp_path / "sub").mkdir()
+    write(tmp_path, "d.csv", "a,y\n1,0\n2,1\n")
+    assert read(tmp_path, path="sub/../d.csv")["a"].tolist() == [1, 2]
+
+
+def test_numbers_with_a_decimal_comma_read_with_the_option(tmp_path, clean, read, write):
+    rows = "".join(f"{v};{i % 3 == 0:d}\n" for i, v in enumerate(["5,5", "12,25", "7"] * 8))
+    df = read(tmp_path, path=write(tmp_path, "comma.csv", "amount;y\n" + rows), options={"sep": ";", "decimal": ","})
+    out, schema, _ = clean(df)
+    assert "amount" in schema.numeric and out["amount"].tolist()[:3] == [5.5, 12.25, 7.0]
+
+
+def test_read_parquet(tmp_path, read):
+    expected = pd.DataFrame({"x": [1.5, np.nan, 3.0], "colour": ["red", "blue", None], "y": [0, 1, 0]})
+    expected.to_parquet(tmp_path / "d.parquet")
+    pd.testing.assert_frame_equal(read(tmp_path, path="d.parquet"), expected, check_dtype=False)
+
+
+def test_read_parquet_explicit_format(tmp_path, read):
+    pd.DataFrame({"x": [1, 2], "y": [0, 1]}).to_parquet(tmp_path / "d.bin")
+    assert read(tmp_path, path="d.bin", format="parquet")["x"].tolist() == [1, 2]
+
+
+def test_corrupt_parquet(tmp_path, data_error, read, write):
+    name = write(tmp_path, "d.parquet", "a,b\n1,2\n")
+    msg = data_error(read, tmp_path, path=name)
+    assert "d.parquet" in msg and "Parquet" in msg
+
+
+def test_options_on_a_parquet_source_are_refused(tmp_path, data_error, frame):
+    frame().to_parquet(tmp_path / "d.parquet")
+    msg = data_error(data.read_source, {"path": "d.parquet", "options": {"sep": "auto"}}, base_dir=tmp_path)
+    assert (
+        msg
+        == "d.parquet: options (sep) apply to CSV sources only; remove them from this Parquet source in prepare.sources"
+    )
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, monkeypatch):
+    db = tmp_path / "db.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("create table people (age integer, city text, y integer)")
+        con.executemany("insert into people values (?, ?, ?)", [(30, "Oslo", 0), (41, "Bergen", 1), (25, None, 0)])
+    con.close()
+    url = f"sqlite:///{db}"
+    monkeypatch.setenv("TEST_LAB_DB_URL", url)
+    return url
+
+
+def test_read_sql_from_env_url(sqlite_url):
+    name, df = data.read_source({"query": "select * from people order by age", "url_env": "TEST_LAB_DB_URL"})
+    assert "TEST_LAB_DB_URL" in name and sqlite_url not in name
+    assert list(df.columns) == ["age", "city", "y"]
+    assert df["age"].tolist() == [25, 30, 41]
+    assert df["y"].tolist() == [0, 0, 1]
+
+
+def test_sql_union_with_csv(tmp_path, sqlite_url, write):
+    csv_name = write(tmp_path, "extra.csv", "age,city,y\n50,Tromsø,1\n")
+    sources = [{"query": "select * from people order by age", "url_env": "TEST_LAB_DB_URL"}, {"path": csv_name}]
+    _, df = data.read_sources(sources, base_dir=tmp_path)
+    assert df["age"].tolist() == [25, 30, 41, 50]
+
+
+def test_sql_env_var_unset(monkeypatch, data_error):
+    monkeypatch.delenv("TEST_LAB_NO_SUCH_URL", raising=False)
+    msg = data_error(data.read_source, {"query": "select 1", "url_env": "TEST_LAB_NO_SUCH_URL"})
+    assert "TEST_LAB_NO_SUCH_URL" in msg and "not set" in msg
+
+
+def test_sql_missing_table_hides_url(sqlite_url, tmp_path, data_error):
+    msg = data_error(data.read_source, {"query": "select * from nope", "url_env": "TEST_LAB_DB_URL"})
+    assert "TEST_LAB_DB_URL" in msg and "failed" in msg
+    assert sqlite_url not in msg and str(tmp_path) not in msg
+
+
+def test_sql_duplicate_column_names(sqlite_url, data_error):
+    msg = data_error(data.read_source, {"query": "select age, y as age from people", "url_env": "TEST_LAB_DB_URL"})
+    assert "duplicate" in msg and "'age'" in msg
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://lab:s3cretpw@127.0.0.1:1/labdb",
+        "postgresql+psycopg2://lab:s3cretpw@127.0.0.1:1/labdb",
+        "postgresql://lab:s3cretpw@127.0.0.1:notaport/labdb",
+        "no-such-scheme-s3cretpw",
+        "nosuchdialect://lab:s3cretpw@127.0.0.1:1/labdb",
+    ],
+)
+def test_sql_unreachable_or_bad_url_hides_password(monkeypatch, url, data_error):
+    monkeypatch.setenv("TEST_LAB_PG_URL", url)
+    msg = data_error(data.read_source, {"query": "select 1", "url_env": "TEST_LAB_PG_URL"})
+    assert "TEST_LAB_PG_URL" in msg
+    assert "s3cretpw" not in msg and "127.0.0.1" not in msg and "labdb" not in msg
+
+
+def test_sql_missing_driver_is_a_data_error(monkeypatch, data_error):
+    monkeypatch.setenv("TEST_LAB_MY_URL", "mysql+mysqldb://lab:s3cretpw@127.0.0.1:1/labdb")
+    msg = data_error(data.read_source, {"query": "select 1", "url_env": "TEST_LAB_MY_URL"})
+    assert "driver" in msg and "s3cretpw" not in msg
+
+
+def test_union_of_sources(tmp_path, write):
+    a = write(tmp_path, "a.csv", "x,colour,y\n1,red,0\n2,blue,1\n")
+    b = write(tmp_path, "b.csv", "colour;y;x\ngreen;0;3\n")
+    pd.DataFrame({"x": [4], "colour": ["red"], "y": [1]}).to_parquet(tmp_path / "c.parquet")
+    name, df = data.read_sources([{"path": a}, {"path": b}, {"path": "c.parquet"}], base_dir=tmp_path)
+    assert name == "a.csv + b.csv + c.parquet"
+    assert list(df.columns) == ["x", "colour", "y"]
+    assert df["x"].tolist() == [1, 2, 3, 4]
+    assert df["colour"].tolist() == ["red", "blue", "green", "red"]
+    assert df.index.tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "second, column",
+    [("x,y\n1,0\n", "colour"), ("x,colour,y,extra\n1,red,0,9\n", "extra")],
+)
+def test_union_column_mismatch(tmp_path, second, column, data_error, write):
+    a = write(tmp_path, "a.csv", "x,colour,y\n1,red,0\n")
+    b = write(tmp_path, "b.csv", second)
+    msg = data_error(data.read_sources, [{"path": a}, {"path": b}], base_dir=tmp_path)
+    assert "b.csv" in msg and "a.csv" in msg and column in msg and "schema" in msg
+
+
+def test_union_numeric_vs_text(tmp_path, data_error, write):
+    a = write(tmp_path, "a.csv", "x,colour,y\n1,red,0\n")
+    b = write(tmp_path, "b.csv", "x,colour,y\none,red,0\n")
+    msg = data_error(data.read_sources, [{"path": a}, {"path": b}], base_dir=tmp_path)
+    assert "b.csv" in msg and "'x'" in msg and "text" in msg and "numeric" in msg
+
+
+def test_union_of_a_boolean_column_with_and_without_blanks(tmp_path, clean, write):
+    """Without blanks pandas reads True/False as booleans, with blanks as text: they clashed."""
+    a = write(tmp_path, "a.csv", "flag,colour,y\n" + "True,red,0\nFalse,blue,1\n" * 6)
+    b = write(tmp_path, "b.csv", "flag,colour,y\n" + ",red,0\nTrue,red,1\n" * 6)
+    name, df = data.read_sources([{"path": a}, {"path": b}], base_dir=tmp_path)
+    out, schema, _ = clean(df, source=name, target="y")
+    assert out["flag"].dtype == np.float64 and "flag" in schema.numeric
+    assert out["flag"].tolist()[:2] == [1.0, 0.0] and np.isnan(out["flag"].iloc[12]) and out["flag"].iloc[13] == 1.0
+    # declared categorical, the values stay True/False, with one source or two
+    one = clean(data.read_sources([{"path": a}], base_dir=tmp_path)[1], categorical=["flag"])
+    two = clean(df, categorical=["flag"])
+    assert one[1].categorical["flag"] == two[1].categorical["flag"] == ["False", "True"]
+
+
+def test_a_list_column_in_two_sources_is_one_line(tmp_path, clean_error, frame):
+    for name in ("a", "b"):
+        frame().assign(tags=[[1, 2]] * 24).to_parquet(tmp_path / f"{name}.parquet")
+    name, df = data.read_sources([{"path": "a.parquet"}, {"path": "b.parquet"}], base_dir=tmp_path)
+    assert "column 'tags' holds ndarray values" in clean_error(df, source=name)
+
+
+def test_union_accepts_an_all_empty_column(tmp_path, write):
+    a = write(tmp_path, "a.csv", "x,colour,y\n1,red,0\n")
+    b = write(tmp_path, "b.csv", "x,colour,y\n2,,1\n")
+    _, df = data.read_sources([{"path": a}, {"path": b}], base_dir=tmp_path)
+    assert df["colour"].iloc[0] == "red" and pd.isna(df["colour"].iloc[1])

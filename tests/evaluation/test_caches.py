@@ -1,0 +1,134 @@
+"""Unit tests of imbalance_lab.evaluation.caches: shared preprocessing and kept fits give the numbers of plain fits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from threadpoolctl import threadpool_limits
+
+from imbalance_lab import evaluation as ev
+from imbalance_lab.data import Schema, iter_splits, make_folds
+from imbalance_lab.evaluation import caches, cross_validation
+from imbalance_lab.modeling import make_pipeline
+
+
+def _plain_fit_predict(estimator, X, y, train, val):
+    """The straightforward path: not ``cross_validation.fit_and_predict`` itself, so no cache is used."""
+    return cross_validation.fit_and_predict(estimator, X, y, train, val)
+
+
+def _shared_pipelines(schema):
+    from imblearn.over_sampling import RandomOverSampler
+
+    return {
+        # dummy and hist_gradient_boosting share the ordinal preprocessing
+        "dummy": make_pipeline("dummy", schema, seed=0),
+        "hgb": make_pipeline("hist_gradient_boosting", schema, seed=0, params={"max_iter": 5}),
+        # the three below share the one-hot + scaling preprocessing; "lr_again" is "lr" under
+        # another name (the kept-model path), "over" adds a sampler after the shared step
+        "lr": make_pipeline("logistic_regression", schema, seed=0),
+        "lr_again": make_pipeline("logistic_regression", schema, seed=0),
+        "over": make_pipeline("logistic_regression", schema, seed=0, sampler=RandomOverSampler(random_state=0)),
+    }
+
+
+def test_cross_validate_models_shared_caches_match_plain_fits(small_data, fresh_caches):
+    X, y, schema, folds = small_data
+    pipes = _shared_pipelines(schema)
+    res = ev.cross_validate_models(pipes, X, y, folds)
+
+    # the fast paths really ran: one preprocessing per (preprocessing, fold), one kept model
+    # per distinct (pipeline, fold) -- lr and lr_again share theirs
+    assert len(caches._PREPROCESS_CACHE) == 2 * 3
+    assert len(caches._MODEL_CACHE) == 4 * 3
+    for name, pipe in pipes.items():
+        for r, k, train, val in iter_splits(folds):
+            with threadpool_limits(limits=1):  # as in cross-validation (and fast on a busy machine)
+                expected = clone(pipe).fit(X.iloc[train], y[train]).predict_proba(X.iloc[val])[:, 1]
+            mine = res.oof[(res.oof["model"] == name) & (res.oof["repeat"] == r) & (res.oof["fold"] == k)]
+            assert np.array_equal(mine["row"].to_numpy(), val)
+            assert np.array_equal(mine["y_score"].to_numpy(), expected), (name, r, k)
+        plain = ev.cross_validate(pipe, X, y, folds, fit_predict=_plain_fit_predict)
+        pd.testing.assert_frame_equal(
+            res.scores[res.scores["model"] == name].drop(columns="model").reset_index(drop=True),
+            plain.scores,
+            check_exact=True,
+        )
+        pd.testing.assert_frame_equal(
+            res.oof[res.oof["model"] == name].drop(columns="model").reset_index(drop=True), plain.oof, check_exact=True
+        )
+    t = res.timings
+    assert list(t.columns) == ["model", "repeat", "fold", "fit_seconds", "predict_seconds"]
+    assert len(t) == len(pipes) * 3 and (t["fit_seconds"] > 0).all() and (t["predict_seconds"] > 0).all()
+    # the duplicate was not refitted: it reports the measured fit of the first
+    assert np.array_equal(
+        t.loc[t["model"] == "lr_again", "fit_seconds"].to_numpy(), t.loc[t["model"] == "lr", "fit_seconds"].to_numpy()
+    )
+
+
+def test_cross_validate_models_second_call_hits_the_caches(small_data, fresh_caches):
+    X, y, schema, folds = small_data
+    pipes = {n: p for n, p in _shared_pipelines(schema).items() if n in ("dummy", "lr", "lr_again")}
+    first = ev.cross_validate_models(pipes, X, y, folds)
+    kept = dict(caches._MODEL_CACHE)
+    second = ev.cross_validate_models(pipes, X, y, folds)
+    assert dict(caches._MODEL_CACHE).keys() == kept.keys()  # nothing refitted
+    pd.testing.assert_frame_equal(second.scores, first.scores, check_exact=True)
+    pd.testing.assert_frame_equal(second.oof, first.oof, check_exact=True)
+    # a kept model reports the fit time measured when it was fitted
+    pd.testing.assert_series_equal(second.timings["fit_seconds"], first.timings["fit_seconds"], check_exact=True)
+    # the same frame again through cross_validate (one pipeline, same caches)
+    single = ev.cross_validate(pipes["lr"], X, y, folds)
+    pd.testing.assert_frame_equal(
+        single.oof, first.oof[first.oof["model"] == "lr"].drop(columns="model").reset_index(drop=True), check_exact=True
+    )
+
+
+def test_cross_validate_models_concurrent_workers_match_sequential(small_data, fresh_caches):
+    # threads instead of processes (fast to start); scheduling with jobs dispatched ahead of
+    # their results (the duplicate waits for its first) is the same as with processes. Processes
+    # are covered by test_cross_validation.py::test_cross_validate_deterministic_and_parallel.
+    import joblib
+
+    X, y, schema, folds = small_data
+    pipes = {n: p for n, p in _shared_pipelines(schema).items() if n in ("dummy", "lr", "lr_again")}
+    with joblib.parallel_config(backend="threading"):
+        parallel = ev.cross_validate_models(pipes, X, y, folds, n_jobs=2)
+    caches._PREPROCESS_CACHE.clear()
+    caches._MODEL_CACHE.clear()
+    sequential = ev.cross_validate_models(pipes, X, y, folds, n_jobs=1)
+    pd.testing.assert_frame_equal(parallel.scores, sequential.scores, check_exact=True)
+    pd.testing.assert_frame_equal(parallel.oof, sequential.oof, check_exact=True)
+
+
+def test_cross_validate_models_kept_model_evicted_while_its_job_runs(small_data, fresh_caches, monkeypatch):
+    import joblib
+
+    X, y, schema, folds = small_data
+    pipes = {
+        "dummy": make_pipeline("dummy", schema, seed=0),
+        "lr": make_pipeline("logistic_regression", schema, seed=0),
+    }
+    monkeypatch.setattr(caches, "MODEL_CACHE_SIZE", 1)  # stands for: more new fits than the cache holds
+    with joblib.parallel_config(backend="threading"):
+        first = ev.cross_validate_models(pipes, X, y, folds, n_jobs=2)  # keeps lr's last fold only
+        # lr fold 2 is dispatched as a cache hit before lr folds 0 and 1, kept on collection, evict it
+        again = ev.cross_validate_models({"lr": pipes["lr"], "dummy": pipes["dummy"]}, X, y, folds, n_jobs=2)
+    pd.testing.assert_frame_equal(
+        again.oof.sort_values(["model", "fold", "row"]).reset_index(drop=True),
+        first.oof.sort_values(["model", "fold", "row"]).reset_index(drop=True),
+    )
+
+
+def test_cross_validate_object_column_of_numbers_like_plain_fits(fresh_caches):
+    rng = np.random.default_rng(0)
+    n = 60
+    y = (rng.random(n) < 0.3).astype(int)
+    X = pd.DataFrame({"num": rng.normal(size=n), "code": pd.Series(rng.choice([1, 2, 3], size=n), dtype=object)})
+    schema = Schema(target="y", numeric=["num"], categorical={"code": ["1", "2", "3"]}, features=["num", "code"])
+    folds = make_folds(y, n_splits=3, n_repeats=1, seed=0)
+    pipe = make_pipeline("logistic_regression", schema, seed=0)
+    plain = ev.cross_validate(pipe, X, y, folds, fit_predict=_plain_fit_predict)
+    shared = ev.cross_validate(pipe, X, y, folds)
+    pd.testing.assert_frame_equal(shared.oof, plain.oof, check_exact=True)
