@@ -102,7 +102,7 @@ print("NOOP_PROFILE " + json.dumps({"imports": t1 - t0, "command": t2 - t1, **to
 COMPARED = [
     "data/prepared/train.parquet",
     "data/prepared/folds.parquet",
-    "metrics/prepare.json",
+    "data/prepared/summary.json",
     "metrics/cross_validate.json",
     "models/best_params.json",
     "metrics/imbalance.json",

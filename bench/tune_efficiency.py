@@ -394,10 +394,9 @@ def main() -> None:
     from imbalance_lab.pipeline.stages import pipeline_paths
 
     paths = pipeline_paths(yaml.safe_load(open("dvc.yaml")))
-    train = pd.read_parquet(paths["train_path"])
-    folds = pd.read_parquet(paths["folds_path"])
-    schema = data.Schema.read(paths["schema_path"])
-    X, y = data.split_xy(train, schema)
+    prepared = data.read_prepared(paths["prepared_dir"])
+    folds, schema = prepared.folds, prepared.schema
+    X, y = data.split_xy(prepared.train, schema)
     pruners = args.pruner or [yaml.safe_load(open("params.yaml"))["tune"]["pruner"]]
     runs = []
     for seed in args.seed:

@@ -141,15 +141,16 @@ def _clean(obj: Any, digits: int | None) -> Any:
     return obj
 
 
-def json_bytes(obj: Any, *, digits: int | None = 6) -> bytes:
-    """``obj`` as JSON with sorted keys, floats rounded to ``digits`` (``None``: full precision),
+def json_bytes(obj: Any, *, digits: int | None = 6, sort_keys: bool = True) -> bytes:
+    """``obj`` as JSON with sorted keys (or in its own order: a metrics file, whose order is that
+    of the columns of ``dvc exp show``), floats rounded to ``digits`` (``None``: full precision),
     NaN and infinities as null, numpy scalars as numbers."""
-    return (json.dumps(_clean(obj, digits), indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+    return (json.dumps(_clean(obj, digits), indent=2, sort_keys=sort_keys, allow_nan=False) + "\n").encode()
 
 
-def write_json(path: str | Path, obj: Any, *, digits: int | None = 6) -> Path:
+def write_json(path: str | Path, obj: Any, *, digits: int | None = 6, sort_keys: bool = True) -> Path:
     """Write :func:`json_bytes` of ``obj`` atomically."""
-    return write_bytes(path, json_bytes(obj, digits=digits))
+    return write_bytes(path, json_bytes(obj, digits=digits, sort_keys=sort_keys))
 
 
 def read_json(path: str | Path) -> Any:

@@ -10,6 +10,8 @@ it imports nothing else of the package. Modules:
 * :mod:`~imbalance_lab.data.validation`: the checks that turn raw data into model-ready columns;
 * :mod:`~imbalance_lab.data.schema`: :class:`Schema`, the prepared data's columns;
 * :mod:`~imbalance_lab.data.split`: the holdout split and the shared folds;
+* :mod:`~imbalance_lab.data.prepared`: the prepared-data directory prepare writes and every later
+  stage reads;
 * :mod:`~imbalance_lab.data.profile`: per-feature summaries by class.
 
 Submodules are imported when one of their names is first used (SPEC 1 lazy loading), so that

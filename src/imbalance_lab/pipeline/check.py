@@ -225,16 +225,22 @@ def path_notes() -> list[str]:
 
 def check_report_stage(stage: str, *, root: Path, dvc: dict[str, Any]) -> list[str]:
     """Problems with a stage that does not run a notebook: it must be ``imbalance-lab report``,
-    read every notebook stage's executed notebook (and the package units its command imports) and
-    keep its outputs (``persist: true``)."""
+    read the directory of every notebook stage's executed notebook (and the package units its
+    command imports) and keep its outputs (``persist: true``)."""
     spec = dvc["stages"][stage]
     if str(spec.get("cmd", "")).split()[:2] != ["imbalance-lab", "report"]:
         return [
             f"dvc.yaml: stage '{stage}' runs neither `imbalance-lab run {stage}` nor `imbalance-lab report`; fix its cmd"
         ]
     deps = {entry_name(d).rstrip("/") for d in spec.get("deps", []) or []}
-    reports = {str(PurePosixPath(read_stage(s, dvc_file=root / "dvc.yaml")["report"])) for s in notebook_stages(dvc)}
-    needed = reports | stage_src_deps({"cells": []}, src=root / "src" / PACKAGE)
+    reports = {PurePosixPath(read_stage(s, dvc_file=root / "dvc.yaml")["report"]) for s in notebook_stages(dvc)}
+    folders = {str(report.parent) for report in reports}
+    if len(folders) != 1:
+        return [
+            f"dvc.yaml: the stages' executed notebooks are in {sorted(folders)}; keep them in one directory "
+            f"(the {stage} stage reads it)"
+        ]
+    needed = folders | stage_src_deps({"cells": []}, src=root / "src" / PACKAGE)
     problems = [
         f"dvc.yaml: stage '{stage}' reads {f} but does not list it in deps; add it" for f in sorted(needed - deps)
     ]

@@ -33,6 +33,7 @@ _PAGE = """<!DOCTYPE html>
   th, td {{ padding: 2px 8px; text-align: right; border-bottom: 1px solid #d9e2ec; }}
   th:first-child, td:first-child {{ text-align: left; }}
   .missing {{ color: #9aa5b1; }}
+  p.more {{ font-size: 0.85em; }}
 </style>
 </head>
 <body>
@@ -82,10 +83,13 @@ def index_html(dvc_file: str | Path = "dvc.yaml", *, title: str = "imbalance-lab
         except ValueError:
             raise ImbalanceLabError(f"{report}: not a notebook; rerun the stage (dvc repro {stage})") from None
         line, table = stage_headline(notebook)
-        link = html.escape(page.relative_to(Path(INDEX_FILE).parent).as_posix())
+        here = Path(INDEX_FILE).parent
+        link = html.escape(page.relative_to(here).as_posix())
+        executed = html.escape(Path(info["report"]).relative_to(here).as_posix())
         sections.append(
             f'<section><h2><a href="{link}">{html.escape(stage)}</a></h2>'
-            f'<p class="headline">{html.escape(line or "(no headline)")}</p>{table or ""}</section>'
+            f'<p class="headline">{html.escape(line or "(no headline)")}</p>{table or ""}'
+            f'<p class="more"><a href="{link}">report</a> · <a href="{executed}">executed notebook</a></p></section>'
         )
     return _PAGE.format(title=html.escape(title), sections="\n".join(sections)).encode()
 

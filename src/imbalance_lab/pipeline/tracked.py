@@ -67,8 +67,13 @@ def stage_inputs(dvc: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _under(path: str, outputs: set[str]) -> bool:
+    """Whether ``path`` is an output, inside one or a directory of outputs (DVC links a stage that
+    reads a directory to every stage writing into it)."""
     parts = PurePosixPath(path).parts
-    return any(PurePosixPath(o).parts == parts[: len(PurePosixPath(o).parts)] for o in outputs)
+    return any(
+        PurePosixPath(o).parts[: len(parts)] == parts or PurePosixPath(o).parts == parts[: len(PurePosixPath(o).parts)]
+        for o in outputs
+    )
 
 
 def _git(root: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -104,8 +104,18 @@ def imbalance_headline(summary: pd.DataFrame, *, chosen: str, metric: str, colum
     )
 
 
-#: The test-set numbers of ``metrics/evaluate.json``.
-TEST_METRICS = ("test_ap", "test_ap_low", "test_ap_high", "test_roc_auc", "test_precision", "test_recall", "threshold")
+#: The test-set numbers of ``metrics/evaluate.json``, in the order of the columns of ``dvc exp
+#: show`` (the first two stay visible in a 160-column terminal), with the key of each in the
+#: evaluate stage's test metrics.
+TEST_METRICS = {
+    "test_ap": "average_precision",
+    "test_roc_auc": "roc_auc",
+    "test_ap_low": "average_precision_ci_low",
+    "test_ap_high": "average_precision_ci_high",
+    "test_precision": "precision",
+    "test_recall": "recall",
+    "threshold": "threshold",
+}
 
 
 def evaluate_headline(test: dict[str, Any]) -> Headline:
@@ -118,20 +128,7 @@ def evaluate_headline(test: dict[str, Any]) -> Headline:
         The evaluate stage's test metrics (``average_precision`` and its ``_ci_low``/``_ci_high``,
         ``roc_auc``, ``precision``, ``recall``, ``threshold``).
     """
-    metrics = dict(
-        zip(
-            TEST_METRICS,
-            (
-                test["average_precision"],
-                test["average_precision_ci_low"],
-                test["average_precision_ci_high"],
-                test["roc_auc"],
-                test["precision"],
-                test["recall"],
-                test["threshold"],
-            ),
-        )
-    )
+    metrics = {name: test[key] for name, key in TEST_METRICS.items()}
     at = (
         "no row is labelled positive"
         if test["threshold"] > 1

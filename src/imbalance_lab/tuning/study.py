@@ -4,9 +4,9 @@ A study's name (:func:`study_name`) is a hash of everything that decides what it
 and nothing else, so that a killed run resumed by ``dvc repro`` continues the same study, a
 larger ``n_trials`` adds trials to it, and a real change starts a new one:
 
-* the tune params that reach the trials (all but ``n_trials``, ``timeout``, ``storage_env``, and
-  ``n_jobs`` but for the threads each fit gets), ``seed`` and a content hash of the prepared data
-  and folds;
+* the tune params that reach the trials (all but ``n_trials`` and ``timeout``), the threads each
+  fit gets (of the machine's ``n_jobs``), ``seed`` and a content hash of the prepared data and
+  folds;
 * the model's search space, as data (:data:`imbalance_lab.tuning.space.SEARCH_SPACES`);
 * :data:`TRIAL_CODE_VERSION`, the version of the code the trials run, and the versions of Python
   and the libraries it calls.
@@ -35,14 +35,14 @@ import optuna
 import pandas as pd
 from optuna.distributions import distribution_to_json
 
-from ..data.schema import Schema
+from ..data.prepared import PreparedData
 from ..data.split import split_xy
 from ..evaluation.metrics import direction
 from .objective import TuneTask, fold_slots
 from .pruners import make_pruner
 from .sampler import make_sampler
 from .space import search_space
-from .storage import GRACE_SECONDS, Storage, open_storage
+from .storage import GRACE_SECONDS, STORAGE_ENV, Storage, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def trial_code() -> str:
     return f"v{TRIAL_CODE_VERSION};python={python},{versions}"
 
 
-def study_name(*, tune: dict[str, Any], seed: int, data_fingerprint: str, code: str, n_folds: int) -> str:
+def study_name(*, tune: dict[str, Any], seed: int, data_fingerprint: str, code: str, n_folds: int, n_jobs: int) -> str:
     """A name that changes with anything that changes what the trials compute.
 
     ``timeout``, ``n_trials`` and the storage settings are left out: they change when the study
@@ -87,11 +87,13 @@ def study_name(*, tune: dict[str, Any], seed: int, data_fingerprint: str, code: 
         :func:`trial_code`.
     n_folds : int
         Folds a trial fits.
+    n_jobs : int
+        Cores the study uses (a setting of the machine, not a param).
     """
     model = tune["model"]
     space = {name: json.loads(distribution_to_json(dist)) for name, dist in search_space(model).items()}
-    relevant = {k: v for k, v in tune.items() if k not in ("timeout", "n_trials", "storage_env", "n_jobs")}
-    relevant["threads_per_fit"] = fold_slots(n_folds, tune["n_jobs"])[1]
+    relevant = {k: v for k, v in tune.items() if k not in ("timeout", "n_trials")}
+    relevant["threads_per_fit"] = fold_slots(n_folds, n_jobs)[1]
     blob = json.dumps(
         {"params": relevant, "seed": seed, "data": data_fingerprint, "space": space, "code": code}, sort_keys=True
     )
@@ -164,10 +166,10 @@ def setup_study(
     *,
     tune: dict[str, Any],
     seed: int,
-    train: pd.DataFrame,
-    folds: pd.DataFrame,
-    schema: Schema,
+    prepared: PreparedData,
     journal_path: str | Path,
+    n_jobs: int,
+    storage_env: str = STORAGE_ENV,
     create: bool = True,
 ) -> tuple[optuna.Study, Storage, TuneTask]:
     """Open (or create) the study of these params and data, and the task its trials run.
@@ -177,21 +179,31 @@ def setup_study(
     tune : dict
         The ``tune`` params section.
     seed : int
-    train, folds, schema
-        The prepared training rows, the stored folds and the schema.
+    prepared : PreparedData
+        The prepared data (its training rows, stored folds and schema).
     journal_path : str or Path
-        The embedded storage, used when ``$<tune.storage_env>`` is not set.
+        The embedded storage, used when ``$storage_env`` is not set.
+    n_jobs : int
+        Cores the study uses.
+    storage_env : str
+        The environment variable that may hold a database URL (:data:`STORAGE_ENV`).
     create : bool
         Create the study if it does not exist (the stage); otherwise wait for it (a worker,
         see :func:`load_study`).
     """
     search_space(tune["model"])  # a model without a search space: one line, before any work
+    train, folds, schema = prepared.train, prepared.folds, prepared.schema
     X, y = split_xy(train, schema)
     n_folds = folds.shape[1] * (int(folds.iloc[:, 0].max()) + 1)
     name = study_name(
-        tune=tune, seed=seed, data_fingerprint=fingerprint(train, folds), code=trial_code(), n_folds=n_folds
+        tune=tune,
+        seed=seed,
+        data_fingerprint=fingerprint(train, folds),
+        code=trial_code(),
+        n_folds=n_folds,
+        n_jobs=n_jobs,
     )
-    storage = open_storage(journal_path=journal_path, storage_env=tune["storage_env"])
+    storage = open_storage(journal_path=journal_path, storage_env=storage_env)
     study = load_study(
         storage, name=name, seed=seed, pruner=tune["pruner"], n_folds=n_folds, metric=tune["metric"], create=create
     )
@@ -203,7 +215,7 @@ def setup_study(
         folds=folds,
         metric=tune["metric"],
         seed=seed,
-        n_jobs=tune["n_jobs"],
+        n_jobs=n_jobs,
         max_trees=tune["max_trees"],
     )
     return study, storage, task

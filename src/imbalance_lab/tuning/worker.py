@@ -17,15 +17,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import optuna
-import pandas as pd
 from optuna.trial import TrialState
 from tqdm import tqdm
 
-from ..data.schema import Schema
+from ..data.prepared import PreparedData
 from ..errors import TuneError
 from .objective import TuneTask, run_trial
 from .results import FINISHED, counts
-from .storage import HEARTBEAT_SECONDS, Storage, creation_lock, journal_owner
+from .storage import HEARTBEAT_SECONDS, STORAGE_ENV, Storage, creation_lock, journal_owner
 from .study import setup_study
 
 log = logging.getLogger(__name__)
@@ -192,40 +191,56 @@ def _work(
     return timed_out
 
 
-def require_database_storage(tune: dict[str, Any]) -> None:
-    """Stop with a one-line :class:`~imbalance_lab.errors.TuneError` unless ``$<tune.storage_env>``
-    names a database: workers on other machines share a study only through one."""
-    if not os.environ.get(tune["storage_env"], "").strip():
+def require_database_storage(storage_env: str = STORAGE_ENV) -> None:
+    """Stop with a one-line :class:`~imbalance_lab.errors.TuneError` unless ``$storage_env`` names
+    a database: workers on other machines share a study only through one."""
+    if not os.environ.get(storage_env, "").strip():
         raise TuneError(
-            f"tune-worker needs a shared database: export {tune['storage_env']}=postgresql://user:password@host/db "
+            f"tune-worker needs a shared database: export {storage_env}=postgresql://user:password@host/db "
             "(the same value as for the tune stage)"
         )
 
 
 def run_worker(
-    *, tune: dict[str, Any], seed: int, train: pd.DataFrame, folds: pd.DataFrame, schema: Schema, journal_path: str
+    *,
+    tune: dict[str, Any],
+    seed: int,
+    prepared: PreparedData,
+    journal_path: str,
+    n_jobs: int,
+    storage_env: str = STORAGE_ENV,
 ) -> dict[str, int]:
     """Join the study of these params, data and code (once the tune stage has created it) and run
-    trials until none is left to create. Needs database storage (``$<tune.storage_env>``).
+    trials until none is left to create. Needs database storage (``$storage_env``).
 
     Parameters
     ----------
     tune : dict
         The ``tune`` params section (the same values as the stage's).
     seed : int
-    train, folds, schema
-        The prepared training rows, the stored folds and the schema (the same as the stage's).
+    prepared : PreparedData
+        The prepared data (the same as the stage's).
     journal_path : str
         The stage's journal path (the study's name does not depend on it).
+    n_jobs : int
+        Cores this worker uses.
+    storage_env : str
+        The environment variable holding the database URL (:data:`STORAGE_ENV`).
 
     Returns
     -------
     dict
         Trial counts per state at the end.
     """
-    require_database_storage(tune)
+    require_database_storage(storage_env)
     study, storage, task = setup_study(
-        tune=tune, seed=seed, train=train, folds=folds, schema=schema, journal_path=journal_path, create=False
+        tune=tune,
+        seed=seed,
+        prepared=prepared,
+        journal_path=journal_path,
+        n_jobs=n_jobs,
+        storage_env=storage_env,
+        create=False,
     )
     log.info("worker joined study %s (%s)", study.study_name, storage.description)
     return work(study, storage, task, n_trials=tune["n_trials"], timeout=tune["timeout"], wait=False)
