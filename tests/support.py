@@ -36,14 +36,13 @@ PROJECT_FILES = [
 #: A small, fast configuration of the pipeline for end-to-end tests.
 SMALL = {
     "prepare": {"n_splits": 3, "n_repeats": 1},
-    "cross_validate": {"models": ["dummy", "logistic_regression"], "learning_curve_sizes": [0.5, 1.0], "n_jobs": 1},
-    "tune": {"model": "logistic_regression", "n_trials": 4, "n_jobs": 1},
+    "cross_validate": {"models": ["dummy", "logistic_regression"], "learning_curve_sizes": [0.5, 1.0]},
+    "tune": {"model": "logistic_regression", "n_trials": 4},
     "imbalance": {
         "strategies": ["none", "class_weight", "random_over", "smote", "threshold_moving"],
         "ratio_sweep_points": 2,
-        "n_jobs": 1,
     },
-    "evaluate": {"n_bootstrap": 200, "permutation_repeats": 2, "n_jobs": 1},
+    "evaluate": {"n_bootstrap": 200, "permutation_repeats": 2},
 }
 
 

@@ -140,3 +140,52 @@ def test_predict_gets_its_options_from_the_serving_code(tmp_path, capsys):
 )
 def test_command_name_is_the_first_argument_that_is_not_an_option(argv, expected):
     assert cli.command_name(argv) == expected
+
+
+# --- the parser: version, --debug anywhere, the stages of run ---------------------------------
+
+
+def test_version_names_the_package_version(capsys):
+    from imbalance_lab import __version__
+
+    with pytest.raises(SystemExit) as end:
+        cli.main(["--version"])
+    assert end.value.code == 0 and capsys.readouterr().out.strip() == f"imbalance-lab {__version__}"
+
+
+@pytest.mark.parametrize(
+    "argv", [["--debug", "run", "prepare"], ["run", "prepare", "--debug"], ["run", "--debug", "prepare"]]
+)
+def test_debug_is_accepted_before_or_after_the_command(project, argv):
+    args = cli.build_parser(cli.command_name(argv)).parse_args(argv)
+    assert args.debug is True and args.stage == "prepare"
+
+
+def test_run_offers_the_stages_of_dvc_yaml_that_run_a_notebook(project, capsys):
+    with pytest.raises(SystemExit) as end:
+        cli.main(["run", "deploy"])
+    err = capsys.readouterr().err
+    assert end.value.code == 2
+    assert "invalid choice: 'deploy' (choose from 'prepare', 'cross_validate', 'tune', 'imbalance', 'evaluate')" in err
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the stage to run: prepare, cross_validate, tune, imbalance, evaluate (dvc repro runs them in order)" in out
+    assert "--verbose" in out and ".imbalance-lab/logs/STAGE.log" in out
+
+
+def test_help_is_plain_text(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: imbalance-lab")
+    assert "``" not in out and ":func:" not in out and ":mod:" not in out
+    for command in ("run", "report", "tune-worker", "check", "predict", "drift"):
+        assert f"\n    {command} " in out or f"\n    {command}\n" in out
+
+
+def test_report_writes_the_index_of_the_reports_there_are(project, capsys):
+    assert cli.main(["report"]) == 0
+    assert capsys.readouterr().err.strip() == "report: wrote reports/index.html"
+    page = (project / "reports" / "index.html").read_text()
+    assert page.count("not run yet") == 5

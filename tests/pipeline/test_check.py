@@ -256,9 +256,39 @@ def test_check_requires_persisted_outputs(tmp_path, copy_project):
     root = copy_project(tmp_path)
     dvc = (root / "dvc.yaml").read_text()
     (root / "dvc.yaml").write_text(
-        dvc.replace("      - ${paths.train_path}:\n          persist: true\n", "      - ${paths.train_path}\n", 1)
+        dvc.replace("      - ${paths.prepared_dir}:\n          persist: true\n", "      - ${paths.prepared_dir}\n", 1)
     )
-    assert any("train_path" in p and "persist" in p for p in check_project(root, kernel=False))
+    assert any("prepared_dir" in p and "persist" in p for p in check_project(root, kernel=False))
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        (
+            "      - reports/notebooks  # the executed notebooks of the stages above\n",
+            "",
+            "stage 'report' reads reports/notebooks but does not list it in deps",
+        ),
+        (
+            "      - reports/notebooks/05_evaluate.ipynb:",
+            "      - reports/05_evaluate.ipynb:",
+            "keep them in one directory",
+        ),
+        ("cmd: imbalance-lab report", "cmd: python make_index.py", "runs neither `imbalance-lab run report`"),
+        (
+            "      - reports/index.html:\n          persist: true\n",
+            "      - reports/index.html\n",
+            "output reports/index.html needs `persist: true`",
+        ),
+    ],
+)
+def test_check_reports_a_report_stage_that_misses_a_report(tmp_path, copy_project, old, new, expected):
+    root = copy_project(tmp_path)
+    dvc = (root / "dvc.yaml").read_text()
+    assert old in dvc
+    (root / "dvc.yaml").write_text(dvc.replace(old, new, 1))
+    problems = check_project(root, kernel=False, git=False)
+    assert any(expected in p for p in problems), problems
 
 
 # --- inputs tracked by git (what a queued experiment sees) --------------------------------------
@@ -423,7 +453,7 @@ def test_check_command_prints_one_line_per_problem_and_a_summary(tmp_path, monke
     (root / "data" / "raw" / "new.csv").write_text("a\n1\n")
     dvc = (root / "dvc.yaml").read_text()
     (root / "dvc.yaml").write_text(
-        dvc.replace("      - ${paths.train_path}:\n          persist: true\n", "      - ${paths.train_path}\n", 1)
+        dvc.replace("      - ${paths.prepared_dir}:\n          persist: true\n", "      - ${paths.prepared_dir}\n", 1)
     )
     assert main(["check", "--no-kernel"]) == 1
     lines = capsys.readouterr().err.strip().splitlines()

@@ -19,7 +19,6 @@ EXAMPLE = {
         "categorical": ["colour"],
         "drop_columns": ["name"],
         "hash_columns": ["customer_id"],
-        "hash_salt_env": "IMBALANCE_LAB_SALT",
         "drop_duplicates": False,
         "test_size": 0.2,
         "n_splits": 5,
@@ -32,7 +31,6 @@ EXAMPLE = {
         "top_k_fraction": 0.1,
         "alpha": 0.05,
         "learning_curve_sizes": [0.25, 0.5, 1.0],
-        "n_jobs": 1,
     },
     "tune": {
         "model": "xgboost",
@@ -41,8 +39,6 @@ EXAMPLE = {
         "timeout": None,
         "pruner": "wilcoxon",
         "max_trees": 2000,
-        "storage_env": "IMBALANCE_LAB_OPTUNA_STORAGE",
-        "n_jobs": 1,
     },
     "imbalance": {
         "strategies": [
@@ -65,7 +61,6 @@ EXAMPLE = {
         "alpha": 0.05,
         "ratio_sweep_points": 5,
         "override": None,
-        "n_jobs": 2,
     },
     "evaluate": {
         "threshold_objective": "f1",
@@ -76,7 +71,6 @@ EXAMPLE = {
         "n_bootstrap": 1000,
         "permutation_repeats": 5,
         "psi_threshold": 0.2,
-        "n_jobs": 2,
     },
 }
 
@@ -174,6 +168,28 @@ def test_unknown_section_key_without_near_match(valid):
     assert "'cross_validate.zzzz'" in msg and "did you mean" not in msg
 
 
+@pytest.mark.parametrize(
+    "qualified, variable",
+    [
+        ("cross_validate.n_jobs", "IMBALANCE_LAB_N_JOBS"),
+        ("evaluate.n_jobs", "IMBALANCE_LAB_N_JOBS"),
+        ("tune.storage_env", "IMBALANCE_LAB_OPTUNA_STORAGE"),
+        ("prepare.hash_salt_env", "IMBALANCE_LAB_SALT"),
+    ],
+)
+def test_a_key_that_became_an_environment_variable_names_the_variable(valid, qualified, variable):
+    set_key(valid, qualified, 2)
+    msg = error(valid)
+    assert f"'{qualified}' is a setting of the machine now" in msg and f"${variable}" in msg
+
+
+def test_params_yaml_holds_no_machine_setting(project_root):
+    params = yaml.safe_load((project_root / "params.yaml").read_text())
+    leaves = [f"{s}.{k}" for s, v in params.items() if isinstance(v, dict) for k in v]
+    assert not [q for q in leaves if q.rsplit(".", 1)[-1] in P.MOVED_TO_ENVIRONMENT]
+    P.validate_params(params)
+
+
 @pytest.mark.parametrize("qualified", SECTION_KEYS)
 def test_missing_key_is_named(valid, qualified):
     section, key = qualified.split(".")
@@ -218,11 +234,9 @@ def test_section_must_be_a_mapping(valid):
         ("prepare.categorical", "colour"),
         ("prepare.categorical", ["colour", 3]),
         ("prepare.drop_columns", [True]),
-        ("prepare.hash_salt_env", ["SALT"]),
         ("prepare.sources", {"path": "a.csv"}),
         ("cross_validate.models", "dummy"),
         ("cross_validate.model_params", []),
-        ("cross_validate.n_jobs", "1"),
         ("cross_validate.alpha", "0.05"),
     ],
 )
@@ -256,7 +270,6 @@ def test_wrong_type_names_the_key(valid, qualified, value):
         ("cross_validate.learning_curve_sizes", [0.5, 1.5]),
         ("cross_validate.learning_curve_sizes", [0.5, True]),
         ("cross_validate.learning_curve_sizes", [0.5, "1"]),
-        ("cross_validate.n_jobs", 0),
         ("imbalance.sampling_strategy", "minority"),  # with two classes: same as auto, or nothing for an under-sampler
         ("imbalance.sampling_strategy", "not majority"),
         ("imbalance.sampling_strategy", 0.0),

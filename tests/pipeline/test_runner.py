@@ -10,6 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+from imbalance_lab.data import PREPARED_FILES
 from imbalance_lab.errors import ImbalanceLabError, StageError, user_error_names
 from imbalance_lab.pipeline import kernel, report, runner, stages
 from imbalance_lab.pipeline import outputs as transactions
@@ -19,8 +20,8 @@ from imbalance_lab.pipeline.params import load_params
 def test_read_stage_finds_notebook_reports_and_paths(project_root):
     info = stages.read_stage("prepare", dvc_file=project_root / "dvc.yaml")
     assert info["notebook"] == "notebooks/01_prepare.ipynb"
-    assert info["report"] == "reports/01_prepare.ipynb" and info["html"] == "reports/01_prepare.html"
-    assert {"raw_dir", "train_path", "folds_path", "schema_path"} <= set(info["path_keys"])
+    assert info["report"] == "reports/notebooks/01_prepare.ipynb" and info["html"] == "reports/01_prepare.html"
+    assert {"raw_dir", "prepared_dir", "prepare_plots_dir"} == set(info["path_keys"])
     assert "oof_path" not in info["path_keys"]
 
 
@@ -35,7 +36,7 @@ def test_notebook_parameters_are_seed_section_and_stage_paths(project_root):
     info = stages.read_stage("prepare", dvc_file=project_root / "dvc.yaml")
     got = stages.notebook_parameters(params, stage="prepare", paths=info["paths"])
     assert got == {"seed": params["seed"], **params["prepare"], **info["paths"]}
-    assert got["train_path"] == "data/prepared/train.parquet"
+    assert got["prepared_dir"] == "data/prepared"
 
 
 def test_read_stage_rejects_undeclared_path(tmp_path):
@@ -45,6 +46,11 @@ def test_read_stage_rejects_undeclared_path(tmp_path):
     )
     with pytest.raises(ImbalanceLabError, match="nope"):
         stages.read_stage("s", dvc_file=tmp_path / "dvc.yaml")
+
+
+def _files(directory):
+    """Every file under ``directory`` and its bytes."""
+    return {p: p.read_bytes() for p in directory.rglob("*") if p.is_file()}
 
 
 def _executed_notebook():
@@ -140,7 +146,7 @@ def test_run_stage_writes_clean_reproducible_reports(small_project, monkeypatch)
     monkeypatch.chdir(small_project)
     monkeypatch.setenv("PYTHONPATH", "")  # run_stage sets it for the kernel; restored after the test
     runner.run_stage("prepare", root=small_project)
-    report = small_project / "reports" / "01_prepare.ipynb"
+    report = small_project / "reports" / "notebooks" / "01_prepare.ipynb"
     first = report.read_bytes()
     data_first = (small_project / "data" / "prepared" / "train.parquet").read_bytes()
     nb = json.loads(first)
@@ -160,9 +166,9 @@ def test_run_stage_input_error_is_one_line_and_writes_nothing(small_project, mon
     monkeypatch.chdir(small_project)
     monkeypatch.setenv("PYTHONPATH", "")
     params = (small_project / "params.yaml").read_text()
-    reports = {p: p.read_bytes() for p in (small_project / "reports").glob("*")}
-    prepared = {p: p.read_bytes() for p in (small_project / "data" / "prepared").glob("*")}
-    assert len(prepared) == 4
+    reports = _files(small_project / "reports")
+    prepared = _files(small_project / "data" / "prepared")
+    assert len(prepared) == len(PREPARED_FILES)
     try:
         update_params(small_project, {"prepare": {"target": "NOT_A_COLUMN"}})
         with pytest.raises(ImbalanceLabError) as err:
@@ -171,8 +177,8 @@ def test_run_stage_input_error_is_one_line_and_writes_nothing(small_project, mon
         (small_project / "params.yaml").write_text(params)
     msg = str(err.value)
     assert "\n" not in msg and "NOT_A_COLUMN" in msg and "prepare.target" in msg
-    assert {p: p.read_bytes() for p in (small_project / "reports").glob("*")} == reports
-    assert {p: p.read_bytes() for p in (small_project / "data" / "prepared").glob("*")} == prepared
+    assert _files(small_project / "reports") == reports
+    assert _files(small_project / "data" / "prepared") == prepared
     assert (small_project / ".imbalance-lab" / "failed" / "prepare.ipynb").exists()
     assert not (small_project / ".imbalance-lab" / "backup" / "prepare").exists()
 
@@ -201,9 +207,9 @@ def test_a_kernel_that_dies_gives_one_line_and_keeps_the_outputs(small_project, 
     monkeypatch.setenv("PYTHONPATH", "")
     nb_path = small_project / "notebooks" / "01_prepare.ipynb"
     source = nb_path.read_text()
-    reports = {p: p.read_bytes() for p in (small_project / "reports").glob("*")}
-    prepared = {p: p.read_bytes() for p in (small_project / "data" / "prepared").glob("*")}
-    assert len(prepared) == 4
+    reports = _files(small_project / "reports")
+    prepared = _files(small_project / "data" / "prepared")
+    assert len(prepared) == len(PREPARED_FILES)
     nb = json.loads(source)
     nb["cells"].insert(
         len(nb["cells"]) - 1,
@@ -224,11 +230,11 @@ def test_a_kernel_that_dies_gives_one_line_and_keeps_the_outputs(small_project, 
         nb_path.write_text(source)
     msg = str(err.value)
     assert "\n" not in msg
-    assert "kernel died (killed by SIGKILL)" in msg and "memory" in msg and "n_jobs" in msg
+    assert "kernel died (killed by SIGKILL)" in msg and "memory" in msg and "IMBALANCE_LAB_N_JOBS" in msg
     assert ".imbalance-lab/logs/prepare.log" in msg and ".imbalance-lab/failed/prepare.ipynb" in msg
     assert (small_project / ".imbalance-lab" / "failed" / "prepare.ipynb").exists()
-    assert {p: p.read_bytes() for p in (small_project / "reports").glob("*")} == reports
-    assert {p: p.read_bytes() for p in (small_project / "data" / "prepared").glob("*")} == prepared
+    assert _files(small_project / "reports") == reports
+    assert _files(small_project / "data" / "prepared") == prepared
     assert not (small_project / ".imbalance-lab" / "backup" / "prepare").exists()
 
 

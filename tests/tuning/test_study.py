@@ -22,18 +22,18 @@ def test_study_name_tracks_what_changes_the_trials():
         "timeout": None,
         "pruner": "median",
         "max_trees": 2000,
-        "storage_env": "X",
-        "n_jobs": 1,
     }
 
-    def name(tune=base, seed=1, data="d", code="c", n_folds=5):
-        return studies.study_name(tune=tune, seed=seed, data_fingerprint=data, code=code, n_folds=n_folds)
+    def name(tune=base, seed=1, data="d", code="c", n_folds=5, n_jobs=1):
+        return studies.study_name(
+            tune=tune, seed=seed, data_fingerprint=data, code=code, n_folds=n_folds, n_jobs=n_jobs
+        )
 
-    assert name() == name(tune={**base, "timeout": 60, "storage_env": "Y"})
+    assert name() == name(tune={**base, "timeout": 60})
     # n_jobs counts as the threads each fit gets: 1 to 5 fits at a time on five folds, one thread each
-    assert name() == name(tune={**base, "n_jobs": 2}) == name(tune={**base, "n_jobs": 5})
-    assert name() != name(tune={**base, "n_jobs": 10})  # two threads a fit
-    assert name(tune={**base, "n_jobs": 6}) == name(tune={**base, "n_jobs": 3}, n_folds=3)
+    assert name() == name(n_jobs=2) == name(n_jobs=5)
+    assert name() != name(n_jobs=10)  # two threads a fit
+    assert name(n_jobs=6) == name(n_jobs=3, n_folds=3)
     # a larger n_trials goes on with the same study, a smaller one reports its first trials
     assert name() == name(tune={**base, "n_trials": 41}) == name(tune={**base, "n_trials": 1})
     assert name() != name(seed=2)
@@ -49,12 +49,10 @@ def test_max_trees_is_part_of_the_study_name():
         "timeout": None,
         "pruner": "median",
         "max_trees": 2000,
-        "storage_env": "X",
-        "n_jobs": 1,
     }
-    name = studies.study_name(tune=base, seed=1, data_fingerprint="d", code="c", n_folds=5)
+    name = studies.study_name(tune=base, seed=1, data_fingerprint="d", code="c", n_folds=5, n_jobs=1)
     assert name != studies.study_name(
-        tune={**base, "max_trees": 300}, seed=1, data_fingerprint="d", code="c", n_folds=5
+        tune={**base, "max_trees": 300}, seed=1, data_fingerprint="d", code="c", n_folds=5, n_jobs=1
     )
 
 

@@ -40,8 +40,8 @@ DECIMALS = 4
 NAME_SCRIPT = """
 from imbalance_lab.tuning import study
 tune = {"model": "xgboost", "metric": "average_precision", "n_trials": 40, "timeout": None, "pruner": "wilcoxon",
-        "max_trees": 2000, "storage_env": "X", "n_jobs": 2}
-print(study.study_name(tune=tune, seed=42, data_fingerprint="d", code=study.trial_code(), n_folds=10))
+        "max_trees": 2000}
+print(study.study_name(tune=tune, seed=42, data_fingerprint="d", code=study.trial_code(), n_folds=10, n_jobs=2))
 """
 
 

@@ -65,7 +65,7 @@ def test_a_second_run_on_the_journal_stops_with_a_one_line_error_and_fails_no_tr
             worker.work(study, storage, task, n_trials=3, progress=False)
         assert str(err.value) == (
             f"journal file {tmp_path / 'j.journal'} is in use by another run of the tune stage; "
-            "wait for it to end or stop it, or give this run a database storage (tune.storage_env)"
+            "wait for it to end or stop it, or give this run a database storage ($IMBALANCE_LAB_OPTUNA_STORAGE)"
         )
         assert results.counts(study)["running"] == 1  # the first run's trial was left alone
     c = worker.work(study, storage, task, n_trials=3, progress=False)  # once it has ended

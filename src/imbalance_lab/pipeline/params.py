@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..data.ids import SALT_ENV
 from ..errors import ParamsError
 from ..evaluation.metrics import CROSS_VALIDATE_METRICS, IMBALANCE_METRICS, TUNE_METRICS
 from ..evaluation.thresholds import THRESHOLD_OBJECTIVES
@@ -24,6 +25,8 @@ from ..modeling.models import MODELS, RESERVED_MODEL_PARAMS
 from ..modeling.strategies import STRATEGIES
 from ..tuning.pruners import PRUNERS
 from ..tuning.space import TUNABLE_MODELS
+from ..tuning.storage import STORAGE_ENV
+from .settings import N_JOBS_ENV
 
 PARAMS_FILE = "params.yaml"
 MODEL_NAMES = tuple(MODELS)
@@ -111,7 +114,7 @@ def _model_params_check(value: dict) -> str | None:
         if reserved:
             return (
                 f"must not set '{name}.{reserved[0]}': the pipeline sets it (seeds from 'seed', threads from "
-                "the stage's n_jobs); remove it"
+                f"${N_JOBS_ENV}); remove it"
             )
     return None
 
@@ -218,8 +221,22 @@ def _check_value(qualified: str, key: Key, value: Any) -> None:
             raise ParamsError(f"params.yaml: '{qualified}' {problem} (got {value!r}); fix the value")
 
 
+#: Keys that params.yaml once had and that are settings of the machine now (environment
+#: variables): they changed no result, yet cluttered ``dvc exp show`` and reran stages.
+MOVED_TO_ENVIRONMENT = {
+    "n_jobs": f"set ${N_JOBS_ENV} (the cores a stage uses; default all)",
+    "storage_env": f"put the database URL in ${STORAGE_ENV}",
+    "hash_salt_env": f"put the salt in ${SALT_ENV}",
+}
+
+
 def _unknown(qualified: str, known: list[str]) -> ParamsError:
     leaf = qualified.rsplit(".", 1)[-1]
+    if leaf in MOVED_TO_ENVIRONMENT:
+        return ParamsError(
+            f"params.yaml: '{qualified}' is a setting of the machine now, not a param; remove it and "
+            f"{MOVED_TO_ENVIRONMENT[leaf]}"
+        )
     close = difflib.get_close_matches(leaf, known, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return ParamsError(

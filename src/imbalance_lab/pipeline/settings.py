@@ -6,7 +6,8 @@ stage runs or where it keeps things, never what it computes, so that neither par
 * ``IMBALANCE_LAB_OPTUNA_STORAGE``: a database URL for the tune stage's study
   (:data:`imbalance_lab.tuning.storage.STORAGE_ENV`);
 * ``IMBALANCE_LAB_SALT``: the salt of ``prepare.hash_columns``
-  (:data:`imbalance_lab.data.ids.SALT_ENV`);
+  (:data:`imbalance_lab.data.ids.SALT_ENV`): a secret, so never in a file; it changes the hashed
+  ids, which are never features (rerun prepare with ``dvc repro --force prepare`` after changing it);
 * ``IMBALANCE_LAB_VERBOSE``: show everything a stage prints (:mod:`imbalance_lab.pipeline.console`).
 """
 
