@@ -13,7 +13,7 @@ export DVC_NO_ANALYTICS := 1
 # process recompiles scikit-learn, pandas ... (measured: 10 s instead of 3.5 s per import).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help env repro test test-fast lint format hooks lab lock check clean-env
+.PHONY: help env kernel repro test test-fast lint format hooks lab lock check clean-env
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -28,7 +28,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(MAKE) --no-print-directory kernel
 	@touch $(STAMP)
+
+kernel:  ## register the project's Jupyter kernel, imbalance-lab (in .venv and for your user)
+	@$(BIN)/python -m ipykernel install --sys-prefix --name imbalance-lab --display-name "imbalance-lab" >/dev/null
+	@$(BIN)/python -m ipykernel install --user --name imbalance-lab --display-name "imbalance-lab ($(CURDIR))" >/dev/null \
+		|| echo "note: could not register the kernel for your user; Jupyter from .venv still finds it"
 
 repro: env  ## run the pipeline on the default data (only changed stages rerun)
 	$(BIN)/dvc repro
@@ -54,8 +60,8 @@ hooks: env  ## install the git pre-commit hook (.pre-commit-config.yaml: ruff, n
 check: env  ## notebooks, params.yaml and dvc.yaml agree; stage inputs tracked by git; the stage kernel starts
 	$(BIN)/imbalance-lab check $(CHECK_FLAGS)
 
-lab: env  ## JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks/
+lab: env  ## JupyterLab at the project root (params.yaml, notebooks, reports, plots), with the project's kernel
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)
 
 lock: env  ## re-resolve requirements.lock from pyproject.toml (then commit it)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --universal \

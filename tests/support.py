@@ -60,10 +60,19 @@ def env() -> dict[str, str]:
     return e
 
 
-def run(cmd: list[str], cwd: Path, *, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run a command in ``cwd`` with :func:`env`; returns the completed process (stdout and stderr as text)."""
+def run(
+    cmd: list[str], cwd: Path, *, check: bool = True, timeout: int = 900, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run a command in ``cwd`` with :func:`env` (and ``extra_env``); returns the completed process
+    (stdout and stderr as text)."""
     proc = subprocess.run(
-        cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        cmd,
+        cwd=cwd,
+        env={**env(), **(extra_env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     if check and proc.returncode != 0:
         raise AssertionError(

@@ -208,7 +208,7 @@ def test_target_declared_as_feature(clean_error, frame):
 def test_hash_columns_without_salt(clean_error, frame):
     df = frame().assign(cust=[f"C{i}" for i in range(24)])
     msg = clean_error(df, hash_columns=["cust"], hash_salt=None)
-    assert "prepare.hash_columns" in msg and "prepare.hash_salt_env" in msg
+    assert "prepare.hash_columns" in msg and "$IMBALANCE_LAB_SALT" in msg
 
 
 def test_column_both_dropped_and_hashed(clean_error, frame):

@@ -263,9 +263,10 @@ CASES = [
     ),
     Case(
         "hash_columns_without_salt",
-        ("prepare.hash_columns", "prepare.hash_salt_env", "export it"),
+        ("prepare.hash_columns", "$IMBALANCE_LAB_SALT", "export it"),
         files=("good.csv",),
-        params=own("good.csv", hash_columns=["customer_age"], hash_salt_env="IMBALANCE_LAB_NO_SALT"),
+        params=own("good.csv", hash_columns=["customer_age"]),
+        env={"IMBALANCE_LAB_SALT": ""},
     ),
     Case(
         "wrong_params_type",

@@ -67,7 +67,7 @@ def _repro_killed_during(root: Path, stage: str) -> None:
     """Start `dvc repro` and SIGKILL it (DVC, the runner and the kernel: the whole process group)
     while ``stage`` runs: once its notebook has started and, if that happens within
     WAIT_FOR_OUTPUT seconds, one of its outputs has appeared."""
-    started = root / ".imbalance-lab" / "failed"
+    started = root / ".imbalance-lab" / "running"  # the runner executes the notebook there
     before = set(started.glob(f"{stage}.*.ipynb")) if started.exists() else set()
     outputs = _outputs(root, stage)
     mtimes = {p: p.stat().st_mtime_ns for p in outputs if p.exists()}

@@ -25,6 +25,6 @@ def test_prepare_notebook_runs_with_its_defaults_from_the_notebooks_folder(tmp_p
         resources={"metadata": {"path": str(root / "notebooks")}},
     ).execute()
     assert (root / "data" / "prepared" / "folds.parquet").exists()
-    metrics = json.loads((root / "metrics" / "prepare.json").read_text())
+    metrics = json.loads((root / "data" / "prepared" / "summary.json").read_text())
     assert metrics["rows"] == 5822 and metrics["train_rows"] + metrics["test_rows"] == 5822
     assert not list((root / "notebooks").glob("data")), "paths must resolve from the project root, not notebooks/"

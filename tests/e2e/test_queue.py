@@ -46,10 +46,10 @@ EXPECTED = {
     "seed7": {"seed": 7},
 }
 HEADLINE = {  # metrics file -> keys every experiment must report
-    "metrics/cross_validate.json": ["best_model", "average_precision"],
-    "metrics/tune.json": ["best_value", "trials_completed"],
-    "metrics/imbalance.json": ["strategy", "score"],
-    "metrics/evaluate.json": ["average_precision", "roc_auc", "roc_auc_ci_low"],
+    "metrics/cross_validate.json": ["best_model", "cv_ap"],
+    "metrics/tune.json": ["tune_ap"],
+    "metrics/imbalance.json": ["strategy", "strategy_ap"],
+    "metrics/evaluate.json": ["test_ap", "test_roc_auc", "test_ap_low", "threshold"],
 }
 TIMEOUT = 1800  # seconds for the whole queue (about 6 minutes on 2 idle cores)
 STUCK = 90  # seconds with queued tasks and no worker: the workers could not start
@@ -191,9 +191,6 @@ def test_queued_experiments_run_in_parallel_each_with_its_own_journal(tmp_path):
         for path, keys in HEADLINE.items():
             metrics = data["metrics"][path]["data"]
             assert all(metrics.get(k) is not None for k in keys), (name, path, metrics)
-        tune = data["metrics"]["metrics/tune.json"]["data"]
-        n_trials = EXPECTED[name].get("tune", {}).get("n_trials", SMALL["tune"]["n_trials"])
-        assert tune["trials_completed"] + tune["trials_pruned"] == n_trials, (name, tune)
 
     # Each experiment tuned one study, alone in its own journal, with exactly n_trials trials.
     studies = {}
@@ -205,13 +202,11 @@ def test_queued_experiments_run_in_parallel_each_with_its_own_journal(tmp_path):
     assert len({studies[n] for n in ("trials3", "nopruner-k3", "seed7")}) == 3, studies
 
     # The table people read: one row per experiment, params and headline metrics as columns.
-    rows = list(csv.DictReader(io.StringIO(run(["dvc", "exp", "show", "--csv", "--drop", "paths.*"], root).stdout)))
+    rows = list(csv.DictReader(io.StringIO(run(["dvc", "exp", "show", "--csv"], root).stdout)))
     by_name = {r["Experiment"]: r for r in rows if r["Experiment"]}
     assert set(EXPERIMENTS) <= set(by_name), sorted(by_name)
     assert by_name["trials5-cost"]["tune.n_trials"] == "5"
     assert by_name["trials5-cost"]["evaluate.threshold_objective"] == "cost"
     assert by_name["seed7"]["seed"] == "7"
     assert all(by_name[n]["State"] == "Success" for n in EXPERIMENTS)
-    # a metric name found in several metrics files is prefixed with its file by DVC
-    names = {h.rsplit(":", 1)[-1] for h in rows[0]}
-    assert {"best_model", "best_value", "strategy", "roc_auc_ci_low"} <= names
+    assert {"best_model", "tune_ap", "strategy", "test_roc_auc"} <= set(rows[0])

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import optuna
+import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
@@ -22,7 +23,9 @@ from tests.support import Server, copy_project, env, require_server, run
 PASSWORD = Server.PASSWORD
 
 pytestmark = pytest.mark.slow
-TUNE = {"model": "logistic_regression", "metric": "log_loss", "pruner": "median", "n_jobs": 1}
+TUNE = {"model": "logistic_regression", "metric": "log_loss", "pruner": "median"}
+#: One core per process (the test runs several at once).
+ONE_CORE = {"IMBALANCE_LAB_N_JOBS": "1"}
 
 
 def _prepared(tmp_path: Path, tune: dict) -> Path:
@@ -43,7 +46,7 @@ def test_tune_resumes_after_sigkill_without_losing_completed_trials(tmp_path):
     proc = subprocess.Popen(
         ["imbalance-lab", "run", "tune"],
         cwd=root,
-        env=env(),
+        env={**env(), **ONE_CORE},
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -66,7 +69,7 @@ def test_tune_resumes_after_sigkill_without_losing_completed_trials(tmp_path):
     assert 5 <= len(completed_before) < 40, "the kill must land mid-study"
     assert not (root / "metrics" / "tune.json").exists()
 
-    run(["imbalance-lab", "run", "tune"], root)
+    run(["imbalance-lab", "run", "tune"], root, extra_env=ONE_CORE)
     study = _study(root, storage)
     complete = {t.number: (t.number, t.params, t.value) for t in study.get_trials(states=(TrialState.COMPLETE,))}
     assert all(complete[n] == c for n, c, _ in [(c[0], c, None) for c in completed_before]), (
@@ -74,11 +77,11 @@ def test_tune_resumes_after_sigkill_without_losing_completed_trials(tmp_path):
     )
     finished = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
     assert len(finished) == 40
-    # the resumed run did not draw the first trials' settings again (see test_tuning for the
+    # the resumed run did not draw the first trials' settings again (see tests/tuning/test_sampler.py for the
     # resumed study being the one an uninterrupted run gives)
     assert len({json.dumps(t.params, sort_keys=True) for t in finished}) == 40
-    metrics = json.loads((root / "metrics" / "tune.json").read_text())
-    assert metrics["trials_completed"] + metrics["trials_pruned"] == 40
+    trials = pd.read_csv(root / "data" / "tuning" / "trials.csv")
+    assert trials["state"].isin(["COMPLETE", "PRUNED"]).sum() == 40
 
 
 @pytest.mark.parametrize("required", ["1", None])
@@ -107,8 +110,8 @@ def postgres():
 @pytest.mark.postgres
 def test_stage_and_two_workers_share_one_postgres_study(tmp_path, postgres):
     n_trials = 16
-    root = _prepared(tmp_path, {**TUNE, "n_trials": n_trials, "storage_env": "LAB_OPTUNA_URL"})
-    e = {**env(), "LAB_OPTUNA_URL": postgres.url}
+    root = _prepared(tmp_path, {**TUNE, "n_trials": n_trials})
+    e = {**env(), **ONE_CORE, "IMBALANCE_LAB_OPTUNA_STORAGE": postgres.url}
     workers = [
         subprocess.Popen(
             ["imbalance-lab", "tune-worker"],
@@ -142,9 +145,8 @@ def test_stage_and_two_workers_share_one_postgres_study(tmp_path, postgres):
     complete = [t for t in finished if t.state == TrialState.COMPLETE]
     assert best["value"] == min(t.value for t in complete) and best["trial"] == study.best_trial.number
     assert best["params"] == study.best_trial.params
-    metrics = json.loads((root / "metrics" / "tune.json").read_text())
-    assert metrics["trials_completed"] == len(complete)
-    assert metrics["trials_pruned"] == n_trials - len(complete)
+    states = pd.read_csv(root / "data" / "tuning" / "trials.csv")["state"]
+    assert (states == "COMPLETE").sum() == len(complete) and (states == "PRUNED").sum() == n_trials - len(complete)
 
     leaked = [str(p) for p in root.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()]
     assert leaked == [], f"the database password leaked into {leaked}"

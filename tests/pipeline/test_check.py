@@ -32,7 +32,7 @@ def test_source_notebooks_have_no_outputs(notebook):
         c.get("id") for c in nb["cells"] if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
     ]
     assert dirty == [], f"{notebook.name}: strip outputs of cells {dirty}"
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert nb["metadata"]["kernelspec"]["name"] == "imbalance-lab"  # the project's kernel (make kernel)
 
 
 def test_check_reports_a_wrong_notebook_default(tmp_path, copy_project):
@@ -467,3 +467,26 @@ def test_check_notes_when_path_does_not_lead_to_this_environment(monkeypatch):
     assert any(n.startswith("`imbalance-lab` is not on PATH") and "activate" in n for n in notes), notes
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}/usr/bin:/bin")
     assert path_notes() == []
+
+
+def test_check_reports_a_notebook_on_another_kernel(tmp_path, copy_project):
+    root = copy_project(tmp_path)
+    path = root / "notebooks" / "03_tune.ipynb"
+    nb = json.loads(path.read_text())
+    nb["metadata"]["kernelspec"]["name"] = "python3"
+    path.write_text(json.dumps(nb))
+    problems = check_project(root, kernel=False, git=False)
+    assert problems == [
+        "notebooks/03_tune.ipynb: its kernel is 'python3', not the project's; choose Kernel > Change Kernel > "
+        "imbalance-lab in JupyterLab (make kernel registers it) and save"
+    ]
+
+
+def test_the_project_kernel_is_registered_in_this_environment():
+    """`make env` registers it (make kernel): JupyterLab from .venv offers it and runs this interpreter."""
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("imbalance-lab")
+    assert os.path.realpath(spec.argv[0]) == os.path.realpath(sys.executable)

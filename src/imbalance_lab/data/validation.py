@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .ids import ID_HASH, hash_ids
+from .ids import ID_HASH, SALT_ENV, hash_ids
 from .schema import Schema
 from .target import encode_target, norm_label
 from .values import TIME_TYPES, coerce_numeric, date_text, map_distinct, row_number_like, strip_text
@@ -70,8 +70,7 @@ def check_columns(
         )
     if hash_columns and not hash_salt:
         raise DataError(
-            "prepare.hash_columns is set but the environment variable named by prepare.hash_salt_env (the salt) "
-            "is unset or empty; export it with a secret value"
+            f"prepare.hash_columns is set but ${SALT_ENV} (the salt) is unset or empty; export it with a secret value"
         )
 
 

@@ -30,7 +30,8 @@ import pandas as pd
 from joblib import delayed
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
+
+from ..progress import progress_bar
 
 #: Fitted preprocessing steps: key -> (fitted step, measured fit seconds). Least recently used
 #: entries are dropped beyond :data:`PREPROCESS_CACHE_SIZE`.
@@ -158,9 +159,7 @@ class SharedFits:
         missing = {k: w for k, w in zip(keys, wanted) if k not in _PREPROCESS_CACHE}
         if missing:
             jobs = (delayed(fit_preprocessing)(step, self.X, self.y, rows) for step, rows in missing.values())
-            fitted = list(
-                tqdm(parallel(jobs), total=len(missing), desc=f"{desc}: preprocessing", leave=False, mininterval=1.0)
-            )
+            fitted = list(progress_bar(parallel(jobs), total=len(missing), desc=f"{desc}: preprocessing"))
             for key, result in zip(missing, fitted):
                 _PREPROCESS_CACHE[key] = result
         out = [_PREPROCESS_CACHE[k] for k in keys]

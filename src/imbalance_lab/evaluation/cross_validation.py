@@ -23,9 +23,9 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from ..data.split import iter_splits
+from ..progress import progress_bar
 from .caches import SharedFits, fit_predict_prefitted, predict_prefitted, shared_preprocessing
 from .metrics import score_predictions, threshold_metrics
 from .thresholds import choose_threshold
@@ -83,7 +83,7 @@ def run_folds(
     steps = [shared_preprocessing(est) if fit_predict is fit_and_predict else None for _, est in pipelines]
     if all(step is None for step in steps):
         jobs = (delayed(fit_predict)(pipelines[i][1], X, y, splits[j][2], splits[j][3]) for i, j in order)
-        results = list(tqdm(parallel(jobs), total=len(order), desc=desc, leave=False, mininterval=1.0))
+        results = list(progress_bar(parallel(jobs), total=len(order), desc=desc))
         out: list[list[tuple[np.ndarray, float, float]]] = [[] for _ in pipelines]
         for (i, _), result in zip(order, results):
             out[i].append(result)
@@ -121,7 +121,7 @@ def run_folds(
             continue
         for (i, j), res in zip(
             batch,
-            tqdm(parallel(job(i, j) for i, j in batch), total=len(batch), desc=desc, leave=False, mininterval=1.0),
+            progress_bar(parallel(job(i, j) for i, j in batch), total=len(batch), desc=desc),
         ):
             if steps[i] is None:
                 results[i, j] = res

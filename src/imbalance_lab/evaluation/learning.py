@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from ..data.split import iter_splits
+from ..progress import progress_bar
 from .caches import SharedFits, rest_of, shared_preprocessing
 from .metrics import CURVE_METRICS
 
@@ -105,7 +105,7 @@ def learning_curve(
             delayed(_learning_point)(estimator, None if hit is None else hit[0], pre, shared.X, y, sub, test, scoring)
             for (sub, test), (pre, _), hit in zip(points, prefitted, kept)
         )
-        results = list(tqdm(parallel(jobs), total=len(points), desc="learning curve", leave=False, mininterval=1.0))
+        results = list(progress_bar(parallel(jobs), total=len(points), desc="learning curve"))
         failures = [r[2] for r in results if r[2] is not None]
         if len(failures) == len(results):
             raise ValueError(f"All the {len(results)} fits of the learning curve failed; the first: {failures[0]}")

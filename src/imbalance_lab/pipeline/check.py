@@ -20,7 +20,7 @@ from ..errors import ImbalanceLabError, ParamsError
 from ..io import read_yaml
 from .imports import PACKAGE, imported_names, package_units, unit_closure, unit_path, units_of
 from .index import notebook_stages
-from .kernel import KERNEL_TIMEOUT, check_kernel
+from .kernel import KERNEL_NAME, KERNEL_TIMEOUT, check_kernel
 from .params import validate_params
 from .stages import PATH_REF, pipeline_paths, read_stage
 from .tracked import check_git_tracked, entry_name, resolver
@@ -180,6 +180,12 @@ def check_stage(
                     f"dvc.yaml: stage '{stage}' output {name} needs `persist: true` (the runner restores "
                     "outputs itself when a stage fails); add it"
                 )
+    kernel = (notebook.get("metadata", {}).get("kernelspec") or {}).get("name")
+    if kernel != KERNEL_NAME:
+        problems.append(
+            f"{where}: its kernel is {kernel!r}, not the project's; choose Kernel > Change Kernel > "
+            f"{KERNEL_NAME} in JupyterLab (make kernel registers it) and save"
+        )
     for c in notebook["cells"]:
         if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count")):
             problems.append(

@@ -15,7 +15,12 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..progress import STAGE_ENV
+
 PACKAGE = "imbalance_lab"
+#: The project's Jupyter kernel (``make kernel`` registers it; the notebooks name it). The stage
+#: runner starts the same interpreter without looking the name up.
+KERNEL_NAME = "imbalance-lab"
 #: Seconds the kernel check waits for the kernel to start and run the import.
 KERNEL_TIMEOUT = 60.0
 
@@ -52,9 +57,9 @@ def kernel_manager_class(stderr_path: Path | None = None) -> type:
             if self._kernel_spec is None:
                 self._kernel_spec = KernelSpec(
                     argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                    display_name="Python 3 (ipykernel)",
+                    display_name=KERNEL_NAME,
                     language="python",
-                    name="python3",
+                    name=KERNEL_NAME,
                 )
             return self._kernel_spec
 
@@ -82,15 +87,20 @@ def kernel_exit(processes: list[Any]) -> str:
     return f"exit code {code}"
 
 
-def kernel_environment(root: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+def kernel_environment(
+    root: Path, environ: dict[str, str] | None = None, *, stage: str | None = None
+) -> dict[str, str]:
     """The environment variables a stage kernel in ``root`` runs with (a copy of ``environ``,
     default ``os.environ``).
 
     The kernel must run this project's code: in a queued DVC experiment the project is a
     temporary copy, while the installed (editable) package points at the original checkout, so
-    ``root/src`` goes first on ``PYTHONPATH``.
+    ``root/src`` goes first on ``PYTHONPATH``. With ``stage``, ``$IMBALANCE_LAB_STAGE`` names it
+    (progress bars are then text the runner reads: :mod:`imbalance_lab.progress`).
     """
     env = dict(os.environ if environ is None else environ)
+    if stage is not None:
+        env[STAGE_ENV] = stage
     if (Path(root) / "src" / "imbalance_lab").is_dir():
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(root) / "src"), env.get("PYTHONPATH")]))
     return env
@@ -107,7 +117,7 @@ async def _probe_kernel(root: Path, timeout: float, stderr: Any) -> dict[str, An
     JSON or {'error': ...}."""
     deadline = time.monotonic() + timeout
     left = lambda: max(0.1, deadline - time.monotonic())  # noqa: E731
-    km = kernel_manager_class()(kernel_name="python3")
+    km = kernel_manager_class()(kernel_name=KERNEL_NAME)
     result: dict[str, Any] = {}
     try:
         await asyncio.wait_for(

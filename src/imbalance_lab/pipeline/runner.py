@@ -32,7 +32,7 @@ from typing import Any
 from ..errors import ImbalanceLabError, StageError, user_error_names
 from ..io import write_bytes
 from .console import LOG_DIR, StageConsole, stage_log, verbose_from_env
-from .kernel import kernel_environment, kernel_exit, kernel_manager_class
+from .kernel import KERNEL_NAME, kernel_environment, kernel_exit, kernel_manager_class
 from .outputs import discard_backup, restore, set_aside
 from .params import load_params
 from .report import clean_notebook, headline_of, render_html
@@ -120,7 +120,7 @@ def _execute(stage: str, info: dict[str, Any], parameters: dict[str, Any], root:
     import nbformat
     from nbclient.exceptions import DeadKernelError
 
-    os.environ.update(kernel_environment(root))
+    os.environ.update(kernel_environment(root, stage=stage))
     RUNNING_DIR.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=RUNNING_DIR, prefix=f"{stage}.", suffix=".ipynb")
     os.close(fd)
@@ -131,7 +131,7 @@ def _execute(stage: str, info: dict[str, Any], parameters: dict[str, Any], root:
             info["notebook"],
             tmp,
             parameters=parameters,
-            kernel_name="python3",
+            kernel_name=KERNEL_NAME,
             kernel_manager_class=manager,
             progress_bar=False,
             log_output=True,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.ids import ID_HASH, hash_ids
+from ..data.ids import ID_HASH, SALT_ENV, hash_ids
 from ..errors import ScoringError
 from ..io import atomic_path
 from .artifact import LoadedModel, load_model
@@ -28,9 +28,9 @@ from .inputs import CheckedInput, check_input, short_list
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNKSIZE = 100_000
-#: Environment variable holding the salt of ``prepare.hash_columns`` (params.yaml's default
-#: ``prepare.hash_salt_env``); ``predict --salt-env`` names another.
-DEFAULT_SALT_ENV = "IMBALANCE_LAB_SALT"
+#: Environment variable holding the salt of ``prepare.hash_columns`` (the prepare stage's,
+#: :data:`imbalance_lab.data.ids.SALT_ENV`); ``predict --salt-env`` names another.
+DEFAULT_SALT_ENV = SALT_ENV
 
 
 def _positive_column(pipeline: Any) -> int:

@@ -18,10 +18,10 @@ from typing import Any
 
 import optuna
 from optuna.trial import TrialState
-from tqdm import tqdm
 
 from ..data.prepared import PreparedData
 from ..errors import TuneError
+from ..progress import progress_bar
 from .objective import TuneTask, run_trial
 from .results import FINISHED, counts
 from .storage import HEARTBEAT_SECONDS, STORAGE_ENV, Storage, creation_lock, journal_owner
@@ -145,7 +145,7 @@ def _work(
 ) -> bool:
     """The trials of :func:`work`; whether the timeout ended them."""
     start = time.monotonic()
-    bar = tqdm(total=n_trials, desc=f"tune {task.model}", disable=not progress, mininterval=1.0)
+    bar = progress_bar(total=n_trials, desc=f"tune {task.model}", disable=not progress, leave=True)
     bar.update(min(n_trials, sum(counts(study)[s.name.lower()] for s in FINISHED)))
     is_db = isinstance(storage.storage, optuna.storages.RDBStorage)
     timed_out = False
