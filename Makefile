@@ -61,7 +61,7 @@ check: env  ## notebooks, params.yaml and dvc.yaml agree; stage inputs tracked b
 	$(BIN)/imbalance-lab check $(CHECK_FLAGS)
 
 lab: env  ## JupyterLab at the project root (params.yaml, notebooks, reports, plots), with the project's kernel
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lock: env  ## re-resolve requirements.lock from pyproject.toml (then commit it)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --universal \

@@ -211,3 +211,42 @@ class Server:
 
     def stop(self) -> None:
         _as_postgres([_postgres_bin("pg_ctl"), "-D", str(self.dir), "-m", "immediate", "stop"])
+
+
+# --------------------------------------------------------------------------------------------
+# A real browser: Debian's chromium and chromedriver, driven by Selenium
+# --------------------------------------------------------------------------------------------
+
+REQUIRE_BROWSER_ENV = "IMBALANCE_LAB_REQUIRE_BROWSER"
+#: Where browser tests keep their screenshots (``$IMBALANCE_LAB_TEST_ARTIFACTS``, default
+#: ``.imbalance-lab/test-artifacts`` in the project).
+ARTIFACTS = Path(os.environ.get("IMBALANCE_LAB_TEST_ARTIFACTS", ROOT / ".imbalance-lab" / "test-artifacts"))
+CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromedriver")
+
+
+def browser() -> Any:
+    """A headless Chromium driven by Selenium (1400 x 1000). Skips the calling test when Debian's
+    chromium and chromium-driver are not installed, and fails instead when
+    ``$IMBALANCE_LAB_REQUIRE_BROWSER`` is 1 (CI installs them)."""
+    missing = [path for path in CHROMIUM if not os.path.exists(path)]
+    if missing:
+        reason = f"{', '.join(missing)} not found (apt-get install chromium chromium-driver; .ci/run installs them)"
+        if os.environ.get(REQUIRE_BROWSER_ENV) == "1":
+            pytest.fail(f"{reason}, and ${REQUIRE_BROWSER_ENV}=1 requires them")
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM[0]
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(CHROMIUM[1]), options=options)
+
+
+def screenshot(driver: Any, name: str) -> Path:
+    """Save what the browser shows as ``ARTIFACTS/name`` (PNG) and return the path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    assert driver.save_screenshot(str(path)), f"no screenshot {path}"
+    return path

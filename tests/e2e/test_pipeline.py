@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.support import SMALL, copy_project, run
+from tests.support import SMALL, browser, copy_project, run, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -400,3 +400,25 @@ def test_experiments_rerun_only_what_depends_on_the_change(project):
     (project / "plots_diff.json").write_text(json.dumps(diff)[:200000])
     revs = {rev for item in diff["data"]["evaluate_precision_recall"] for rev in item.get("revisions", [])}
     assert {"HEAD", "trials"} <= revs, revs
+
+
+def test_the_index_and_a_report_in_a_browser(repro):
+    """What a colleague sees: the index with five headlines, the evaluate report opening with its
+    headline and its code folded (screenshots kept as test artefacts)."""
+    root, _, _ = repro
+    driver = browser()
+    try:
+        driver.get((root / "reports" / "index.html").as_uri())
+        headlines = driver.execute_script("return [...document.querySelectorAll('p.headline')].map(p => p.innerText)")
+        assert len(headlines) == len(STAGES) and all(h and h != "(no headline)" for h in headlines), headlines
+        screenshot(driver, "reports_index.png")
+        driver.get((root / "reports" / "05_evaluate.html").as_uri())
+        folded = driver.execute_script(
+            "const d = [...document.querySelectorAll('details.il-code')]; return [d.length, d.filter(x => x.open).length]"
+        )
+        assert folded[0] > 5 and folded[1] == 0, folded
+        first = driver.execute_script("return document.querySelector('.celltag_headline').innerText")
+        assert first.startswith("test AP "), first
+        screenshot(driver, "report_05_evaluate.png")
+    finally:
+        driver.quit()
