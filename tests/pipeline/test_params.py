@@ -382,3 +382,11 @@ def test_load_params_not_utf8(tmp_path):
     with pytest.raises(ParamsError) as info:
         P.load_params(f)
     assert str(f) in str(info.value)
+
+
+def test_the_large_data_profile_is_valid_params(project_root):
+    params = yaml.safe_load((project_root / "params.yaml").read_text())
+    profile = yaml.safe_load((project_root / "bench" / "large_profile.yaml").read_text())
+    for section, values in profile.items():
+        params[section].update(values)
+    P.validate_params(params)

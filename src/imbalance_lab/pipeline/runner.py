@@ -20,11 +20,14 @@ is raised as one line.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import importlib
 import logging
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -120,6 +123,8 @@ def _execute(stage: str, info: dict[str, Any], parameters: dict[str, Any], root:
     import nbformat
     from nbclient.exceptions import DeadKernelError
 
+    renderer = _import_in_background("nbconvert", "jinja2")  # while the kernel runs the notebook
+
     os.environ.update(kernel_environment(root, stage=stage))
     RUNNING_DIR.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=RUNNING_DIR, prefix=f"{stage}.", suffix=".ipynb")
@@ -159,9 +164,25 @@ def _execute(stage: str, info: dict[str, Any], parameters: dict[str, Any], root:
     nb = clean_notebook(nbformat.read(tmp, as_version=4))
     Path(tmp).unlink(missing_ok=True)
     write_bytes(info["report"], (nbformat.writes(nb) + "\n").encode())
+    renderer.join()
     write_bytes(info["html"], render_html(copy.deepcopy(nb)))
     log.info("wrote %s and %s", info["report"], info["html"])
     return headline_of(nb)
+
+
+def _import_in_background(*modules: str) -> threading.Thread:
+    """Import ``modules`` in a thread, so that their import time (nbconvert's is about 1.3 s)
+    overlaps the notebook's run in the kernel process instead of adding to it; an import that
+    fails here fails again, with its message, where the module is used."""
+
+    def work() -> None:
+        for name in modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=work, name="import-in-background", daemon=True)
+    thread.start()
+    return thread
 
 
 def _keep_failed(tmp: str, stage: str) -> Path:
