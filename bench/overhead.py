@@ -1,7 +1,7 @@
 """Overhead of the pipeline machinery (DVC, papermill, a kernel and reports per stage) against
 the same computations in one plain Python process, and the time of a no-op `dvc repro`.
 
-Everything is measured in this one run, in temporary copies of the project (tests.helpers):
+Everything is measured in this one run, in temporary copies of the project (tests.support):
 
 1. ``dvc repro`` from scratch in one copy (default params: about 8 minutes on 2 cores);
 2. the same five notebooks in another copy, each with its stage's injected parameters
@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import SMALL, copy_project  # noqa: E402
-from tests.helpers import env as helper_env  # noqa: E402
+from tests.support import SMALL, copy_project  # noqa: E402
+from tests.support import env as helper_env  # noqa: E402
 
 #: Executes converted notebooks (argv[1:]) in order in this one process; prints stage -> seconds.
 PLAIN_RUNNER = r"""

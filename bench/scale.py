@@ -6,7 +6,7 @@ For each size (``--rows``, default 1e5 and 1e6):
    columns with 5 to 50 levels and 42 numeric ones (normal, log-normal, counts, uniform, some with
    missing values), about 1 % positives with a learnable signal (a logistic model of a few
    numeric features, two categoricals and an interaction), written as Parquet into ``data/raw``
-   of a temporary copy of the project (``tests.helpers.copy_project``);
+   of a temporary copy of the project (``tests.support.copy_project``);
 2. merges the large-data profile (``bench/large_profile.yaml``) and the sources, target and
    categorical columns of the generated data into that copy's params.yaml;
 3. runs every stage's command (``imbalance-lab run STAGE``, in dvc.yaml order) as a subprocess
