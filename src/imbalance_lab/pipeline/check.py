@@ -180,22 +180,27 @@ def check_stage(
                     f"dvc.yaml: stage '{stage}' output {name} needs `persist: true` (the runner restores "
                     "outputs itself when a stage fails); add it"
                 )
+    problems += _saved_notebook_problems(notebook, where=where)
+    for number, text in literal_paths(notebook, dvc):
+        problems.append(
+            f"{where}: cell {number} names the path {text!r} literally; pass paths as parameters "
+            "(declare it in dvc.yaml vars.paths, list it in the stage and use the parameter)"
+        )
+    return problems
+
+
+def _saved_notebook_problems(notebook: dict[str, Any], *, where: str) -> list[str]:
+    """Problems with a source notebook as saved: another kernel than the project's, outputs."""
+    problems = []
     kernel = (notebook.get("metadata", {}).get("kernelspec") or {}).get("name")
     if kernel != KERNEL_NAME:
         problems.append(
             f"{where}: its kernel is {kernel!r}, not the project's; choose Kernel > Change Kernel > "
             f"{KERNEL_NAME} in JupyterLab (make kernel registers it) and save"
         )
-    for c in notebook["cells"]:
-        if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count")):
-            problems.append(
-                f"{where}: committed with outputs; clear them (Kernel > Restart and Clear Outputs) before committing"
-            )
-            break
-    for number, text in literal_paths(notebook, dvc):
+    if any(c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count")) for c in notebook["cells"]):
         problems.append(
-            f"{where}: cell {number} names the path {text!r} literally; pass paths as parameters "
-            "(declare it in dvc.yaml vars.paths, list it in the stage and use the parameter)"
+            f"{where}: committed with outputs; clear them (Kernel > Restart and Clear Outputs) before committing"
         )
     return problems
 
