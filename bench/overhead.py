@@ -137,13 +137,14 @@ def convert_notebooks(root: Path, out_dir: Path) -> list[Path]:
     import yaml
     from nbconvert import PythonExporter
 
+    from imbalance_lab.pipeline.index import notebook_stages
     from imbalance_lab.pipeline.params import load_params
     from imbalance_lab.pipeline.runner import import_papermill
     from imbalance_lab.pipeline.stages import notebook_parameters, read_stage
 
     pm = import_papermill()
     out_dir.mkdir(parents=True, exist_ok=True)
-    stages = list(yaml.safe_load((root / "dvc.yaml").read_text())["stages"])
+    stages = notebook_stages(yaml.safe_load((root / "dvc.yaml").read_text()))  # the report stage runs none
     scripts = []
     cwd = os.getcwd()
     os.chdir(root)  # params and paths are relative to the project, as for the runner
@@ -158,7 +159,7 @@ def convert_notebooks(root: Path, out_dir: Path) -> list[Path]:
                 str(prepared),
                 parameters=parameters,
                 prepare_only=True,
-                kernel_name="python3",
+                kernel_name="imbalance-lab",
                 progress_bar=False,
             )
             source, _ = PythonExporter().from_filename(str(prepared))
