@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from imbalance_lab import reporting
 from tests.support import SMALL, browser, copy_project, run, screenshot
 
 pytestmark = pytest.mark.slow
@@ -58,20 +59,7 @@ REPORTS = [
 ]
 STAGES = ["prepare", "cross_validate", "tune", "imbalance", "evaluate"]
 #: The columns of ``dvc exp show``'s metrics, in order: the test set first.
-METRIC_COLUMNS = [
-    "test_ap",
-    "test_roc_auc",
-    "test_ap_low",
-    "test_ap_high",
-    "test_precision",
-    "test_recall",
-    "threshold",
-    "best_model",
-    "cv_ap",
-    "strategy",
-    "strategy_ap",
-    "tune_ap",
-]
+METRIC_COLUMNS = [*reporting.TEST_METRICS, "best_model", "cv_ap", "strategy", "strategy_ap", "tune_ap"]
 
 
 def commit(root, message):

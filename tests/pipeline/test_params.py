@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from imbalance_lab.errors import ParamsError
+from imbalance_lab.modeling.strategies import STRATEGIES
 from imbalance_lab.pipeline import params as P
 
 EXAMPLE = {
@@ -41,20 +42,7 @@ EXAMPLE = {
         "max_trees": 2000,
     },
     "imbalance": {
-        "strategies": [
-            "none",
-            "class_weight",
-            "random_over",
-            "random_under",
-            "smote",
-            "borderline_smote",
-            "adasyn",
-            "smote_tomek",
-            "smote_enn",
-            "balanced_random_forest",
-            "easy_ensemble",
-            "threshold_moving",
-        ],
+        "strategies": list(STRATEGIES),  # every registered strategy
         "metric": "average_precision",
         "sampling_strategy": "auto",
         "k_neighbors": 5,

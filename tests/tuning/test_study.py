@@ -13,16 +13,19 @@ from imbalance_lab.tuning import study as studies
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
+#: A tune params section.
+TUNE = {
+    "model": "xgboost",
+    "metric": "average_precision",
+    "n_trials": 40,
+    "timeout": None,
+    "pruner": "median",
+    "max_trees": 2000,
+}
+
 
 def test_study_name_tracks_what_changes_the_trials():
-    base = {
-        "model": "xgboost",
-        "metric": "average_precision",
-        "n_trials": 40,
-        "timeout": None,
-        "pruner": "median",
-        "max_trees": 2000,
-    }
+    base = TUNE
 
     def name(tune=base, seed=1, data="d", code="c", n_folds=5, n_jobs=1):
         return studies.study_name(
@@ -42,14 +45,7 @@ def test_study_name_tracks_what_changes_the_trials():
 
 
 def test_max_trees_is_part_of_the_study_name():
-    base = {
-        "model": "xgboost",
-        "metric": "average_precision",
-        "n_trials": 40,
-        "timeout": None,
-        "pruner": "median",
-        "max_trees": 2000,
-    }
+    base = TUNE
     name = studies.study_name(tune=base, seed=1, data_fingerprint="d", code="c", n_folds=5, n_jobs=1)
     assert name != studies.study_name(
         tune={**base, "max_trees": 300}, seed=1, data_fingerprint="d", code="c", n_folds=5, n_jobs=1
