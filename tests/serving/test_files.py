@@ -10,6 +10,7 @@ import pytest
 
 from imbalance_lab.errors import ScoringError
 from imbalance_lab.serving import predict_file
+from imbalance_lab.serving.files import file_format
 
 
 def test_semicolon_csv_is_read(tmp_path, model_dir, model, new_data, expected_scores):
@@ -178,3 +179,33 @@ def test_compressed_csv_output_is_compressed(
     again = tmp_path / f"again{suffix}"
     predict_file(model_dir, src, again, chunksize=100)
     assert again.read_bytes() == out.read_bytes()  # no time or temporary file name inside
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("scores.csv", "csv"),
+        ("scores.parquet.csv", "csv"),
+        ("scores.csv.parquet", "parquet"),
+        ("scores.parquet.csv.gz", "csv"),
+        ("scores.v2.pq", "parquet"),
+        ("scores.2026.csv.zip", "csv"),
+    ],
+)
+def test_the_last_suffix_decides_the_format(name, expected):
+    assert file_format(name, role="output") == expected
+
+
+@pytest.mark.parametrize("name", ["scores.csv.json", "scores", "scores.gz"])
+def test_a_name_whose_last_suffix_is_no_format_is_refused(name):
+    with pytest.raises(ScoringError, match="cannot tell the output format"):
+        file_format(name, role="output")
+
+
+def test_parquet_inner_suffix_still_writes_csv(tmp_path, model_dir, model, new_data, expected_scores, write_input):
+    src = write_input(new_data, tmp_path / "new.parquet")
+    out = tmp_path / "scores.parquet.csv"
+    predict_file(model_dir, src, out, chunksize=100)
+    assert not out.read_bytes().startswith(b"PAR1")
+    scores = pd.read_csv(out, dtype={"id": str})
+    np.testing.assert_allclose(scores["score"].to_numpy(), expected_scores(model, new_data), rtol=0, atol=1e-15)

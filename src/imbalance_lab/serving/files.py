@@ -18,18 +18,24 @@ from ..errors import ScoringError
 from .inputs import check_input, short_list
 
 
-def file_format(path: str | Path, *, role: str) -> str:
-    """``"csv"`` or ``"parquet"`` from the file name; :class:`ScoringError` otherwise."""
-    suffixes = [s.lower() for s in Path(path).suffixes]
-    if ".parquet" in suffixes or ".pq" in suffixes:
-        return "parquet"
-    if any(s in (".csv", ".tsv", ".txt") for s in suffixes):
-        return "csv"
-    raise ScoringError(f"{path}: cannot tell the {role} format from the file name; name it *.csv or *.parquet")
-
-
 #: The compressions pandas reads by suffix, and those of them CSV output is written in.
 _COMPRESSED = (".zip", ".zst", ".bz2", ".gz", ".xz")
+
+
+def file_format(path: str | Path, *, role: str) -> str:
+    """``"csv"`` or ``"parquet"`` from the file name; :class:`ScoringError` otherwise.
+
+    The last suffix decides, after one compression suffix (``scores.csv.gz`` is CSV,
+    ``scores.parquet.csv`` is CSV, ``scores.csv.parquet`` is Parquet)."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if len(suffixes) > 1 and suffixes[-1] in _COMPRESSED:
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last in (".parquet", ".pq"):
+        return "parquet"
+    if last in (".csv", ".tsv", ".txt"):
+        return "csv"
+    raise ScoringError(f"{path}: cannot tell the {role} format from the file name; name it *.csv or *.parquet")
 
 
 _CSV_COMPRESSION = (".gz", ".bz2", ".xz")
