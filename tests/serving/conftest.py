@@ -74,13 +74,15 @@ def save_artifact(serving_schema) -> Callable[..., Path]:
             "pipeline": pipeline,
             "threshold": threshold,
             "schema": serving_schema,
-            "reference": reference_stats(X, serving_schema),
+            "reference": None,
             "params": {"model": "test", "seed": 0},
             "data_hashes": {"data/prepared/train.parquet": "md5:0123"},
             "metrics": {"cv": {"average_precision": 0.41}, "test": {"roc_auc": 0.77}},
             "card_markdown": None,
         }
         kwargs.update(overrides)
+        if kwargs["reference"] is None:
+            kwargs["reference"] = reference_stats(X, kwargs["schema"])
         return save_model(directory, **kwargs)
 
     return save
@@ -210,3 +212,69 @@ def write_input() -> Callable[[pd.DataFrame, Path], Path]:
 def read_output() -> Callable[[Path], pd.DataFrame]:
     """``read_output(path)``: a scores file read back (ids as text)."""
     return _read_output
+
+
+# --------------------------------------------------------------------------------------------
+# Drift: a dataset with every kind of feature, its reference and a model (drift tests)
+# --------------------------------------------------------------------------------------------
+
+#: The drift dataset's categories (``kind``) and their training shares.
+KINDS = {"k0": 0.3, "k1": 0.25, "k2": 0.15, "k3": 0.11, "k4": 0.09, "k5": 0.06, "k6": 0.03, "k7": 0.01}
+
+
+@pytest.fixture(scope="session")
+def drift_schema() -> Schema:
+    """The schema of :func:`drift_data`: continuous ``amount`` and ``age``, ``visits`` (codes
+    0-9), ``flag`` (90 % ones, like CoIL's MAANTHUI), ``kind`` (eight categories)."""
+    return Schema(
+        target="y",
+        numeric=["amount", "age", "visits", "flag"],
+        categorical={"kind": list(KINDS)},
+        features=["amount", "age", "visits", "flag", "kind"],
+    )
+
+
+@pytest.fixture(scope="session")
+def drift_data() -> Callable[..., tuple[pd.DataFrame, np.ndarray]]:
+    """``drift_data(n, seed, *, other=False) -> (X, y)``: rows of :func:`drift_schema`, about
+    8 % positives (more likely with a high amount, many visits and kind k5); ``amount`` has 5 %
+    missing values. ``other=True`` draws another population (older, fewer visits, other kinds)."""
+
+    def make(n: int, seed: int, *, other: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
+        rng = np.random.default_rng(seed)
+        amount = rng.lognormal(3.0, 0.6, n)
+        amount[rng.random(n) < 0.05] = np.nan
+        age = rng.normal(55 if other else 42, 12, n).round(1)
+        visits = rng.binomial(9, 0.25 if other else 0.4, n).astype(float)
+        flag = np.where(rng.random(n) < 0.9, 1.0, rng.integers(2, 6, n))
+        p = np.array(list(KINDS.values()))
+        kind = rng.choice(list(KINDS), n, p=p[::-1] / p.sum() if other else p)
+        logit = -3.4 + 0.02 * np.nan_to_num(amount, nan=20.0) + 0.35 * (visits - 3.6) + 1.2 * (kind == "k5")
+        y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+        X = pd.DataFrame({"amount": amount, "age": age, "visits": visits, "flag": flag})
+        X["kind"] = pd.Series(kind, dtype=object)
+        return X, y
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def drift_model(drift_data, drift_schema) -> dict[str, Any]:
+    """``{"pipeline", "reference", "X", "y"}``: a logistic regression fitted on 5000 rows of
+    :func:`drift_data`, and the reference with its out-of-fold scores (threshold 0.15)."""
+    from sklearn.model_selection import cross_val_predict
+
+    from imbalance_lab.serving import score_reference
+
+    X, y = drift_data(5000, 0)
+    pipeline = make_pipeline("logistic_regression", drift_schema, seed=0).fit(X, y)
+    oof = cross_val_predict(
+        make_pipeline("logistic_regression", drift_schema, seed=0), X, y, cv=5, method="predict_proba"
+    )[:, 1]
+    prediction = score_reference(oof, y_true=y, threshold=0.15)
+    return {
+        "pipeline": pipeline,
+        "reference": reference_stats(X, drift_schema, prediction=prediction),
+        "X": X,
+        "y": y,
+    }

@@ -285,35 +285,44 @@ def importances(table: pd.DataFrame, *, top: int = 20) -> Figure:
 # --------------------------------------------------------------------------------------------
 
 
-def drift_figure(table: pd.DataFrame, *, psi_threshold: float | None = None, max_features: int = 40) -> Figure:
-    """Bar chart of the PSI per feature with the drift threshold.
+def drift_figure(table: pd.DataFrame, *, max_features: int = 30) -> Figure:
+    """The PSI and the distance per feature (and of the model's scores) with their thresholds.
 
     Parameters
     ----------
     table : DataFrame
-        From :func:`imbalance_lab.serving.drift.drift_table`.
-    psi_threshold : float, optional
-        The threshold line; defaults to the one the table was made with.
+        From :func:`imbalance_lab.serving.drift.drift_table` (drifted rows first, then by how far
+        past a threshold they are); its ``attrs`` hold the thresholds.
     max_features : int
-        Only the features with the largest PSI are shown when there are more.
+        Only the first rows of the table are shown when there are more.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    threshold = psi_threshold if psi_threshold is not None else table.attrs.get("psi_threshold", 0.2)
-    shown = table.sort_values("psi", ascending=False, na_position="last").head(max_features).iloc[::-1]
-    fig = Figure(figsize=(7.0, 1.2 + 0.28 * max(len(shown), 1)), layout="constrained")
-    ax = fig.add_subplot()
-    values = shown["psi"].fillna(0.0).to_numpy()
+    psi_threshold = float(table.attrs.get("psi_threshold", 0.2))
+    distance_threshold = float(table.attrs.get("distance_threshold", 0.1))
+    shown = table.head(max_features).iloc[::-1]
+    fig = Figure(figsize=(10.0, 1.4 + 0.28 * max(len(shown), 1)), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(shown))
     colors = ["#c0392b" if d else "#4c72b0" for d in shown["drifted"]]
-    ax.barh(np.arange(len(shown)), values, color=colors)
-    ax.set_yticks(np.arange(len(shown)), shown["feature"].astype(str).tolist())
-    ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
-    ax.set_xlabel("population stability index (PSI)")
+    labels = [f"{f} ({'W' if d == 'wasserstein' else 'JS'})" for f, d in zip(shown["feature"], shown["distance_name"])]
+    panels = (
+        ("psi", psi_threshold, "population stability index (PSI)", axes[0]),
+        ("distance", distance_threshold, "distance: Wasserstein (W, in sd) or Jensen-Shannon (JS)", axes[1]),
+    )
+    for column, threshold, xlabel, ax in panels:
+        values = shown[column].fillna(0.0).to_numpy(dtype="float64")
+        noise = shown[f"{column}_noise"].to_numpy(dtype="float64")
+        ax.barh(y, values, color=colors)
+        ax.scatter(noise, y, marker="|", color="black", s=60, label="noise allowance", zorder=3)
+        ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
+        ax.set_xscale("symlog", linthresh=threshold)
+        ax.set_xlabel(xlabel)
+        ax.legend(loc="lower right", fontsize="small")
+    axes[0].set_yticks(y, labels)
     n_drifted = int(table["drifted"].sum())
-    more = f" (top {len(shown)} of {len(table)})" if len(table) > len(shown) else ""
-    ax.set_title(f"Drift per feature{more}: {n_drifted} drifted")
-    ax.legend(loc="lower right")
-    ax.set_xlim(0, max(float(values.max()) if len(values) else 0.0, threshold) * 1.1 + 1e-9)
+    more = f" (first {len(shown)} of {len(table)})" if len(table) > len(shown) else ""
+    fig.suptitle(f"Drift per feature{more}: {n_drifted} drifted (red); a row drifts past a threshold and its allowance")
     return fig

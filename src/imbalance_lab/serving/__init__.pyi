@@ -3,14 +3,15 @@
 from .artifact import LoadedModel, library_versions, load_model, save_model
 from .drift import (
     DRIFT_EXIT,
+    PREDICTION,
     DriftAccumulator,
     drift_file,
     drift_table,
-    psi,
-    psi_noise,
-    reference_stats,
-    validate_reference,
+    noise_allowances,
+    prediction_note,
 )
+from .drift_reference import reference_stats, score_reference, validate_reference
+from .drift_statistics import js_distance, psi, scaled_wasserstein
 from .inputs import CheckedInput, check_input
 from .scoring import DEFAULT_CHUNKSIZE, DEFAULT_SALT_ENV, predict_file, score_frame
 from .serialization import ALLOWLIST, dump_pipeline, load_pipeline
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_CHUNKSIZE",
     "DEFAULT_SALT_ENV",
     "DRIFT_EXIT",
+    "PREDICTION",
     "CheckedInput",
     "DriftAccumulator",
     "LoadedModel",
@@ -27,14 +29,18 @@ __all__ = [
     "drift_file",
     "drift_table",
     "dump_pipeline",
+    "js_distance",
     "library_versions",
     "load_model",
     "load_pipeline",
+    "noise_allowances",
     "predict_file",
+    "prediction_note",
     "psi",
-    "psi_noise",
     "reference_stats",
     "save_model",
+    "scaled_wasserstein",
     "score_frame",
+    "score_reference",
     "validate_reference",
 ]

@@ -17,7 +17,6 @@ from ..data.schema import Schema
 from ..errors import ScoringError
 from .inputs import check_input, short_list
 
-
 #: The compressions pandas reads by suffix, and those of them CSV output is written in.
 _COMPRESSED = (".zip", ".zst", ".bz2", ".gz", ".xz")
 

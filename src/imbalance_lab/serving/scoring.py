@@ -40,12 +40,16 @@ def _positive_column(pipeline: Any) -> int:
     return classes.index(1)
 
 
+def positive_scores(model: LoadedModel, X: pd.DataFrame) -> np.ndarray:
+    """The model's probability of the positive class for checked features ``X`` (float64)."""
+    if not len(X):
+        return np.empty(0, dtype="float64")
+    return model.pipeline.predict_proba(X)[:, _positive_column(model.pipeline)].astype("float64")
+
+
 def _score_checked(model: LoadedModel, checked: CheckedInput) -> pd.DataFrame:
     out = checked.ids.copy()
-    if len(checked.X):
-        score = model.pipeline.predict_proba(checked.X)[:, _positive_column(model.pipeline)].astype("float64")
-    else:
-        score = np.empty(0, dtype="float64")
+    score = positive_scores(model, checked.X)
     out["score"] = score
     out["label"] = (score >= model.threshold).astype("int8")
     return out
