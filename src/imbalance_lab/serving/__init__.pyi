@@ -13,7 +13,7 @@ from .drift import (
 from .drift_reference import reference_stats, score_reference, validate_reference
 from .drift_statistics import js_distance, psi, scaled_wasserstein
 from .inputs import CheckedInput, check_input
-from .scoring import DEFAULT_CHUNKSIZE, DEFAULT_SALT_ENV, predict_file, score_frame
+from .scoring import DEFAULT_CHUNKSIZE, DEFAULT_SALT_ENV, positive_scores, predict_file, score_frame
 from .serialization import ALLOWLIST, dump_pipeline, load_pipeline
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "load_model",
     "load_pipeline",
     "noise_allowances",
+    "positive_scores",
     "predict_file",
     "prediction_note",
     "psi",
