@@ -218,8 +218,22 @@ def test_predict_equals_evaluate_and_drift_is_stable(project):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    (project / "predictions.csv").unlink()
-    (project / "drift.json").unlink()
+    assert "drift: model scores stable" in proc.stderr
+    report = json.loads((project / "drift.json").read_text())
+    assert report["drifted"] is False and report["prediction"]["flagged_share_ref"] > 0
+    # the case: MAANTHUI (1 in 90 % of rows) as x * 3 + 5 gave PSI 0.043 and exit 0
+    shifted = pd.read_parquet(project / "data" / "prepared" / "test.parquet")
+    shifted["MAANTHUI"] = shifted["MAANTHUI"] * 3 + 5
+    shifted.to_parquet(project / "shifted.parquet", index=False)
+    command = ["imbalance-lab", "drift", "--model", "models/model", "--input", "shifted.parquet"]
+    proc = run([*command, "--report", "drift.json", "--figure", "drift.png"], project, check=False)
+    assert proc.returncode == 3, proc.stderr
+    named = [line for line in proc.stderr.splitlines() if "drift: MAANTHUI (numeric)" in line]
+    assert named and "outside the training range" in named[0], proc.stderr
+    assert json.loads((project / "drift.json").read_text())["drifted_features"] == ["MAANTHUI"]
+    assert (project / "drift.png").read_bytes()[:4] == b"\x89PNG"
+    for name in ("predictions.csv", "drift.json", "drift.png", "shifted.parquet"):
+        (project / name).unlink()
 
 
 def test_metrics_and_plots_commands_work(project):
