@@ -204,7 +204,9 @@ CONDITIONS = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--batches", type=int, default=50, help="batches per shifted condition and size")
     parser.add_argument("--null-batches", type=int, default=200, help="unshifted batches per size")
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000, 10_000])
@@ -222,7 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.datasets:
             t0 = time.perf_counter()
             ds = {"coil": coil, "generated": generated}[name](args.seed)
-            results[name] = {"setup_seconds": round(time.perf_counter() - t0, 1), "sizes": {}}
+            held_out = len(ds.get("held_out", ds["pool"]))
+            results[name] = {
+                "setup_seconds": round(time.perf_counter() - t0, 1),
+                "held_out_rows": held_out,
+                "sizes": {},
+            }
             for n in args.sizes:
                 t = time.perf_counter()
                 noise = noise_allowances(ds["reference"], n)
@@ -268,6 +275,14 @@ def table_markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
         f"{args.batches} batches per shift, {args.null_batches} unshifted batches per size; "
         "the share of batches that raise an alarm (exit status 3)."
     )
+    for name, r in results.items():
+        larger = [n for n in r["sizes"] if int(n) > r["held_out_rows"]]
+        if larger:
+            lines.append(
+                f"{name}: batches of {', '.join(larger)} rows are drawn with replacement from "
+                f"{r['held_out_rows']} held-out rows; they carry those rows' own sampling noise, "
+                "so their false alarms are not the check's (no target there)."
+            )
     return "\n".join(lines)
 
 
@@ -277,6 +292,10 @@ def check_targets(results: dict[str, Any]) -> list[str]:
     for name, r in results.items():
         for n, size in r["sizes"].items():
             rate = size["conditions"]["none"]["alarm"]
+            if int(n) > r["held_out_rows"]:
+                # drawn with replacement from fewer rows: the batches carry the pool's own sampling
+                # noise (they are no fresher than the pool), which no allowance for n rows covers
+                continue
             if rate > FALSE_ALARM_TARGET:
                 missed.append(f"{name} {n} rows: false alarms {rate:.1%} > {FALSE_ALARM_TARGET:.0%}")
             if int(n) == 1000:

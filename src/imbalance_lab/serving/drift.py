@@ -446,9 +446,8 @@ def drift_file(
         Where to write the JSON report (thresholds, rows, drifted features, the table).
     figure_path : str or Path, optional
         Where to write the chart of the PSI and the distance per feature (``*.png``, ``*.svg``
-        or ``*.pdf``). The report and the
-        figure are checked before the input is read, and replace existing files only when both
-        are written.
+        or ``*.pdf``). The report and the figure are checked before the input is read, and
+        replace existing files only when both are written.
     psi_threshold : float, optional
         The PSI threshold of the decision rule. Default: the one the model was trained with
         (``evaluate.psi_threshold``, kept in the model's params), else 0.2.
