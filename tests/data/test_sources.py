@@ -191,7 +191,7 @@ def test_options_on_a_parquet_source_are_refused(tmp_path, data_error, frame):
     msg = data_error(data.read_source, {"path": "d.parquet", "options": {"sep": "auto"}}, base_dir=tmp_path)
     assert (
         msg
-        == "d.parquet: options (sep) apply to CSV sources only; remove them from this Parquet source in prepare.sources"
+        == "d.parquet: options (sep) apply to CSV and Excel sources only; remove them from this Parquet source in prepare.sources"
     )
 
 
