@@ -7,6 +7,9 @@ period does not repeat. Derived calendar features (``date_features``) are: month
 
 from __future__ import annotations
 
+import datetime
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -45,11 +48,13 @@ def parse_times(values: pd.Series, *, column: str, source: str) -> pd.Series:
         return _naive(values)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
+    typed = values.map(lambda v: isinstance(v, (datetime.date, np.datetime64))).to_numpy(dtype=bool)
     text = values.astype(str).str.strip()
-    try:
-        parsed = pd.to_datetime(text, errors="coerce")
-    except (ValueError, TypeError):  # e.g. offsets that differ between rows
-        parsed = pd.to_datetime(text, errors="coerce", utc=True)
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    if typed.any():  # e.g. an Excel source's dates beside a CSV source's text
+        parsed[typed] = _naive(pd.to_datetime(pd.Series(list(values[typed]), index=values.index[typed]), utc=True))
+    if not typed.all():
+        parsed[~typed] = _naive(_parse_text(text[~typed]))
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -62,6 +67,15 @@ def parse_times(values: pd.Series, *, column: str, source: str) -> pd.Series:
             "prepare.time_column to a column of dates (e.g. 2024-01-31) or of numbers that order the rows"
         )
     return _naive(parsed)
+
+
+def _parse_text(text: pd.Series) -> pd.Series:
+    with warnings.catch_warnings():  # "could not infer format": the values that fail are reported
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            return pd.to_datetime(text, errors="coerce")
+        except (ValueError, TypeError):  # e.g. offsets that differ between rows
+            return pd.to_datetime(text, errors="coerce", utc=True)
 
 
 def _naive(times: pd.Series) -> pd.Series:
@@ -121,8 +135,8 @@ def time_text(value: object) -> str:
 def class_balance_over_time(times: pd.Series, y: pd.Series, *, max_periods: int = 30) -> pd.DataFrame:
     """Rows, positives and the positive share per period of time.
 
-    The period is the finest of day, week, month, quarter and year that gives at most
-    ``max_periods`` periods (for numeric times: ``max_periods`` equal-width bins).
+    The period is the finest of day, week, month, quarter and year whose periods from the first
+    time to the last are at most ``max_periods`` (years when none is) (for numeric times: ``max_periods`` equal-width bins).
 
     Returns
     -------
@@ -132,10 +146,10 @@ def class_balance_over_time(times: pd.Series, y: pd.Series, *, max_periods: int 
     """
     y = pd.Series(np.asarray(y).astype(int), index=times.index)
     if pd.api.types.is_datetime64_any_dtype(times):
-        for _, freq in PERIODS:
-            periods = times.dt.to_period(freq)
-            if periods.nunique() <= max_periods or freq == PERIODS[-1][1]:
+        for _, freq in PERIODS:  # the finest period whose span of periods fits
+            if len(pd.period_range(times.min(), times.max(), freq=freq)) <= max_periods:
                 break
+        periods = times.dt.to_period(freq)
         keys, labels = periods, periods.astype(str)
         starts = periods.dt.start_time
     else:
