@@ -7,7 +7,7 @@ from .schema import Schema
 from .sources import CSV_OPTIONS, EXCEL_OPTIONS, header_like_data, read_source, read_sources, union_sources
 from .split import iter_splits, make_folds, split_holdout, split_summary, split_xy, time_cutoff
 from .target import TargetMapping, describe_target, encode_target, map_target
-from .times import DATE_FEATURES, SPLITS, class_balance_over_time, date_features, parse_times
+from .times import DATE_FEATURES, SPLITS, add_date_features, class_balance_over_time, date_features, parse_times
 from .validation import validate_and_clean
 from .values import TRUTH_TEXT
 
@@ -23,6 +23,7 @@ __all__ = [
     "PreparedData",
     "Schema",
     "TargetMapping",
+    "add_date_features",
     "class_balance_over_time",
     "class_shares",
     "date_features",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -75,24 +76,25 @@ def _multi_char(sep: str) -> bool:
     return len(sep) != 1 and sep != r"\s+"
 
 
-def _row_at(path: Path, opts: dict[str, Any], encoding: str, skip: int) -> list[str]:
-    """The fields of the row after ``skip`` lines (the header row, or the first data row)."""
+def _row_at(path: Path, opts: dict[str, Any], encoding: str, skiprows: int, row: int) -> list[str]:
+    """The fields of row ``row`` (blank lines not counted, as pandas does) after ``skiprows`` lines:
+    the header row, or the first data row."""
     sep = opts["sep"]
     if len(sep) != 1:  # a regex or multi-character separator: pandas splits the header row as data,
         # so duplicate names are not mangled to 'a.1'
         first = pd.read_csv(
             path,
             header=None,
-            nrows=1,
-            skiprows=skip,
+            nrows=row + 1,
+            skiprows=skiprows,
             dtype=str,
             keep_default_na=False,
             **({"engine": "python"} if _multi_char(sep) else {}),
             **{k: v for k, v in opts.items() if k not in LAYOUT_OPTIONS},
         )
-        return [str(v) for v in first.iloc[0]] if len(first) else []
+        return [str(v) for v in first.iloc[row]] if len(first) > row else []
     with open(path, encoding=encoding, newline="") as fh:
-        for _ in range(skip):
+        for _ in range(skiprows):
             fh.readline()
         reader = csv.reader(
             fh,
@@ -100,7 +102,8 @@ def _row_at(path: Path, opts: dict[str, Any], encoding: str, skip: int) -> list[
             quotechar=opts.get("quotechar", '"'),
             skipinitialspace=opts.get("skipinitialspace", False),
         )
-        return next(reader, [])
+        records = (r for r in reader if r)
+        return next(itertools.islice(records, row, None), [])
 
 
 def layout_options(name: str, options: dict[str, Any]) -> tuple[int | None, list[str] | None, int]:
@@ -266,7 +269,7 @@ def _read_csv(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     try:
         if sep == "auto":
             opts["sep"] = _sniff_sep(path, encoding)
-        first = _row_at(path, opts, encoding, skiprows + (header or 0))
+        first = _row_at(path, opts, encoding, skiprows, header or 0)
     except UnicodeDecodeError as exc:
         raise _decode_error(path, encoding, exc) from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -320,12 +323,13 @@ def _read_excel(path: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
                 f"{{sheet: {sheets[0]!r}}} (a name or a position from 0) for this source"
             )
         where = f"{name} (sheet {(sheets[sheet] if isinstance(sheet, int) else sheet)!r})"
-        first = book.parse(sheet, header=None, nrows=1, skiprows=skiprows + (header or 0))
-        fields = [] if first.empty else ["" if pd.isna(v) else str(v) for v in first.iloc[0]]
+        first = pd.read_excel(book, sheet_name=sheet, header=None, nrows=(header or 0) + 1, skiprows=skiprows)
+        row = header or 0
+        fields = [] if len(first) <= row else ["" if pd.isna(v) else str(v) for v in first.iloc[row]]
         check_first_row(where, fields, header=header, names=names)
         extra = {"na_values": options["na_values"]} if "na_values" in options else {}
         try:
-            df = book.parse(sheet, header=header, names=names, skiprows=skiprows, **extra)
+            df = pd.read_excel(book, sheet_name=sheet, header=header, names=names, skiprows=skiprows, **extra)
         except (ValueError, TypeError) as exc:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(

@@ -113,8 +113,8 @@ def date_features(times: pd.Series, *, column: str, features: list[str], source:
         "month": lambda t: t.dt.month,
         "week": lambda t: t.dt.isocalendar().week,
         "day": lambda t: t.dt.day,
-        "weekday": lambda t: t.dt.weekday,
-        "dayofyear": lambda t: t.dt.dayofyear,
+        "weekday": lambda t: t.dt.day_of_week,
+        "dayofyear": lambda t: t.dt.day_of_year,
         "hour": lambda t: t.dt.hour,
         "minute": lambda t: t.dt.minute,
     }
@@ -167,3 +167,28 @@ def class_balance_over_time(times: pd.Series, y: pd.Series, *, max_periods: int 
     )
     out["share"] = out["positives"] / out["rows"]
     return out
+
+
+def add_date_features(df: pd.DataFrame, *, time_column: str | None, features: list[str], source: str) -> pd.DataFrame:
+    """``df`` with the calendar features among ``features`` (a schema's features) derived from
+    ``time_column`` when ``df`` lacks them: new data in the raw format, scored by a model trained
+    with ``prepare.date_features``. Unchanged without a time column or when nothing is missing.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Raw rows.
+    time_column : str or None
+        The schema's time column.
+    features : list of str
+        The schema's features (those named ``<time_column>_<date feature>`` are derived).
+    source : str
+        The input's name, for messages.
+    """
+    if time_column is None or time_column not in df.columns:
+        return df
+    wanted = [f for f in DATE_FEATURES if f"{time_column}_{f}" in features and f"{time_column}_{f}" not in df.columns]
+    if not wanted:
+        return df
+    times = parse_times(df[time_column], column=time_column, source=source)
+    return pd.concat([df, date_features(times, column=time_column, features=wanted, source=source)], axis=1)
