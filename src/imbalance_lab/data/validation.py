@@ -284,15 +284,7 @@ def validate_and_clean(
     feature_cols = [c for c in df.columns if c not in (target, time_column) and c not in hash_columns]
 
     converted = {col: convert_feature(df, col, source=source, nominal=col in categorical) for col in feature_cols}
-    for col, c in converted.items():
-        if c.identifier_like:
-            log.warning(
-                "%s: numeric column '%s' %s: an identifier or row index? It is used as a feature; if it "
-                "is not one, add it to prepare.drop_columns or prepare.hash_columns",
-                source,
-                col,
-                c.identifier_like,
-            )
+    _warn_identifiers(converted, source=source)
     kept = [col for col, c in converted.items() if c.kind != "constant"]
     if not kept:
         raise DataError(f"{source}: no usable feature columns left besides the target '{target}'; add feature columns")
@@ -315,9 +307,7 @@ def validate_and_clean(
     check_class_counts(clean[target], source=source, test_size=test_size, n_splits=n_splits)
     schema = Schema(
         target=target,
-        positive_label=", ".join(
-            norm_label(v) for v in (positive_label if isinstance(positive_label, list) else [positive_label])
-        ),
+        positive_label=", ".join(norm_label(v) for v in _as_list(positive_label)),
         numeric=[col for col in kept if converted[col].kind == "numeric"],
         categorical={col: converted[col].categories for col in kept if converted[col].kind == "categorical"},
         features=kept,
@@ -328,6 +318,23 @@ def validate_and_clean(
     )
     report.update(rows=len(clean), positives=int(clean[target].sum()), target=mapping)
     return clean, schema, report
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _warn_identifiers(converted: dict[str, Converted], *, source: str) -> None:
+    """Warn of each numeric feature that looks like an identifier or a row number (it is kept)."""
+    for col, c in converted.items():
+        if c.identifier_like:
+            log.warning(
+                "%s: numeric column '%s' %s: an identifier or row index? It is used as a feature; if it "
+                "is not one, add it to prepare.drop_columns or prepare.hash_columns",
+                source,
+                col,
+                c.identifier_like,
+            )
 
 
 def _time_columns(
