@@ -377,6 +377,15 @@ def test_a_header_row_of_data_is_recognised(tmp_path, clean_error, read, write):
     assert "set options: {header: null, names: [...]} for it in prepare.sources, one name per column (4)" in msg
 
 
+def test_a_data_row_with_repeated_numbers_read_as_header_names_the_options(tmp_path, data_error, read, write):
+    name = write(tmp_path, "adult.csv", "39,State-gov,0,0,<=50K\n50,Self-emp,0,0,>50K\n")
+    msg = data_error(read, tmp_path, path=name, options={"sep": ","})
+    assert "duplicate column name(s) ['0']" in msg and "3 of its 5 names are numbers" in msg
+    assert "set options: {header: null, names: [...]}" in msg
+    msg = data_error(read, tmp_path, path=write(tmp_path, "dup.csv", "a,b,a\n1,2,3\n"), options={"sep": ","})
+    assert "header: null" not in msg
+
+
 def test_a_real_header_does_not_look_like_data(frame):
     assert data.header_like_data(frame()) is None
     assert (

@@ -178,8 +178,16 @@ def check_first_row(name: str, fields: list[str], *, header: int | None, names: 
                 dupes.append(field)
             seen.add(field)
         if dupes:
+            numbers = [f.strip() for f in fields if _is_number(f.strip())]
+            hint = (
+                f"; or, if the file has no header row (its first row looks like data: {len(numbers)} of its "
+                f"{len(fields)} names are numbers), set options: {{header: null, names: [...]}} for it in "
+                f"prepare.sources, one name per column ({len(fields)})"
+                if numbers and (len(numbers) >= len(fields) / 2 or any(_is_number(d) for d in dupes))
+                else ""
+            )
             raise DataError(
-                f"{name}: duplicate column name(s) {sorted(set(dupes))}; rename them so every column is unique"
+                f"{name}: duplicate column name(s) {sorted(set(dupes))}; rename them so every column is unique{hint}"
             )
 
 
