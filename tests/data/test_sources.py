@@ -191,7 +191,7 @@ def test_options_on_a_parquet_source_are_refused(tmp_path, data_error, frame):
     msg = data_error(data.read_source, {"path": "d.parquet", "options": {"sep": "auto"}}, base_dir=tmp_path)
     assert (
         msg
-        == "d.parquet: options (sep) apply to CSV sources only; remove them from this Parquet source in prepare.sources"
+        == "d.parquet: options (sep) apply to CSV and Excel sources only; remove them from this Parquet source in prepare.sources"
     )
 
 
@@ -318,3 +318,152 @@ def test_union_accepts_an_all_empty_column(tmp_path, write):
     b = write(tmp_path, "b.csv", "x,colour,y\n2,,1\n")
     _, df = data.read_sources([{"path": a}, {"path": b}], base_dir=tmp_path)
     assert df["colour"].iloc[0] == "red" and pd.isna(df["colour"].iloc[1])
+
+
+# --- where the header and the data are: header, names, skiprows, skipinitialspace -------------
+
+CENSUS = "39, State-gov, 77516, <=50K\n50, Self-emp, 83311, >50K\n38, Private, 215646, <=50K\n"
+NAMES = ["age", "workclass", "fnlwgt", "income"]
+
+
+def test_a_file_without_a_header_row_is_read_with_names(tmp_path, read, write):
+    name = write(tmp_path, "adult.csv", CENSUS)
+    for options in ({"header": None, "names": NAMES}, {"names": NAMES}):  # names alone: no header row (pandas)
+        df = read(tmp_path, path=name, options={**options, "sep": ",", "skipinitialspace": True})
+        assert list(df.columns) == NAMES and df["age"].tolist() == [39, 50, 38]
+        assert df["workclass"].tolist() == ["State-gov", "Self-emp", "Private"]  # no leading space
+
+
+def test_names_replace_a_header_row_and_skiprows_skip_a_preamble(tmp_path, read, write):
+    name = write(tmp_path, "export.csv", "exported 2024-05-01\n\nA,B\n1,x\n2,y\n")
+    df = read(tmp_path, path=name, options={"skiprows": 2, "header": 0, "names": ["n", "t"], "sep": ","})
+    assert list(df.columns) == ["n", "t"] and df["n"].tolist() == [1, 2]
+    df = read(tmp_path, path=name, options={"skiprows": 1, "sep": ","})  # blank lines are not rows (pandas)
+    assert list(df.columns) == ["A", "B"] and len(df) == 2
+    df = read(tmp_path, path=name, options={"skiprows": 1, "header": 1, "sep": ","})
+    assert list(df.columns) == ["1", "x"] and len(df) == 1
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (
+            {"header": None, "names": NAMES[:3]},
+            "adult.csv: option names lists 3 name(s) but the first row has 4 columns",
+        ),
+        ({"header": 0, "names": [*NAMES, "x"]}, "option names lists 5 name(s) but the header row has 4 columns"),
+        ({"header": None}, "header: null (no header row) needs the column names; set options: {header: null, names"),
+        ({"names": ["a", "b ", "b", "c"]}, "option names lists ['b'] more than once"),
+        ({"names": "age,income"}, "option names must be a list of column names"),
+        ({"header": -1}, "option header must be the header's row number (0: the first row) or null"),
+        ({"header": True}, "option header must be"),
+        ({"skiprows": 1.5}, "option skiprows must be a number of lines to skip"),
+        ({"skipinitialspace": "yes"}, "option skipinitialspace must be true or false, got 'yes'"),
+        ({"skiprows": 9}, "no row at the header position; lower options skiprows or header"),
+    ],
+)
+def test_bad_header_options_are_one_line(tmp_path, options, expected, data_error, read, write):
+    name = write(tmp_path, "adult.csv", CENSUS)
+    msg = data_error(read, tmp_path, path=name, options={"sep": ",", **options})
+    assert expected in msg
+
+
+def test_a_header_row_of_data_is_recognised(tmp_path, clean_error, read, write):
+    df = read(tmp_path, path=write(tmp_path, "adult.csv", CENSUS), options={"sep": ","})
+    assert data.header_like_data(df) == "'39', '77516' are numbers; '<=50K' also occur(s) as values below"
+    msg = clean_error(df, source="adult.csv", target="income")
+    assert "target column 'income' not found" in msg
+    assert "the header row of adult.csv looks like data" in msg
+    assert "set options: {header: null, names: [...]} for it in prepare.sources, one name per column (4)" in msg
+
+
+def test_a_data_row_with_repeated_numbers_read_as_header_names_the_options(tmp_path, data_error, read, write):
+    name = write(tmp_path, "adult.csv", "39,State-gov,0,0,<=50K\n50,Self-emp,0,0,>50K\n")
+    msg = data_error(read, tmp_path, path=name, options={"sep": ","})
+    assert "duplicate column name(s) ['0']" in msg and "3 of its 5 names are numbers" in msg
+    assert "set options: {header: null, names: [...]}" in msg
+    msg = data_error(read, tmp_path, path=write(tmp_path, "dup.csv", "a,b,a\n1,2,3\n"), options={"sep": ","})
+    assert "header: null" not in msg
+
+
+def test_a_real_header_does_not_look_like_data(frame):
+    assert data.header_like_data(frame()) is None
+    assert (
+        data.header_like_data(pd.DataFrame({"2019": [1.5], "2020": [2.5], "name": ["x"]})) is not None
+    )  # most are numbers
+    assert data.header_like_data(pd.DataFrame({"2019": [1.5], "a": [1], "b": [2]})) is None
+
+
+def test_a_header_less_second_source_is_named_in_the_schema_error(tmp_path, data_error, write):
+    first = write(tmp_path, "a.csv", "age,workclass,fnlwgt,income\n" + CENSUS.replace(", ", ","))
+    second = write(tmp_path, "b.csv", CENSUS.replace(", ", ","))
+    msg = data_error(data.read_sources, [{"path": first}, {"path": second}], base_dir=tmp_path)
+    assert "b.csv: schema disagrees with a.csv" in msg and "the header row of b.csv looks like data" in msg
+
+
+# --- Excel -------------------------------------------------------------------------------------
+
+
+def workbook(path, frames: dict) -> str:
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        for sheet, df in frames.items():
+            df.to_excel(book, sheet_name=sheet, index=False)
+    return path.name
+
+
+def test_read_excel_first_sheet_by_default_or_named_or_numbered(tmp_path, read, frame):
+    df = frame(6).assign(when=pd.Timestamp("2024-01-31"))
+    name = workbook(tmp_path / "book.xlsx", {"about": pd.DataFrame({"note": ["x"]}), "data": df})
+    assert list(read(tmp_path, path=name).columns) == ["note"]
+    for sheet in ("data", 1):
+        out = read(tmp_path, path=name, options={"sheet": sheet})
+        assert out["num"].tolist() == df["num"].tolist() and out["cat"].tolist() == df["cat"].tolist()
+        assert pd.api.types.is_datetime64_any_dtype(out["when"])
+
+
+def test_read_excel_header_options_and_format(tmp_path, read):
+    raw = pd.DataFrame([[39, "State-gov", "<=50K"], [50, "Self-emp", ">50K"]])
+    path = tmp_path / "sheet.bin"
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        raw.to_excel(book, index=False, header=False)
+    df = read(tmp_path, path="sheet.bin", format="excel", options={"header": None, "names": ["age", "work", "income"]})
+    assert list(df.columns) == ["age", "work", "income"] and df["age"].tolist() == [39, 50]
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (
+            {"sheet": "Data"},
+            "book.xlsx: no sheet 'Data' in the workbook (sheets: ['data']); set options: {sheet: 'data'}",
+        ),
+        ({"sheet": 2}, "no sheet 2 in the workbook"),
+        ({"sheet": 1.5}, "option sheet must be a sheet's name or its position"),
+        (
+            {"sep": ";"},
+            "unknown Excel option(s) ['sep']; allowed: ['header', 'na_values', 'names', 'sheet', 'skiprows']",
+        ),
+        ({"names": ["a"]}, "book.xlsx (sheet 'data'): option names lists 1 name(s) but the first row has 3 columns"),
+        ({"header": None}, "header: null (no header row) needs the column names"),
+    ],
+)
+def test_bad_excel_options_are_one_line(tmp_path, options, expected, data_error, read, frame):
+    name = workbook(tmp_path / "book.xlsx", {"data": frame(6)})
+    assert expected in data_error(read, tmp_path, path=name, options=options)
+
+
+def test_excel_duplicate_names_and_an_empty_sheet(tmp_path, data_error, read):
+    name = workbook(tmp_path / "dup.xlsx", {"data": pd.DataFrame([[1, 2]], columns=["a", "a "])})
+    assert "duplicate column name(s) ['a']" in data_error(read, tmp_path, path=name)
+    name = workbook(tmp_path / "empty.xlsx", {"data": pd.DataFrame()})
+    assert "no row at the header position" in data_error(read, tmp_path, path=name)
+
+
+def test_a_file_that_is_not_a_workbook_or_an_old_xls(tmp_path, data_error, read, write):
+    msg = data_error(read, tmp_path, path=write(tmp_path, "bad.xlsx", "hello"))
+    assert (
+        msg
+        == "bad.xlsx: cannot read as an Excel workbook (BadZipFile); check the file, save it as .xlsx, or set format: csv for this source"
+    )
+    msg = data_error(read, tmp_path, path=write(tmp_path, "old.xls", "x"))
+    assert "Excel 97-2003 workbook (.xls) is not read; save it as .xlsx" in msg

@@ -98,3 +98,78 @@ def test_split_xy_categoricals_become_object_with_nan(clean, frame):
     assert isinstance(missing, float) and np.isnan(missing)
     assert X["num"].dtype == np.float64
     assert y.tolist() == [1, 0, 0] * 8 and np.issubdtype(y.dtype, np.integer)
+
+
+# --- out of time ---------------------------------------------------------------------------
+
+
+def dated(n: int = 100, positives: int = 20) -> pd.DataFrame:
+    df = labelled(n, positives)
+    days = np.random.default_rng(0).permutation(n) // 2  # two rows per day, in no order
+    return df.assign(when=pd.Timestamp("2024-01-01") + pd.to_timedelta(days, unit="D"))
+
+
+def test_time_split_takes_the_latest_rows_as_the_test_part():
+    df = dated()
+    train, test = data.split_holdout(
+        df, target="y", test_size=0.2, n_splits=2, source="s", seed=0, split="time", time_column="when"
+    )
+    assert len(test) == 20 and train["when"].max() < test["when"].min() == pd.Timestamp("2024-02-10")
+    assert train["row"].is_monotonic_increasing and test["row"].is_monotonic_increasing
+    for seed in (1, 2):  # no randomness
+        again = data.split_holdout(
+            df, target="y", test_size=0.2, n_splits=2, source="s", seed=seed, split="time", time_column="when"
+        )
+        assert again[1].equals(test)
+
+
+def test_time_cutoff_keeps_rows_of_one_time_together():
+    times = pd.Series([1.0, 2.0, 3.0, 3.0, 3.0, 4.0])
+    assert data.time_cutoff(times, test_size=0.3) == 3.0  # the 2 latest rows would split time 3
+    assert data.time_cutoff(times, test_size=0.1) == 4.0
+    assert data.time_cutoff(pd.Series(pd.to_datetime(["2024-01-02", "2024-01-01"])), test_size=0.5) == pd.Timestamp(
+        "2024-01-02"
+    )
+
+
+def test_time_split_without_a_test_positive_says_which_rows_are_tested(data_error):
+    df = dated().assign(y=lambda d: (d["when"] < pd.Timestamp("2024-02-01")).astype("int8") * (d["row"] % 2))
+    msg = data_error(
+        data.split_holdout,
+        df,
+        target="y",
+        test_size=0.2,
+        n_splits=2,
+        source="s",
+        seed=0,
+        split="time",
+        time_column="when",
+    )
+    assert "the out-of-time split (test rows: 'when' from 2024-02-10 on) puts 0 of the" in msg
+    assert "positive row(s) in the test part" in msg and "raise prepare.test_size" in msg
+
+
+def test_time_split_of_a_single_time_leaves_no_training_rows(data_error):
+    df = labelled(20, 4).assign(when=5.0)
+    msg = data_error(
+        data.split_holdout,
+        df,
+        target="y",
+        test_size=0.2,
+        n_splits=2,
+        source="s",
+        seed=0,
+        split="time",
+        time_column="when",
+    )
+    assert "leaves no training rows" in msg and "split: stratified" in msg
+
+
+def test_split_summary_records_the_time_split_only():
+    test = pd.DataFrame({"when": pd.to_datetime(["2024-03-02", "2024-03-01"])})
+    assert data.split_summary(test, split="stratified", time_column=None) == {}
+    assert data.split_summary(test, split="time", time_column="when") == {
+        "split": "time",
+        "time_column": "when",
+        "test_from": "2024-03-01",
+    }

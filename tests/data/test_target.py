@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from imbalance_lab import data
@@ -67,3 +68,86 @@ def test_boolean_label_of_numeric_classes_has_no_quoting_hint(clean_error, frame
 def test_boolean_labels(clean, frame):
     out, _, _ = clean(frame().assign(y=[True, False, False] * 8), positive_label=True)
     assert out["y"].tolist() == [1, 0, 0] * 8
+
+
+# --- several labels per side, one-vs-rest, labels spelled two ways ----------------------------
+
+
+def outcomes() -> pd.Series:
+    return pd.Series([">50K", " <=50K", ">50K.", "<=50K.", " >50K", "<=50K", "<=50K"])
+
+
+def test_label_lists_map_both_spellings():
+    m = data.map_target(
+        outcomes(), positive_label=[">50K", ">50K."], negative_label=["<=50K", "<=50K."], source="s", target="t"
+    )
+    assert m.y.tolist() == [1, 0, 1, 0, 1, 0, 0] and m.y.dtype == np.int8
+    assert [(r["label"], r["rows"], r["side"]) for r in m.classes] == [
+        (" >50K", 1, "positive"),
+        (">50K", 1, "positive"),
+        (">50K.", 1, "positive"),
+        (" <=50K", 1, "negative"),
+        ("<=50K", 2, "negative"),
+        ("<=50K.", 1, "negative"),
+    ]
+    assert m.stripped == [" <=50K", " >50K"]
+
+
+def test_negative_rest_is_one_vs_rest():
+    values = pd.Series([1, 2, 3, 2, 1.0, 4])
+    m = data.map_target(values, positive_label=2, negative_label="rest", source="s", target="age_class")
+    assert m.y.tolist() == [0, 1, 0, 1, 0, 0]
+    assert {r["class"]: r["side"] for r in m.classes} == {
+        "1": "negative",
+        "2": "positive",
+        "3": "negative",
+        "4": "negative",
+    }
+
+
+def test_a_label_in_neither_list_is_refused_with_its_rows(data_error):
+    values = pd.Series(["a", "b", "c", "c", "b"])
+    msg = data_error(data.map_target, values, positive_label="a", negative_label=["b"], source="s.csv", target="t")
+    assert msg == (
+        "s.csv: label(s) 'c' (2 rows) of target column 't' are in neither prepare.positive_label nor "
+        "prepare.negative_label; add them to one of the two, or set negative_label: rest"
+    )
+
+
+def test_three_classes_without_negative_label_name_the_options(data_error):
+    msg = data_error(data.map_target, pd.Series(["a", "b", "c"]), positive_label="a", source="s", target="t")
+    assert "3 classes" in msg and "negative_label: rest" in msg and "map the classes to two" in msg
+
+
+def test_no_listed_positive_label_occurs(data_error):
+    msg = data_error(data.map_target, pd.Series(["a", "b"]), positive_label=["x", "y"], source="s", target="t")
+    assert "none of the positive labels ['x', 'y'] occurs in target column 't'" in msg
+
+
+def test_every_class_positive_is_refused(data_error):
+    msg = data_error(data.map_target, pd.Series(["a", "b"]), positive_label=["a", "b"], source="s", target="t")
+    assert "every class of target column 't'" in msg and "leave at least one class out" in msg
+
+
+def test_a_listed_label_that_never_occurs_is_a_warning(caplog):
+    values = pd.Series(["a", "b", "a"])
+    m = data.map_target(values, positive_label=["a", "a."], negative_label=["b", "b."], source="s", target="t")
+    assert m.y.tolist() == [1, 0, 1]
+    assert "['a.', 'b.'] listed in params never occur" in caplog.text
+
+
+def test_describe_target_counts_rows_per_label_and_notes_whitespace():
+    m = data.map_target(outcomes(), positive_label=[">50K", ">50K."], negative_label="rest", source="s", target="t")
+    text = data.describe_target(m)
+    assert text.startswith("Target labels as written in the data, by side: positive: ` >50K` (1 row)")
+    assert "negative: ` <=50K` (1 row), `<=50K` (2 rows), `<=50K.` (1 row)." in text
+    assert "Surrounding whitespace in labels is ignored: ' <=50K', ' >50K'" in text
+    clean = data.map_target(pd.Series(["a", "b"]), positive_label="a", source="s", target="t")
+    assert "whitespace" not in data.describe_target(clean)
+
+
+def test_validate_and_clean_takes_the_label_lists(clean, frame):
+    df = frame().assign(y=["yes", "no", "maybe"] * 8)
+    out, schema, report = clean(df, positive_label=["yes", "maybe"], negative_label="no")
+    assert out["y"].tolist() == [1, 0, 1] * 8 and schema.positive_label == "yes, maybe"
+    assert [r["side"] for r in report["target"].classes] == ["positive", "positive", "negative"]

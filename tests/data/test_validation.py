@@ -315,3 +315,47 @@ def test_numeric_strings_become_float(clean, frame):
 def test_boolean_column_becomes_float(clean, frame):
     out, _, _ = clean(frame().assign(flag=[True, False] * 12))
     assert out["flag"].dtype == np.float64 and out["flag"].tolist()[:2] == [1.0, 0.0]
+
+
+# --- a time column -----------------------------------------------------------------------------
+
+
+def test_the_time_column_is_kept_beside_the_features_with_its_calendar_features(clean, frame):
+    df = frame().assign(signup=[f"2024-0{1 + i % 3}-1{i % 7}" for i in range(24)])
+    out, schema, _ = clean(df, time_column="signup", date_features=["month", "weekday"])
+    assert schema.time_column == "signup" and "signup" not in schema.features
+    assert schema.features == ["num", "cat", "signup_month", "signup_weekday"]
+    assert list(out.columns) == ["num", "cat", "signup_month", "signup_weekday", "signup", "y"]
+    assert out["signup"].dtype == "datetime64[ns]" and out["signup_month"].tolist()[:4] == [1.0, 2.0, 3.0, 1.0]
+    assert schema.to_dict()["time_column"] == "signup" and "test_from" not in schema.to_dict()
+
+
+def test_no_time_column_changes_nothing(clean, frame):
+    out, schema, _ = clean(frame())
+    assert list(out.columns) == ["num", "cat", "y"] and "time_column" not in schema.to_dict()
+
+
+def test_duplicates_are_counted_without_the_time_column(clean, frame):
+    df = frame(6).assign(num=[1.0, 2.0] * 3, cat="a", y=[1, 0] * 3, when=[f"2024-01-0{i + 1}" for i in range(6)])
+    _, _, report = clean(df, time_column="when", n_splits=1, test_size=0.5)
+    assert report["duplicate_rows"] == 4
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        ({"time_column": "when"}, "time column 'when' not found; set prepare.time_column to one of"),
+        ({"time_column": "cat", "categorical": ["cat"]}, "the time column 'cat' is listed in prepare.categorical"),
+        ({"time_column": "d", "drop_columns": ["d"]}, "the time column 'd' is listed in prepare.drop_columns"),
+        (
+            {"time_column": "e", "date_features": ["month"]},
+            "date feature column(s) ['e_month'] exist in the data already",
+        ),
+        ({"time_column": "d"}, "time column 'd' has 1 value(s) that are not dates"),
+    ],
+)
+def test_bad_time_columns_are_one_line(clean_error, frame, overrides, expected):
+    days = [f"2024-01-{1 + i:02d}" for i in range(24)]
+    days[5] = "someday"
+    df = frame().assign(d=days, e=[f"2024-01-{1 + i:02d}" for i in range(24)], e_month=1.0)
+    assert expected in clean_error(df, **overrides)

@@ -50,6 +50,23 @@ def test_check_reports_a_wrong_notebook_default(tmp_path, copy_project):
     assert any("test_size" in n and "0.3" in n and "0.2" in n and "params.yaml" in n for n in notes), notes
 
 
+def test_check_takes_optional_keys_from_params_or_their_defaults(tmp_path, copy_project, update_params):
+    """The prepare notebook declares the optional keys with their defaults; params.yaml may leave
+    them out or set them (a note when they differ, as for any key)."""
+    root = copy_project(tmp_path)
+    assert check_project(root, kernel=False, strict=True) == []
+    update_params(root, {"prepare": {"split": "time", "time_column": "PPERSAUT"}})
+    notes: list[str] = []
+    assert check_project(root, kernel=False, notes=notes) == []
+    assert any("'split'" in n and "'time'" in n for n in notes), notes
+    nb_path = root / "notebooks" / "01_prepare.ipynb"
+    nb = json.loads(nb_path.read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    cell["source"] = "".join(cell["source"]).replace("date_features = []\n", "")
+    nb_path.write_text(json.dumps(nb))
+    assert any("lacks 'date_features'" in p for p in check_project(root, kernel=False))
+
+
 def test_check_command_accepts_edited_params_unless_strict(tmp_path, copy_project, run, update_params):
     """After `dvc exp run -S` or an edit of params.yaml, check passes with a note; --strict fails."""
     root = copy_project(tmp_path)

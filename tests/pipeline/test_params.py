@@ -85,21 +85,75 @@ def error(params, **kw) -> str:
     return msg
 
 
-SECTION_KEYS = [f"{s}.{k}" for s, spec in P.SPEC.items() if isinstance(spec, dict) for k in spec]
+SECTION_KEYS = [
+    f"{s}.{k}" for s, spec in P.SPEC.items() if isinstance(spec, dict) for k, key in spec.items() if not key.optional
+]
+
+
+def with_defaults(params: dict) -> dict:
+    """``params`` with the optional keys' defaults filled in, as validate_params returns them."""
+    return {s: {**P.optional_defaults(s), **v} if isinstance(v, dict) else v for s, v in params.items()}
 
 
 # --- valid input -----------------------------------------------------------------------------
 
 
-def test_example_covers_every_spec_key(valid):
+def test_example_covers_every_required_spec_key(valid):
     for section, spec in P.SPEC.items():
         if isinstance(spec, dict):
-            assert set(valid[section]) == set(spec), section
+            assert set(valid[section]) == {k for k, key in spec.items() if not key.optional}, section
 
 
-def test_valid_params_pass_unchanged(valid):
+def test_valid_params_pass_unchanged_with_the_optional_defaults_added(valid):
     out = P.validate_params(copy.deepcopy(valid))
-    assert out == valid
+    assert out == with_defaults(valid)
+    assert P.optional_defaults("prepare") == {
+        "negative_label": None,
+        "split": "stratified",
+        "time_column": None,
+        "date_features": [],
+    }
+
+
+def test_optional_defaults_are_copies():
+    P.optional_defaults("prepare")["date_features"].append("month")
+    assert P.optional_defaults("prepare")["date_features"] == [] and P.optional_defaults("seed") == {}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"positive_label": [">50K", ">50K."], "negative_label": ["<=50K", "<=50K."]},
+        {"positive_label": "a", "negative_label": "rest"},
+        {"negative_label": 0},
+        {"split": "time", "time_column": "signup", "date_features": ["month", "weekday"]},
+        {"time_column": "signup", "date_features": ["year"]},
+    ],
+)
+def test_optional_prepare_keys_are_taken(valid, changes):
+    valid["prepare"].update(changes)
+    out = P.validate_params(copy.deepcopy(valid))
+    assert out["prepare"] == with_defaults(valid)["prepare"]
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"split": "random"}, "'prepare.split' must be one of stratified, time"),
+        ({"split": "time"}, "'prepare.time_column' is not set"),
+        ({"date_features": ["month"]}, "'prepare.date_features' needs 'prepare.time_column'"),
+        ({"time_column": "signup", "date_features": ["fortnight"]}, "unknown item 'fortnight'"),
+        ({"time_column": "y"}, "'prepare.time_column' is the target"),
+        ({"time_column": " "}, "must name a column or be null"),
+        ({"positive_label": []}, "non-empty list of labels"),
+        ({"positive_label": [1, {"a": 2}]}, "got item {'a': 2}"),
+        ({"negative_label": {"a": 1}}, "'prepare.negative_label' must be"),
+        ({"positive_label": ["a", "b"], "negative_label": ["b ", "c"]}, "label(s) ['b'] are in both"),
+    ],
+)
+def test_bad_optional_prepare_keys(valid, changes, expected):
+    valid["prepare"].update(changes)
+    assert expected in error(valid)
 
 
 def test_validate_only_requested_sections(valid):
@@ -300,7 +354,7 @@ def test_out_of_range_message_gives_the_bounds(valid):
         ([{"path": "a.csv", "query": "select 1", "url_env": "DB"}], "exactly one of 'path' or 'query'"),
         ([{"path": "a.csv"}, {"query": "select 1"}], "item 1"),
         ([{"query": "select 1", "url_env": ""}], "url_env"),
-        ([{"path": "a.xlsx", "format": "excel"}], "format"),
+        ([{"path": "a.xlsx", "format": "xlsx"}], "format must be csv, parquet or excel"),
         ([{"path": "a.csv", "options": "sep=;"}], "options"),
         ([{"path": "a.csv", "separator": ";"}], "separator"),
         ([{"path": 5}], "path"),
@@ -320,7 +374,7 @@ def test_bad_sources_entries(valid, sources, expected):
 def test_load_params_reads_and_validates(tmp_path, valid):
     f = tmp_path / "params.yaml"
     f.write_text(yaml.safe_dump(valid))
-    assert P.load_params(f) == valid
+    assert P.load_params(f) == with_defaults(valid)
 
 
 def test_load_params_validates_the_file(tmp_path, valid):

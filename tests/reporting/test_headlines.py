@@ -44,6 +44,8 @@ def test_prepare_headline_counts_rows_positives_and_features_and_has_no_metrics(
     headline = reporting.prepare_headline(summary)
     assert headline.line == "5822 rows, 348 positives (6.0%), 85 features; 4657 to train, 1165 to test"
     assert headline.metrics == {}
+    timed = reporting.prepare_headline({**summary, "split": "time", "test_from": "2024-05-01"})
+    assert timed.line.endswith("1165 to test (out of time: from 2024-05-01 on)")
 
 
 @pytest.mark.parametrize("metric", list(METRICS))

@@ -60,3 +60,12 @@ def test_model_card_says_how_its_metrics_were_measured(top_k, rows, said, schema
     assert card.index("Measured once") < card.index("## Decision threshold")
     plain = model_card(name="xgb", schema=schema, threshold=0.125, metrics={}, params={})
     assert "Measured once" not in plain and "The threshold was chosen on training data" in plain
+
+
+def test_model_card_says_when_the_test_set_is_out_of_time(schema):
+    card = model_card(name="m", schema=schema, threshold=0.5, metrics={}, params={})
+    assert "out of time" not in card
+    dated = schema.replace(time_column="signup", test_from="2024-05-01")
+    card = model_card(name="m", schema=dated, threshold=0.5, metrics={}, params={})
+    assert "**The test set is out of time**: the rows with `signup` from 2024-05-01 on" in card
+    assert card.index("out of time") < card.index("## Decision threshold")

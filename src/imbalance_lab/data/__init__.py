@@ -3,9 +3,10 @@
 The lowest layer of the package beside :mod:`imbalance_lab.errors` and :mod:`imbalance_lab.io`:
 it imports nothing else of the package. Modules:
 
-* :mod:`~imbalance_lab.data.sources`: CSV, Parquet and SQL sources, stacked into one frame;
+* :mod:`~imbalance_lab.data.sources`: CSV, Excel, Parquet and SQL sources, stacked into one frame;
 * :mod:`~imbalance_lab.data.values`: what a raw column's values are (numbers, booleans, dates);
-* :mod:`~imbalance_lab.data.target`: the 0/1 target;
+* :mod:`~imbalance_lab.data.target`: the 0/1 target (labels on each side, one-vs-rest);
+* :mod:`~imbalance_lab.data.times`: a time column: parsed, calendar features, class balance over time;
 * :mod:`~imbalance_lab.data.ids`: identifiers kept as salted hashes;
 * :mod:`~imbalance_lab.data.validation`: the checks that turn raw data into model-ready columns;
 * :mod:`~imbalance_lab.data.schema`: :class:`Schema`, the prepared data's columns;

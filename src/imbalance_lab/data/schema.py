@@ -40,6 +40,11 @@ class Schema:
         are not hashed.
     n_splits, n_repeats : int or None
         The shape of the stored fold assignment, when prepare wrote one.
+    time_column : str or None
+        The column that dates the rows (kept beside the features, not one), when prepare.time_column is set.
+    test_from : str or None
+        With the out-of-time split (prepare.split: time): the time from which rows are test rows
+        (the test set is the latest rows; the model never saw a row of that period).
     """
 
     target: str
@@ -52,6 +57,8 @@ class Schema:
     id_hash: str | None = None
     n_splits: int | None = None
     n_repeats: int | None = None
+    time_column: str | None = None
+    test_from: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.features if f not in self.numeric and f not in self.categorical]
@@ -61,7 +68,7 @@ class Schema:
     def to_dict(self) -> dict[str, Any]:
         """The schema as the JSON object prepare writes (optional fields only when set)."""
         out = dataclasses.asdict(self)
-        for optional in ("id_hash", "n_splits", "n_repeats"):
+        for optional in ("id_hash", "n_splits", "n_repeats", "time_column", "test_from"):
             if out[optional] is None:
                 del out[optional]
         return out

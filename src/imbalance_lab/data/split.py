@@ -1,6 +1,6 @@
-"""The holdout split and the shared folds: one stratified test part, touched once by evaluate, and
-one repeated stratified k-fold assignment of the training rows that every later stage and
-experiment uses, so that fold scores are paired."""
+"""The holdout split and the shared folds: one test part, touched once by evaluate (stratified at
+random, or out of time: the latest rows), and one repeated stratified k-fold assignment of the
+training rows that every later stage and experiment uses, so that fold scores are paired."""
 
 from __future__ import annotations
 
@@ -12,12 +12,21 @@ from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
 from ..errors import DataError
 from .schema import Schema
+from .times import SPLITS, time_text
 
 
 def split_holdout(
-    df: pd.DataFrame, *, target: str, test_size: float, seed: int, n_splits: int, source: str
+    df: pd.DataFrame,
+    *,
+    target: str,
+    test_size: float,
+    seed: int,
+    n_splits: int,
+    source: str,
+    split: str = "stratified",
+    time_column: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified holdout split; both parts keep the order of the input rows.
+    """Holdout split, stratified at random or out of time; both parts keep the order of the input rows.
 
     Parameters
     ----------
@@ -33,6 +42,11 @@ def split_holdout(
         Validation folds made of the training part later: each class needs that many training rows.
     source : str
         Name of the sources, for messages.
+    split : {"stratified", "time"}
+        ``time``: the test part is the latest ``test_size`` share of the rows by ``time_column``
+        (:func:`time_cutoff`; rows at the cut-off time all go to the test part).
+    time_column : str, optional
+        The parsed time column of ``df`` (needed with ``split="time"``).
 
     Returns
     -------
@@ -45,16 +59,30 @@ def split_holdout(
         When a class gets no test row or fewer than ``n_splits`` training rows. (scikit-learn rounds
         the per-class counts differently from the estimate checked by :func:`imbalance_lab.data.validate_and_clean`.)
     """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; one of {SPLITS}")
     idx = np.arange(len(df))
     y = df[target].to_numpy()
-    try:
-        train_idx, test_idx = train_test_split(idx, test_size=test_size, stratify=y, random_state=seed)
-    except ValueError as exc:  # e.g. a test part smaller than the number of classes
-        msg = str(exc).strip().splitlines()[0]
-        raise DataError(
-            f"{source}: cannot split off a test part with test_size={test_size} ({msg}); "
-            "raise prepare.test_size or add rows"
-        ) from None
+    what = f"the holdout split with test_size={test_size}"
+    if split == "time":
+        cutoff = time_cutoff(df[time_column], test_size=test_size)
+        is_test = (df[time_column] >= cutoff).to_numpy()
+        train_idx, test_idx = idx[~is_test], idx[is_test]
+        what = f"the out-of-time split (test rows: '{time_column}' from {time_text(cutoff)} on)"
+        if len(train_idx) == 0:
+            raise DataError(
+                f"{source}: {what} leaves no training rows (every row has the latest time); "
+                "point prepare.time_column at a column whose times differ, or use split: stratified"
+            )
+    else:
+        try:
+            train_idx, test_idx = train_test_split(idx, test_size=test_size, stratify=y, random_state=seed)
+        except ValueError as exc:  # e.g. a test part smaller than the number of classes
+            msg = str(exc).strip().splitlines()[0]
+            raise DataError(
+                f"{source}: cannot split off a test part with test_size={test_size} ({msg}); "
+                "raise prepare.test_size or add rows"
+            ) from None
     for kind, cls in (("positive", 1), ("negative", 0)):
         n_train, n_test = int((y[train_idx] == cls).sum()), int((y[test_idx] == cls).sum())
         if n_test < 1 or n_train < n_splits:
@@ -64,11 +92,33 @@ def split_holdout(
                 else f"lower prepare.n_splits or prepare.test_size, or add {kind} rows"
             )
             raise DataError(
-                f"{source}: the holdout split with test_size={test_size} puts {n_test} of the {n_train + n_test} "
+                f"{source}: {what} puts {n_test} of the {n_train + n_test} "
                 f"{kind} row(s) in the test part and {n_train} in the training part; every class needs a test row "
                 f"and prepare.n_splits={n_splits} training rows: {fix}"
             )
     return df.iloc[np.sort(train_idx)].reset_index(drop=True), df.iloc[np.sort(test_idx)].reset_index(drop=True)
+
+
+def time_cutoff(times: pd.Series, *, test_size: float) -> object:
+    """The first time of the test part: the time of the row at ``1 - test_size`` of the rows in time
+    order (rows at that time all go to the test part, so that no test time is also a training time).
+
+    Returns
+    -------
+    Timestamp or float
+    """
+    ordered = np.sort(times.to_numpy(), kind="stable")
+    n_test = max(1, int(np.ceil(test_size * len(ordered))))
+    cutoff = ordered[len(ordered) - n_test]
+    return pd.Timestamp(cutoff) if pd.api.types.is_datetime64_any_dtype(times) else float(cutoff)
+
+
+def split_summary(test: pd.DataFrame, *, split: str, time_column: str | None) -> dict[str, str]:
+    """What the prepare summary and the schema record of the split: nothing for the stratified
+    split; ``split``, ``time_column`` and ``test_from`` (the first test time) for the out-of-time one."""
+    if split != "time":
+        return {}
+    return {"split": "time", "time_column": str(time_column), "test_from": time_text(test[time_column].min())}
 
 
 def make_folds(y: np.ndarray | pd.Series, *, n_splits: int, n_repeats: int, seed: int) -> pd.DataFrame:

@@ -5,7 +5,9 @@
 
 1. :func:`check_columns`: the target and every column named in params exist, nothing is listed
    twice, the hashing salt is set;
-2. the target is encoded as 0/1 (:func:`imbalance_lab.data.target.encode_target`);
+2. the target is encoded as 0/1 (:func:`imbalance_lab.data.target.map_target`); a time column,
+   when set, is parsed (:func:`imbalance_lab.data.times.parse_times`) and its calendar features
+   derived;
 3. :func:`convert_feature` per feature: not empty, one value per row, not dates, numbers (finite)
    or categories (not a different value in every row); constant columns are dropped;
 4. :func:`check_class_counts`: both classes reach the test part and every validation fold.
@@ -24,7 +26,10 @@ import pandas as pd
 from ..errors import DataError
 from .ids import ID_HASH, SALT_ENV, hash_ids
 from .schema import Schema
-from .target import encode_target, norm_label
+from .sources import header_hint
+from .target import map_target, norm_label
+from .times import date_features as derive_date_features
+from .times import parse_times
 from .values import TIME_TYPES, coerce_numeric, date_text, map_distinct, row_number_like, strip_text
 
 log = logging.getLogger(__name__)
@@ -43,9 +48,12 @@ def check_columns(
     drop_columns: list[str],
     hash_columns: list[str],
     hash_salt: str | None,
+    time_column: str | None = None,
 ) -> None:
     """Check that the data has rows, the target and every column params names, that no column is
-    both dropped and hashed, and that a salt is set when columns are hashed."""
+    both dropped and hashed, and that a salt is set when columns are hashed. When the target is
+    missing and the header looks like data, the message says so and names the options that read a
+    file without a header row."""
     if len(df) == 0:
         raise DataError(f"{source}: no data rows (header only?); add data rows")
     if target not in df.columns:
@@ -55,8 +63,20 @@ def check_columns(
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise DataError(
             f"{source}: target column '{target}' not found{hint}; set prepare.target to one of "
-            f"{list(df.columns)[:8]}{'...' if df.shape[1] > 8 else ''}"
+            f"{list(df.columns)[:8]}{'...' if df.shape[1] > 8 else ''}{header_hint(source, df)}"
         )
+    if time_column is not None:
+        if time_column not in df.columns:
+            raise DataError(
+                f"{source}: time column '{time_column}' not found; set prepare.time_column to one of "
+                f"{list(df.columns)[:8]}{'...' if df.shape[1] > 8 else ''}"
+            )
+        for key, cols in (("categorical", categorical), ("drop_columns", drop_columns), ("hash_columns", hash_columns)):
+            if time_column in cols:
+                raise DataError(
+                    f"{source}: the time column '{time_column}' is listed in prepare.{key}; remove it from there "
+                    "(it is never a feature; prepare.date_features derive features from it)"
+                )
     for key, cols in (("categorical", categorical), ("drop_columns", drop_columns), ("hash_columns", hash_columns)):
         missing = [c for c in cols if c not in df.columns]
         if missing:
@@ -198,6 +218,9 @@ def validate_and_clean(
     drop_duplicates: bool,
     n_splits: int,
     test_size: float,
+    negative_label: Any = None,
+    time_column: str | None = None,
+    date_features: list[str] | tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, Schema, dict[str, Any]]:
     """Validate raw data and turn it into model-ready columns.
 
@@ -221,12 +244,19 @@ def validate_and_clean(
         Drop exact duplicate rows (they are counted either way).
     n_splits, test_size : int, float
         Used to check that every fold gets positives.
+    negative_label : scalar, list, "rest" or None
+        The negative label(s) (:func:`imbalance_lab.data.target.map_target`); None: the one other class.
+    time_column : str, optional
+        The column that dates the rows: parsed, kept beside the features (not one) for the time split.
+    date_features : list of str
+        Calendar features derived from ``time_column`` (:data:`imbalance_lab.data.times.DATE_FEATURES`).
 
     Returns
     -------
     (DataFrame, Schema, dict)
-        The clean data (features, id columns, 0/1 target), its schema and a report of what was
-        found and dropped.
+        The clean data (features, id columns, the time column, 0/1 target), its schema and a report
+        of what was found and dropped; ``report["target"]`` is the
+        :class:`~imbalance_lab.data.target.TargetMapping` (the labels on each side, with their rows).
     """
     check_columns(
         df,
@@ -236,6 +266,7 @@ def validate_and_clean(
         drop_columns=drop_columns,
         hash_columns=hash_columns,
         hash_salt=hash_salt,
+        time_column=time_column,
     )
     report: dict[str, Any] = {"rows_read": len(df)}
     df = df.drop(columns=drop_columns)
@@ -244,20 +275,16 @@ def validate_and_clean(
         log.warning("dropping %d row(s) with a missing target", int(missing_target.sum()))
         df = df.loc[~missing_target]
     report["rows_missing_target"] = int(missing_target.sum())
-    y = encode_target(df[target], positive_label=positive_label, source=source, target=target)
+    mapping = map_target(
+        df[target], positive_label=positive_label, negative_label=negative_label, source=source, target=target
+    )
+    y = mapping.y
     ids = {c: hash_ids(df[c], hash_salt or "") for c in hash_columns}
-    feature_cols = [c for c in df.columns if c != target and c not in hash_columns]
+    times, df = _time_columns(df, time_column=time_column, date_features=list(date_features), source=source)
+    feature_cols = [c for c in df.columns if c not in (target, time_column) and c not in hash_columns]
 
     converted = {col: convert_feature(df, col, source=source, nominal=col in categorical) for col in feature_cols}
-    for col, c in converted.items():
-        if c.identifier_like:
-            log.warning(
-                "%s: numeric column '%s' %s: an identifier or row index? It is used as a feature; if it "
-                "is not one, add it to prepare.drop_columns or prepare.hash_columns",
-                source,
-                col,
-                c.identifier_like,
-            )
+    _warn_identifiers(converted, source=source)
     kept = [col for col, c in converted.items() if c.kind != "constant"]
     if not kept:
         raise DataError(f"{source}: no usable feature columns left besides the target '{target}'; add feature columns")
@@ -267,8 +294,10 @@ def validate_and_clean(
     clean = pd.DataFrame({col: converted[col].values for col in kept}, index=df.index)
     for c, v in ids.items():
         clean.insert(0, c, v.values)
+    if times is not None:
+        clean[time_column] = times.values
     clean[target] = y.values
-    dup_mask = clean.drop(columns=list(ids)).duplicated(keep="first")
+    dup_mask = clean.drop(columns=[*ids, *([time_column] if times is not None else [])]).duplicated(keep="first")
     report["duplicate_rows"] = int(dup_mask.sum())
     if drop_duplicates and dup_mask.any():
         clean = clean.loc[~dup_mask]
@@ -278,13 +307,48 @@ def validate_and_clean(
     check_class_counts(clean[target], source=source, test_size=test_size, n_splits=n_splits)
     schema = Schema(
         target=target,
-        positive_label=norm_label(positive_label),
+        positive_label=", ".join(norm_label(v) for v in _as_list(positive_label)),
         numeric=[col for col in kept if converted[col].kind == "numeric"],
         categorical={col: converted[col].categories for col in kept if converted[col].kind == "categorical"},
         features=kept,
         id_columns=list(hash_columns),
         id_hash=ID_HASH if hash_columns else None,
         dropped_columns=sorted(set(drop_columns) | set(report["constant_columns_dropped"])),
+        time_column=time_column,
     )
-    report.update(rows=len(clean), positives=int(clean[target].sum()))
+    report.update(rows=len(clean), positives=int(clean[target].sum()), target=mapping)
     return clean, schema, report
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _warn_identifiers(converted: dict[str, Converted], *, source: str) -> None:
+    """Warn of each numeric feature that looks like an identifier or a row number (it is kept)."""
+    for col, c in converted.items():
+        if c.identifier_like:
+            log.warning(
+                "%s: numeric column '%s' %s: an identifier or row index? It is used as a feature; if it "
+                "is not one, add it to prepare.drop_columns or prepare.hash_columns",
+                source,
+                col,
+                c.identifier_like,
+            )
+
+
+def _time_columns(
+    df: pd.DataFrame, *, time_column: str | None, date_features: list[str], source: str
+) -> tuple[pd.Series | None, pd.DataFrame]:
+    """The parsed time column (None without one) and the data with its calendar features added."""
+    if time_column is None:
+        return None, df
+    times = parse_times(df[time_column], column=time_column, source=source)
+    derived = derive_date_features(times, column=time_column, features=date_features, source=source)
+    clash = [c for c in derived.columns if c in df.columns]
+    if clash:
+        raise DataError(
+            f"{source}: date feature column(s) {clash} exist in the data already; rename them or drop them "
+            "(prepare.drop_columns), or remove those names from prepare.date_features"
+        )
+    return times, pd.concat([df, derived], axis=1)

@@ -21,7 +21,7 @@ from ..io import read_yaml
 from .imports import PACKAGE, imported_names, package_units, unit_closure, unit_path, units_of
 from .index import notebook_stages
 from .kernel import KERNEL_NAME, KERNEL_TIMEOUT, check_kernel
-from .params import validate_params
+from .params import optional_defaults, validate_params
 from .stages import PATH_REF, pipeline_paths, read_stage
 from .tracked import check_git_tracked, entry_name, resolver
 
@@ -140,7 +140,8 @@ def check_stage(
         declared = parameters_cell(notebook)
     except (ValueError, SyntaxError) as exc:
         return [f"{where}: {exc}"]
-    expected = {"seed": params.get("seed"), **params.get(stage, {}), **info["paths"]}
+    # optional keys left out of params.yaml take their defaults (the runner injects them too)
+    expected = {"seed": params.get("seed"), **optional_defaults(stage), **params.get(stage, {}), **info["paths"]}
     for name in sorted(set(expected) - set(declared)):
         problems.append(
             f"{where}: parameters cell lacks '{name}' (params.yaml has it); add `{name} = {expected[name]!r}`"

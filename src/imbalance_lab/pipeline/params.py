@@ -10,6 +10,7 @@ names, read from the registries themselves.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..data.ids import SALT_ENV
+from ..data.target import norm_label
+from ..data.times import DATE_FEATURES, SPLITS
 from ..errors import ParamsError
 from ..evaluation.metrics import CROSS_VALIDATE_METRICS, IMBALANCE_METRICS, TUNE_METRICS
 from ..evaluation.thresholds import THRESHOLD_OBJECTIVES
@@ -44,10 +47,17 @@ class Key:
         or ``float`` unless listed.
     check : callable, optional
         ``check(value) -> str | None``; returns a problem description or None.
+    optional : bool
+        The key may be left out of params.yaml; it then takes ``default``. (Optional keys stay out
+        of the committed params.yaml: every key there is a column of ``dvc exp show``.)
+    default : object
+        The value of an optional key left out.
     """
 
     types: tuple[type, ...]
     check: Callable[[Any], str | None] | None = None
+    optional: bool = False
+    default: Any = None
 
 
 def _between(lo: float, hi: float, *, inclusive: bool = False) -> Callable[[Any], str | None]:
@@ -96,11 +106,21 @@ def _sources_check(value: list) -> str | None:
                 return f"item {i}: {field} must be a non-empty string, got {src[field]!r}"
         if "query" in src and not src.get("url_env"):
             return f"item {i} is a SQL query and needs 'url_env', the environment variable holding the database URL"
-        if src.get("format") not in (None, "csv", "parquet"):
-            return f"item {i}: format must be csv or parquet, got {src.get('format')!r}"
+        if src.get("format") not in (None, "csv", "parquet", "excel"):
+            return f"item {i}: format must be csv, parquet or excel, got {src.get('format')!r}"
         if "options" in src and not isinstance(src["options"], dict):
             return f"item {i}: options must be a mapping"
     return None
+
+
+def _labels_check(value: Any) -> str | None:
+    """One label (text, number or boolean) or a non-empty list of them."""
+    if not isinstance(value, list):
+        return None
+    if not value:
+        return "must be one label or a non-empty list of labels"
+    bad = [v for v in value if not isinstance(v, (str, int, float, bool))]
+    return f"must list labels (text or numbers), got item {bad[0]!r}" if bad else None
 
 
 def _model_params_check(value: dict) -> str | None:
@@ -124,7 +144,9 @@ SPEC: dict[str, Any] = {
     "prepare": {
         "sources": Key((list,), _sources_check),
         "target": Key((str,)),
-        "positive_label": Key((str, int, float, bool)),
+        "positive_label": Key((str, int, float, bool, list), _labels_check),
+        # optional keys (absent from the committed params.yaml; see its comments and docs/own-data.md)
+        "negative_label": Key((str, int, float, bool, list, type(None)), _labels_check, optional=True),
         "categorical": Key((list,), _list_of(str)),
         "drop_columns": Key((list,), _list_of(str)),
         "hash_columns": Key((list,), _list_of(str)),
@@ -132,6 +154,13 @@ SPEC: dict[str, Any] = {
         "test_size": Key((float,), _between(0.0, 0.9)),
         "n_splits": Key((int,), _at_least(2)),
         "n_repeats": Key((int,), _at_least(1)),
+        "split": Key((str,), _one_of(*SPLITS), optional=True, default=SPLITS[0]),
+        "time_column": Key(
+            (str, type(None)),
+            lambda v: None if v is None or v.strip() else "must name a column or be null",
+            optional=True,
+        ),
+        "date_features": Key((list,), _list_of(str, DATE_FEATURES), optional=True, default=[]),
     },
     "cross_validate": {
         "models": Key(
@@ -292,6 +321,9 @@ def validate_params(params: dict[str, Any], *, sections: list[str] | None = None
                 raise _unknown(f"{section}.{key}", list(spec))
         normalised = {}
         for key, key_spec in spec.items():
+            if key not in value and key_spec.optional:
+                normalised[key] = copy.deepcopy(key_spec.default)
+                continue
             if key not in value:
                 raise ParamsError(f"params.yaml: missing key '{section}.{key}'; add it (see README)")
             _check_value(f"{section}.{key}", key_spec, value[key])
@@ -311,8 +343,49 @@ def validate_params(params: dict[str, Any], *, sections: list[str] | None = None
     return out
 
 
+def optional_defaults(section: str) -> dict[str, Any]:
+    """The optional keys of a params section and the values they take when left out."""
+    spec = SPEC.get(section)
+    if not isinstance(spec, dict):
+        return {}
+    return {key: copy.deepcopy(k.default) for key, k in spec.items() if k.optional}
+
+
+def _label_set(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _check_prepare(values: dict[str, Any]) -> None:
+    """The prepare keys that depend on each other: the time split and the two label lists."""
+    if values["split"] == "time" and values["time_column"] is None:
+        raise ParamsError(
+            "params.yaml: 'prepare.split' is time but 'prepare.time_column' is not set; "
+            "set time_column to the column that dates the rows, or split: stratified"
+        )
+    if values["date_features"] and values["time_column"] is None:
+        raise ParamsError(
+            "params.yaml: 'prepare.date_features' needs 'prepare.time_column' (the dates they are derived from); "
+            "set time_column or remove date_features"
+        )
+    if values["time_column"] is not None and values["time_column"] == values["target"]:
+        raise ParamsError("params.yaml: 'prepare.time_column' is the target; set it to the column that dates the rows")
+    negative = values["negative_label"]
+    if negative is None or negative == "rest":
+        return
+    both = sorted(
+        {norm_label(v) for v in _label_set(values["positive_label"])} & {norm_label(v) for v in _label_set(negative)}
+    )
+    if both:
+        raise ParamsError(
+            f"params.yaml: label(s) {both} are in both 'prepare.positive_label' and 'prepare.negative_label'; "
+            "keep each label on one side"
+        )
+
+
 def _check_section(section: str, values: dict[str, Any]) -> None:
     """Checks that involve several keys of one section."""
+    if section == "prepare":
+        _check_prepare(values)
     if section == "imbalance" and values["override"] is not None and values["override"] not in values["strategies"]:
         raise ParamsError(
             f"params.yaml: 'imbalance.override' is {values['override']!r}, which is not in 'imbalance.strategies' "

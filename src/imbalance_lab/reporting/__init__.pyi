@@ -29,6 +29,7 @@ from .model_card import model_card
 from .plot_data import MAX_CURVE_POINTS, curve_data, write_confusion, write_curves
 from .study_figures import figure_of, param_importances, tidy_parallel_coordinate
 from .text import prior_shift_note, verdict_sentences
+from .time_figures import class_balance_over_time
 
 __all__ = [
     "MAX_CURVE_POINTS",
@@ -36,6 +37,7 @@ __all__ = [
     "Headline",
     "calibration_curves",
     "class_balance",
+    "class_balance_over_time",
     "confusion_matrix",
     "cost_performance",
     "cross_validate_headline",

@@ -49,6 +49,7 @@ def prepare_headline(summary: dict[str, Any]) -> Headline:
     return Headline(
         f"{summary['rows']} rows, {summary['positives']} positives ({summary['prevalence']:.1%}), "
         f"{summary['features']} features; {summary['train_rows']} to train, {summary['test_rows']} to test"
+        + (f" (out of time: from {summary['test_from']} on)" if summary.get("test_from") else "")
     )
 
 

@@ -29,6 +29,17 @@ def _fmt(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
+def out_of_time_sentence(schema: Schema) -> str:
+    """What an out-of-time test set means for the metrics (``schema.test_from`` set), else ''."""
+    if schema.test_from is None:
+        return ""
+    return (
+        f"**The test set is out of time**: the rows with `{schema.time_column}` from {schema.test_from} on (the "
+        "latest period); the model was trained and validated on earlier rows only, so the test metrics "
+        "estimate how it does on a period it never saw."
+    )
+
+
 def _evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
     """The model card's sentences on how its metrics were measured."""
     lines = []
@@ -115,6 +126,8 @@ def model_card(
         lines.append("No metrics were recorded.")
     if evaluation:
         lines += ["", *_evaluation_lines(evaluation)]
+    if schema.test_from is not None:
+        lines += ["", out_of_time_sentence(schema)]
     lines += [
         "",
         "## Decision threshold",
