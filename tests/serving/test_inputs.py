@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imbalance_lab.errors import ScoringError
+from imbalance_lab.errors import DataError, ScoringError
 from imbalance_lab.serving import check_input, predict_file, score_frame
 
 
@@ -107,3 +107,45 @@ def test_infinite_values_are_refused(model, new_data):
     df.loc[3, "num2"] = np.inf
     with pytest.raises(ScoringError, match="column 'num2' holds infinite values in 1 row"):
         score_frame(model, df)
+
+
+def test_a_model_with_date_features_scores_raw_rows_with_the_time_column(
+    tmp_path, serving_data, fit_model, save_artifact
+):
+    """prepare.date_features derive <time>_<part> columns; new data in the raw format has only the
+    time column, and predict derives them as prepare did."""
+    from dataclasses import replace
+
+    from imbalance_lab.data import Schema
+    from imbalance_lab.data.times import date_features, parse_times
+
+    X, y = serving_data(n=300, seed=4)
+    X["signed_up"] = pd.date_range("2024-01-01", periods=len(X), freq="D").strftime("%Y-%m-%d")
+    derived = date_features(
+        parse_times(X["signed_up"], column="signed_up", source="t"),
+        column="signed_up",
+        features=["month", "weekday"],
+        source="t",
+    )
+    train = pd.concat([X, derived], axis=1)
+    base = Schema(
+        target="y",
+        numeric=["num1", "num2", "signed_up_month", "signed_up_weekday"],
+        categorical={"cat": list("abcd")},
+        features=["num1", "num2", "cat", "signed_up_month", "signed_up_weekday"],
+        id_columns=["id"],
+    )
+    schema = replace(base, time_column="signed_up")
+    pipeline = fit_model("logistic_regression", train, y, schema=schema)
+    art = save_artifact(tmp_path / "model", pipeline, train, schema=schema)
+    raw = tmp_path / "raw.csv"
+    X.to_csv(raw, index=False)  # the time column, not the derived features
+    predict_file(art, raw, tmp_path / "scores.csv")
+    scores = pd.read_csv(tmp_path / "scores.csv")["score"].to_numpy()
+    expected = pipeline.predict_proba(train[schema.features])[:, 1]
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
+    checked = check_input(X.iloc[:5], schema, source="raw.csv", warn=False)
+    assert checked.X["signed_up_month"].tolist() == [1.0] * 5 and "signed_up" not in checked.X
+    bad = X.iloc[:5].assign(signed_up="not a date")
+    with pytest.raises(DataError, match=r"raw\.csv: time column 'signed_up' holds no dates \(first value 'not a date'\)"):
+        check_input(bad, schema, source="raw.csv", warn=False)

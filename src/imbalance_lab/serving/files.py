@@ -209,8 +209,9 @@ class InputFile:
                     f"{short_list(self.columns)}); check the name given to --id-column"
                 )
             self.id_columns = list(dict.fromkeys(id_columns))
-        self.extra_columns = [c for c in self.columns if c not in schema.features and c not in self.id_columns]
-        self.needed = [c for c in self.columns if c in schema.features or c in self.id_columns]
+        used = {*schema.features, *self.id_columns, *([schema.time_column] if schema.time_column else [])}
+        self.extra_columns = [c for c in self.columns if c not in used]
+        self.needed = [c for c in self.columns if c in used]
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         """Yield the needed columns chunk by chunk (extra columns are not read)."""

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.schema import Schema
+from ..data.times import add_date_features
 from ..data.values import TRUTH_TEXT
 from ..errors import ScoringError
 
@@ -163,6 +164,9 @@ def check_input(
         A feature column is missing, or a numeric feature holds text or infinite values.
     """
     features = list(schema.features)
+    # a model trained with prepare.date_features takes new data in the raw format: the calendar
+    # features are derived from the time column as prepare derived them
+    df = add_date_features(df, time_column=schema.time_column, features=features, source=source)
     missing = [c for c in features if c not in df.columns]
     if missing:
         lower = {str(c).lower(): c for c in df.columns}
