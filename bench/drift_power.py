@@ -30,6 +30,7 @@ Datasets:
 
 Usage: python bench/drift_power.py [--batches 50] [--null-batches 200] [--sizes 200 1000 10000]
                                   [--datasets coil generated] [--json FILE]
+       python bench/drift_power.py --show FILE   (the table of saved results)
 """
 
 from __future__ import annotations
@@ -213,7 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", default=["coil", "generated"], choices=["coil", "generated"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--show", type=Path, metavar="JSON", help="print the table of results saved with --json")
     args = parser.parse_args(argv)
+    if args.show:
+        results = json.loads(args.show.read_text())
+        print(table_markdown(results, args))
+        return 1 if check_targets(results) else 0
 
     from threadpoolctl import threadpool_limits
 
@@ -264,7 +270,7 @@ def table_markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
         cells = []
         for name, n in columns:
             r = results[name]["sizes"][n]["conditions"][condition]
-            cell = f"{r['alarm']:.0%}"
+            cell = f"{r['alarm']:.1%}" if condition == "none" else f"{r['alarm']:.0%}"
             if condition == "positives_tripled":
                 cell += f" (scores {r['named']:.0%})"
             cells.append(cell)

@@ -13,8 +13,8 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 LINK = re.compile(r"\]\(([^)#]+)(?:#[^)]*)?\)")
 
 
-def test_readme_is_at_most_150_lines_and_starts_with_the_two_commands():
-    assert len(README.splitlines()) <= 150
+def test_readme_is_at_most_170_lines_and_starts_with_the_two_commands():
+    assert len(README.splitlines()) <= 170  # 150, and the drift benchmark's table (issue 27)
     first = re.search(r"```(?:bash)?\n(.*?)```", README, re.S).group(1)
     assert [line.split("#")[0].strip() for line in first.splitlines()] == ["make repro", "make test"]
 
