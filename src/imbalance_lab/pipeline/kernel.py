@@ -32,8 +32,14 @@ KERNEL_NAME = "imbalance-lab"
 KERNEL_TIMEOUT = 60.0
 #: The stage kernel's arguments: IPython's history in memory, as nbclient starts its kernels.
 KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
-#: Seconds a stage kernel has to exit after a shutdown request before it is terminated.
+#: Seconds a stage kernel has to exit after a shutdown request: half of it before it is
+#: terminated (SIGTERM), the other half before it is killed; nbclient's default.
 SHUTDOWN_WAIT = 5.0
+#: The same for a kernel whose notebook has run to the end. Half a second is plenty for a kernel
+#: to exit (0.1 to 0.3 s measured); one that used joblib's worker processes does not exit on its
+#: own (they keep its output pipes open: still running 10 s after the request), and nbclient's
+#: default made every such stage wait 2.5 s before terminating it.
+FINISHED_WAIT = 1.0
 
 
 def kernel_manager_class(stderr_path: Path | None = None) -> type:
@@ -146,6 +152,7 @@ class StageKernel:
         self._run_sync = run_sync  # nbclient's too: one event loop for this thread
         self.manager = kernel_manager_class(stderr_path)(kernel_name=KERNEL_NAME)
         self._shutdown_requested = False
+        self._wait = SHUTDOWN_WAIT
         run_sync(self.manager.start_kernel)(cwd=str(root), extra_arguments=list(KERNEL_ARGUMENTS))
 
     @property
@@ -173,21 +180,23 @@ class StageKernel:
             return
         kc.execute(warm_up_code(modules), silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
 
-    def request_shutdown(self) -> None:
-        """Ask the kernel to exit, without waiting for it (:meth:`shutdown` waits)."""
+    def request_shutdown(self, *, wait: float = SHUTDOWN_WAIT) -> None:
+        """Ask the kernel to exit, without waiting for it: :meth:`shutdown` waits up to ``wait``
+        seconds (:data:`SHUTDOWN_WAIT`; :data:`FINISHED_WAIT` once the notebook has run)."""
         if self._shutdown_requested:
             return
         self._shutdown_requested = True
+        self._wait = wait
         if self._run_sync(self.manager.is_alive)():
             self._run_sync(self.manager.request_shutdown)()
 
     def shutdown(self) -> None:
-        """Shut the kernel down and wait until its process is gone (terminated or killed after
-        :data:`SHUTDOWN_WAIT` seconds); close its clients' channels."""
+        """Shut the kernel down and wait until its process is gone (terminated or killed when it
+        takes longer than :meth:`request_shutdown` allowed); close its clients' channels."""
         try:
             self.request_shutdown()
             if self._run_sync(self.manager.is_alive)():
-                self._run_sync(self.manager.finish_shutdown)(waittime=SHUTDOWN_WAIT, pollinterval=0.02)
+                self._run_sync(self.manager.finish_shutdown)(waittime=self._wait, pollinterval=0.02)
         finally:
             clients = type(self.manager).clients
             while clients:

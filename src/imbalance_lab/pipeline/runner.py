@@ -2,16 +2,20 @@
 
 ``imbalance-lab run STAGE`` (the ``cmd`` of every stage in dvc.yaml):
 
-1. validates params.yaml (every section: a typo in a later stage's params stops the first);
-2. finds the stage's notebook, reports and ``${paths.*}`` in dvc.yaml
-   (:func:`imbalance_lab.pipeline.stages.read_stage`);
-3. sets the stage's outputs aside (:mod:`imbalance_lab.pipeline.outputs`), to put them back if
+1. starts the stage kernel, this interpreter (:class:`imbalance_lab.pipeline.kernel.StageKernel`),
+   so that its start-up overlaps everything up to step 5;
+2. validates params.yaml (every section: a typo in a later stage's params stops the first);
+3. finds the stage's notebook, reports and ``${paths.*}`` in dvc.yaml
+   (:func:`imbalance_lab.pipeline.stages.read_stage`), and has the kernel import the modules the
+   notebook imports, silently, while the runner goes on;
+4. sets the stage's outputs aside (:mod:`imbalance_lab.pipeline.outputs`), to put them back if
    it fails;
-4. executes the notebook with papermill, injecting ``seed``, the stage's params section and
-   its paths; the kernel is this interpreter (:mod:`imbalance_lab.pipeline.kernel`);
-5. removes papermill's volatile metadata and progress-bar output, so the executed notebook is
-   byte-identical when nothing changed, and writes it and its HTML rendering atomically
-   (:mod:`imbalance_lab.pipeline.report`).
+5. executes the notebook with papermill in that kernel, injecting ``seed``, the stage's params
+   section and its paths;
+6. asks the kernel to exit, removes papermill's volatile metadata and progress-bar output, so
+   the executed notebook is byte-identical when nothing changed, and writes it and its HTML
+   rendering atomically (:mod:`imbalance_lab.pipeline.report`) while the kernel exits; the
+   kernel process is gone when the stage ends, whether it succeeded or failed.
 
 Only the Optuna study is not set aside: a killed tune run resumes it. On failure the executed
 notebook is kept in ``.imbalance-lab/failed/`` for debugging and a problem with the user's input
@@ -36,7 +40,7 @@ from typing import Any
 from ..errors import ImbalanceLabError, StageError, user_error_names
 from ..io import write_bytes
 from .console import LOG_DIR, StageConsole, new_log, stage_log, verbose_from_env
-from .kernel import KERNEL_NAME, StageKernel, kernel_environment, kernel_exit, notebook_imports
+from .kernel import FINISHED_WAIT, KERNEL_NAME, StageKernel, kernel_environment, kernel_exit, notebook_imports
 from .outputs import discard_backup, restore, set_aside
 from .report import clean_notebook, headline_of, render_html
 from .stages import notebook_parameters, read_stage
@@ -170,7 +174,7 @@ def _execute(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    kernel.request_shutdown()  # it exits while the reports are written
+    kernel.request_shutdown(wait=FINISHED_WAIT)  # it exits while the reports are written
     nb = clean_notebook(nbformat.read(tmp, as_version=4))
     Path(tmp).unlink(missing_ok=True)
     write_bytes(info["report"], (nbformat.writes(nb) + "\n").encode())
