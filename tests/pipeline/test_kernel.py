@@ -70,3 +70,45 @@ def test_shutdown_of_a_kernel_that_died_cleans_up(tmp_path):
     process.wait(timeout=30)
     stage_kernel.shutdown()  # nothing to wait for: no error
     assert process.poll() == -signal.SIGKILL
+
+
+def test_a_finished_kernel_that_used_joblib_workers_is_gone_within_a_second(tmp_path):
+    """joblib's worker processes keep a kernel from exiting on its own; once its notebook has run,
+    it is terminated after half a second instead of nbclient's 2.5 s, and its workers go too."""
+    import time
+
+    stage_kernel = kernel.StageKernel(tmp_path)
+    try:
+        kc = stage_kernel.manager.client(session=stage_kernel.manager.session.clone())
+        kc.start_channels()
+        run = stage_kernel._run_sync
+        run(kc.wait_for_ready)(timeout=60)
+        pids = []
+        run(kc.execute_interactive)(
+            "import os\nfrom joblib import Parallel, delayed\n"
+            "print(sorted(set(Parallel(n_jobs=2)(delayed(os.getpid)() for _ in range(8)))))",
+            timeout=120,
+            output_hook=lambda msg: pids.append(msg["content"].get("text", "")),
+        )
+        workers = json.loads("".join(pids).strip())
+        stage_kernel.request_shutdown(wait=kernel.FINISHED_WAIT)
+        started = time.monotonic()
+    finally:
+        stage_kernel.shutdown()
+    assert time.monotonic() - started < 2.0
+    assert all(p.poll() is not None for p in stage_kernel.processes)
+    deadline = time.monotonic() + 30  # the workers notice that their parent is gone
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers), "joblib workers outlived the kernel"
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie is gone but for its exit status
+        return fh.read().split(") ")[-1][0] != "Z"
