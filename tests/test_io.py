@@ -100,6 +100,24 @@ def test_a_figure_is_rendered_again_only_when_it_changed(monkeypatch):
     assert changed == lab_io.figure_bytes(fresh, format="svg", dpi=72)
 
 
+def test_a_pyplot_figure_is_rendered_each_time(monkeypatch):
+    """optuna's plots are pyplot figures, whose second rendering can differ from the first: they
+    are rendered each time they are saved or shown, as before."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    try:
+        ax.plot([0, 1], [1, 0])
+        renders = []
+        savefig = fig.savefig
+        monkeypatch.setattr(fig, "savefig", lambda *a, **k: renders.append(k["format"]) or savefig(*a, **k))
+        lab_io.figure_bytes(fig)
+        lab_io.figure_bytes(fig)
+        assert renders == ["png", "png"]
+    finally:
+        plt.close(fig)
+
+
 def test_sha256_of_a_file_and_of_its_bytes_agree(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"x" * 3_000_000)

@@ -251,14 +251,18 @@ def figure_bytes(fig: Any, *, format: str = "png", dpi: int = 150) -> bytes:
     """A matplotlib figure as PNG, SVG or PDF without volatile metadata (same figure, same bytes):
     the files :func:`save_figure` writes and the images a stage notebook shows.
 
-    Rendering is the costly part (0.05 to 0.15 s a figure). The last rendering is kept on the
-    figure and returned again while the figure is unchanged (matplotlib marks a figure stale when
-    any of its artists changes), so a figure a stage saves and then shows is rendered once.
+    Rendering is the costly part (0.05 to 0.15 s a figure). The last rendering of a figure built
+    with the object API (the package's figures) is kept on it and returned again while the figure
+    is unchanged (matplotlib marks a figure stale when any of its artists changes), so a figure a
+    stage saves and then shows is rendered once. A pyplot figure (optuna's plots) is rendered each
+    time, as before: the second rendering of optuna's optimization history differs from the first
+    by a few bytes, and the reports stay byte for byte what they were.
     """
     if format not in _FIGURE_METADATA:
         raise ValueError(f"figures are written as {', '.join(_FIGURE_METADATA)}, not {format!r}")
+    keep = getattr(getattr(fig, "canvas", None), "manager", None) is None  # not pyplot's
     kept = getattr(fig, _RENDERED, None)
-    if kept is not None and kept[:2] == (format, dpi) and not fig.stale:
+    if keep and kept is not None and kept[:2] == (format, dpi) and not fig.stale:
         return kept[2]
     import matplotlib
 
@@ -266,8 +270,9 @@ def figure_bytes(fig: Any, *, format: str = "png", dpi: int = 150) -> bytes:
     with matplotlib.rc_context({"svg.hashsalt": "imbalance-lab"}):  # SVG element ids from a fixed salt
         fig.savefig(buf, format=format, dpi=dpi, bbox_inches="tight", metadata=_FIGURE_METADATA[format])
     data = buf.getvalue()
-    setattr(fig, _RENDERED, (format, dpi, data))
-    fig.stale = False  # as rendered: savefig(bbox_inches="tight") marks it stale when it restores the figure's size
+    if keep:
+        setattr(fig, _RENDERED, (format, dpi, data))
+        fig.stale = False  # as rendered: savefig(bbox_inches="tight") marks it stale when it restores its size
     return data
 
 
