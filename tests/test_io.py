@@ -72,6 +72,52 @@ def test_tables_and_figures_have_the_same_bytes_each_time(tmp_path):
         lab_io.figure_bytes(fig, format="jpg")
 
 
+def test_a_figure_is_rendered_again_only_when_it_changed(monkeypatch):
+    """A stage saves a figure and then shows it: one rendering, the same bytes as a fresh one; a
+    change to the figure (or another format or dpi) renders it again."""
+    from matplotlib.figure import Figure
+
+    def figure():
+        fig = Figure()
+        fig.subplots().plot([0, 1], [1, 0])
+        return fig
+
+    fig = figure()
+    renders = []
+    savefig = fig.savefig
+    monkeypatch.setattr(fig, "savefig", lambda *a, **k: renders.append(k["format"]) or savefig(*a, **k))
+    first = lab_io.figure_bytes(fig)
+    assert lab_io.figure_bytes(fig) == first and renders == ["png"]
+    assert first == lab_io.figure_bytes(figure()), "kept bytes are a fresh rendering's"
+    lab_io.figure_bytes(fig, format="svg")
+    lab_io.figure_bytes(fig, format="svg", dpi=72)
+    assert renders == ["png", "svg", "svg"]
+    fig.axes[0].set_title("changed")
+    changed = lab_io.figure_bytes(fig, format="svg", dpi=72)
+    assert renders == ["png", "svg", "svg", "svg"]
+    fresh = figure()
+    fresh.axes[0].set_title("changed")
+    assert changed == lab_io.figure_bytes(fresh, format="svg", dpi=72)
+
+
+def test_a_pyplot_figure_is_rendered_each_time(monkeypatch):
+    """optuna's plots are pyplot figures, whose second rendering can differ from the first: they
+    are rendered each time they are saved or shown, as before."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    try:
+        ax.plot([0, 1], [1, 0])
+        renders = []
+        savefig = fig.savefig
+        monkeypatch.setattr(fig, "savefig", lambda *a, **k: renders.append(k["format"]) or savefig(*a, **k))
+        lab_io.figure_bytes(fig)
+        lab_io.figure_bytes(fig)
+        assert renders == ["png", "png"]
+    finally:
+        plt.close(fig)
+
+
 def test_sha256_of_a_file_and_of_its_bytes_agree(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"x" * 3_000_000)

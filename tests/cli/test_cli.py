@@ -189,3 +189,23 @@ def test_report_writes_the_index_of_the_reports_there_are(project, capsys):
     assert capsys.readouterr().err.strip() == "report: wrote reports/index.html"
     page = (project / "reports" / "index.html").read_text()
     assert page.count("not run yet") == 5
+
+
+def test_the_installed_command_ends_a_stage_process_with_its_status_and_its_last_lines(tmp_path):
+    """``imbalance-lab run`` ends its process without tearing it down (cli.console): the status and
+    the error line still arrive, and the stage kernel it had started is gone."""
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")  # and no params.yaml: an input error
+    command = Path(sys.executable).parent / "imbalance-lab"
+    proc = subprocess.run(
+        [str(command), "run", "prepare"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == cli.EXIT_ERROR, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and "params.yaml" in proc.stderr
+    running_here = []
+    for proc_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(proc_dir / "cwd").resolve() == tmp_path.resolve():
+                running_here.append((proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    assert not running_here, f"left running: {running_here}"

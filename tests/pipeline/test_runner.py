@@ -132,6 +132,23 @@ def test_kernel_stderr_goes_to_the_log_file(tmp_path):
     assert text.startswith("earlier run\n") and "from the kernel process" in text
 
 
+@pytest.fixture
+def kernels(monkeypatch):
+    """The stage kernels run_stage starts in the test; after it, every kernel process must be gone."""
+    started = []
+
+    class Recorded(kernel.StageKernel):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(runner, "StageKernel", Recorded)
+    yield started
+    assert started, "run_stage started no kernel"
+    for stage_kernel in started:
+        assert all(p.poll() is not None for p in stage_kernel.processes), "a kernel process outlived its stage"
+
+
 @pytest.fixture(scope="module")
 def small_project(tmp_path_factory, copy_project, update_params):
     root = copy_project(tmp_path_factory.mktemp("proj"))
@@ -142,7 +159,7 @@ def small_project(tmp_path_factory, copy_project, update_params):
     return root
 
 
-def test_run_stage_writes_clean_reproducible_reports(small_project, monkeypatch):
+def test_run_stage_writes_clean_reproducible_reports(small_project, kernels, monkeypatch):
     monkeypatch.chdir(small_project)
     monkeypatch.setenv("PYTHONPATH", "")  # run_stage sets it for the kernel; restored after the test
     runner.run_stage("prepare", root=small_project)
@@ -162,7 +179,9 @@ def test_run_stage_writes_clean_reproducible_reports(small_project, monkeypatch)
     assert (small_project / "data" / "prepared" / "train.parquet").read_bytes() == data_first
 
 
-def test_run_stage_input_error_is_one_line_and_writes_nothing(small_project, monkeypatch, tmp_path, update_params):
+def test_run_stage_input_error_is_one_line_and_writes_nothing(
+    small_project, kernels, monkeypatch, tmp_path, update_params
+):
     monkeypatch.chdir(small_project)
     monkeypatch.setenv("PYTHONPATH", "")
     params = (small_project / "params.yaml").read_text()
@@ -183,7 +202,7 @@ def test_run_stage_input_error_is_one_line_and_writes_nothing(small_project, mon
     assert not (small_project / ".imbalance-lab" / "backup" / "prepare").exists()
 
 
-def test_run_stage_validates_every_section_before_any_work(small_project, monkeypatch, update_params):
+def test_run_stage_validates_every_section_before_any_work(small_project, kernels, monkeypatch, update_params):
     """A wrong key in a later stage's section stops the first stage, before its notebook runs."""
     monkeypatch.chdir(small_project)
     monkeypatch.setenv("PYTHONPATH", "")
@@ -200,7 +219,7 @@ def test_run_stage_validates_every_section_before_any_work(small_project, monkey
     assert not failed.exists(), "the notebook must not have started"
 
 
-def test_a_kernel_that_dies_gives_one_line_and_keeps_the_outputs(small_project, monkeypatch):
+def test_a_kernel_that_dies_gives_one_line_and_keeps_the_outputs(small_project, kernels, monkeypatch):
     """A kernel killed mid-stage (as the out-of-memory killer does) is reported in one line with how it
     ended and where its log is; the stage's earlier outputs are put back."""
     monkeypatch.chdir(small_project)

@@ -131,13 +131,21 @@ def verbose_from_env() -> bool:
     return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
 
 
-@contextlib.contextmanager
-def stage_log(path: Path, console: StageConsole, *, verbose: bool = False) -> Iterator[Path]:
-    """Send the notebook's output and the package's log messages to ``path`` (replacing an older
-    log) for the duration of the block, and its progress bars to ``console``; with ``verbose``,
-    to the terminal too, as before."""
+def new_log(path: Path, stage: str) -> None:
+    """Start a stage's log at ``path`` (replacing an older log) with a line naming the stage and
+    the time."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# {console.stage}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    path.write_text(f"# {stage}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+
+
+@contextlib.contextmanager
+def stage_log(path: Path, console: StageConsole, *, verbose: bool = False, replace: bool = True) -> Iterator[Path]:
+    """Send the notebook's output and the package's log messages to ``path`` for the duration
+    of the block, and its progress bars to ``console``; with ``verbose``, to the terminal too,
+    as before. With ``replace``, an older log is replaced (:func:`new_log`); without it, the
+    block appends to the log (the runner starts it before the kernel, whose stderr it holds)."""
+    if replace or not path.exists():
+        new_log(path, console.stage)
     file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     progress = _ProgressHandler(console)

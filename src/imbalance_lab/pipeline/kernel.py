@@ -1,9 +1,15 @@
 """The stage kernel: this very interpreter started as the notebook's IPython kernel, its stderr
 kept in a log file, its environment pointing at this project's code; and a check that it starts.
+
+:class:`StageKernel` is the kernel of one stage run: the runner starts it before anything else,
+so that the kernel's start-up and the notebook's imports (:func:`notebook_imports`, imported
+silently by :meth:`StageKernel.warm_up`) overlap the runner's own imports and checks, and asks it
+to shut down before rendering the HTML report, which then overlaps the kernel's exit.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
@@ -12,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,6 +30,16 @@ PACKAGE = "imbalance_lab"
 KERNEL_NAME = "imbalance-lab"
 #: Seconds the kernel check waits for the kernel to start and run the import.
 KERNEL_TIMEOUT = 60.0
+#: The stage kernel's arguments: IPython's history in memory, as nbclient starts its kernels.
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
+#: Seconds a stage kernel has to exit after a shutdown request: half of it before it is
+#: terminated (SIGTERM), the other half before it is killed; nbclient's default.
+SHUTDOWN_WAIT = 5.0
+#: The same for a kernel whose notebook has run to the end. Half a second is plenty for a kernel
+#: to exit (0.1 to 0.3 s measured); one that used joblib's worker processes does not exit on its
+#: own (they keep its output pipes open: still running 10 s after the request), and nbclient's
+#: default made every such stage wait 2.5 s before terminating it.
+FINISHED_WAIT = 1.0
 
 
 def kernel_manager_class(stderr_path: Path | None = None) -> type:
@@ -40,6 +57,13 @@ def kernel_manager_class(stderr_path: Path | None = None) -> type:
         status of a kernel that died can be reported after the manager has let go of it."""
 
         processes: ClassVar[list[Any]] = []
+        #: The clients of this manager's kernels (nbclient's too), to close when it shuts down.
+        clients: ClassVar[list[Any]] = []
+
+        def client(self, **kwargs: Any) -> Any:
+            kc = super().client(**kwargs)
+            type(self).clients.append(kc)
+            return kc
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             if stderr_path is None:
@@ -64,6 +88,120 @@ def kernel_manager_class(stderr_path: Path | None = None) -> type:
             return self._kernel_spec
 
     return InterpreterKernelManager
+
+
+def notebook_imports(nb: dict[str, Any]) -> list[str]:
+    """The modules a notebook's code cells import (``import a.b``, ``from a import x``: ``a.b``,
+    ``a``), in order, each once; cells that are not plain Python (magics) are skipped.
+
+    Parameters
+    ----------
+    nb : dict
+        The notebook as JSON.
+    """
+    found: dict[str, None] = {}
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        try:
+            tree = ast.parse(source if isinstance(source, str) else "".join(source))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(dict.fromkeys(alias.name for alias in node.names))
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found[node.module] = None
+    return list(found)
+
+
+#: Imports the modules of :meth:`StageKernel.warm_up`; an import that fails is left for the
+#: notebook's own import to report.
+_WARM_UP = """\
+import importlib
+for name in {modules!r}:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+"""
+
+
+def warm_up_code(modules: Sequence[str]) -> str:
+    """Code that imports ``modules`` in a namespace of its own (the notebook's stays untouched)."""
+    return f"exec({_WARM_UP.format(modules=tuple(modules))!r}, {{}})"
+
+
+class StageKernel:
+    """The kernel of one stage run, started at once (:data:`KERNEL_NAME`, this interpreter) and
+    shut down in two steps, so that the runner can work while it starts and while it exits.
+
+    Parameters
+    ----------
+    root : Path
+        The kernel's working directory (its environment is this process's:
+        :func:`kernel_environment`).
+    stderr_path : Path, optional
+        The file the kernel process's stderr is appended to.
+    """
+
+    def __init__(self, root: Path, *, stderr_path: Path | None = None) -> None:
+        from jupyter_client.utils import run_sync
+
+        self._run_sync = run_sync  # nbclient's too: one event loop for this thread
+        self.manager = kernel_manager_class(stderr_path)(kernel_name=KERNEL_NAME)
+        self._shutdown_requested = False
+        self._wait = SHUTDOWN_WAIT
+        run_sync(self.manager.start_kernel)(cwd=str(root), extra_arguments=list(KERNEL_ARGUMENTS))
+
+    @property
+    def processes(self) -> list[Any]:
+        """The kernel processes of this manager class (:func:`kernel_exit`)."""
+        return type(self.manager).processes
+
+    def warm_up(self, modules: Sequence[str]) -> None:
+        """Once the kernel is up, have it import ``modules``; returns without waiting for them.
+
+        The request is silent: it does not count as an execution (the notebook's execution
+        counts stay as they were), its output reaches no cell, and it runs in a namespace of its
+        own; the notebook's cells run after it. It is sent only once the kernel answers: an
+        ipykernel that receives an execute request while it starts can leave its other clients
+        waiting for replies that never come. The client has its own copy of the session (two
+        clients sharing one would reject each other's IOPub messages as replayed).
+        """
+        if not modules:
+            return
+        kc = self.manager.client(session=self.manager.session.clone())
+        kc.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        try:
+            self._run_sync(kc.wait_for_ready)(timeout=KERNEL_TIMEOUT)
+        except RuntimeError:  # the kernel died or did not answer: running the notebook reports it
+            return
+        kc.execute(warm_up_code(modules), silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
+
+    def request_shutdown(self, *, wait: float = SHUTDOWN_WAIT) -> None:
+        """Ask the kernel to exit, without waiting for it: :meth:`shutdown` waits up to ``wait``
+        seconds (:data:`SHUTDOWN_WAIT`; :data:`FINISHED_WAIT` once the notebook has run)."""
+        if self._shutdown_requested:
+            return
+        self._shutdown_requested = True
+        self._wait = wait
+        if self._run_sync(self.manager.is_alive)():
+            self._run_sync(self.manager.request_shutdown)()
+
+    def shutdown(self) -> None:
+        """Shut the kernel down and wait until its process is gone (terminated or killed when it
+        takes longer than :meth:`request_shutdown` allowed); close its clients' channels."""
+        try:
+            self.request_shutdown()
+            if self._run_sync(self.manager.is_alive)():
+                self._run_sync(self.manager.finish_shutdown)(waittime=self._wait, pollinterval=0.02)
+        finally:
+            clients = type(self.manager).clients
+            while clients:
+                clients.pop().stop_channels()
+            self._run_sync(self.manager.cleanup_resources)()
 
 
 def kernel_exit(processes: list[Any]) -> str:

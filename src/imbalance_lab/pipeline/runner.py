@@ -2,16 +2,20 @@
 
 ``imbalance-lab run STAGE`` (the ``cmd`` of every stage in dvc.yaml):
 
-1. validates params.yaml (every section: a typo in a later stage's params stops the first);
-2. finds the stage's notebook, reports and ``${paths.*}`` in dvc.yaml
-   (:func:`imbalance_lab.pipeline.stages.read_stage`);
-3. sets the stage's outputs aside (:mod:`imbalance_lab.pipeline.outputs`), to put them back if
+1. starts the stage kernel, this interpreter (:class:`imbalance_lab.pipeline.kernel.StageKernel`),
+   so that its start-up overlaps everything up to step 5;
+2. validates params.yaml (every section: a typo in a later stage's params stops the first);
+3. finds the stage's notebook, reports and ``${paths.*}`` in dvc.yaml
+   (:func:`imbalance_lab.pipeline.stages.read_stage`), and has the kernel import the modules the
+   notebook imports, silently, while the runner goes on;
+4. sets the stage's outputs aside (:mod:`imbalance_lab.pipeline.outputs`), to put them back if
    it fails;
-4. executes the notebook with papermill, injecting ``seed``, the stage's params section and
-   its paths; the kernel is this interpreter (:mod:`imbalance_lab.pipeline.kernel`);
-5. removes papermill's volatile metadata and progress-bar output, so the executed notebook is
-   byte-identical when nothing changed, and writes it and its HTML rendering atomically
-   (:mod:`imbalance_lab.pipeline.report`).
+5. executes the notebook with papermill in that kernel, injecting ``seed``, the stage's params
+   section and its paths;
+6. asks the kernel to exit, removes papermill's volatile metadata and progress-bar output, so
+   the executed notebook is byte-identical when nothing changed, and writes it and its HTML
+   rendering atomically (:mod:`imbalance_lab.pipeline.report`) while the kernel exits; the
+   kernel process is gone when the stage ends, whether it succeeded or failed.
 
 Only the Optuna study is not set aside: a killed tune run resumes it. On failure the executed
 notebook is kept in ``.imbalance-lab/failed/`` for debugging and a problem with the user's input
@@ -23,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import json
 import logging
 import os
 import sys
@@ -34,10 +39,9 @@ from typing import Any
 
 from ..errors import ImbalanceLabError, StageError, user_error_names
 from ..io import write_bytes
-from .console import LOG_DIR, StageConsole, stage_log, verbose_from_env
-from .kernel import KERNEL_NAME, kernel_environment, kernel_exit, kernel_manager_class
+from .console import LOG_DIR, StageConsole, new_log, stage_log, verbose_from_env
+from .kernel import FINISHED_WAIT, KERNEL_NAME, StageKernel, kernel_environment, kernel_exit, notebook_imports
 from .outputs import discard_backup, restore, set_aside
-from .params import load_params
 from .report import clean_notebook, headline_of, render_html
 from .stages import notebook_parameters, read_stage
 
@@ -95,49 +99,58 @@ def run_stage(
     started = time.perf_counter()
     root = Path(root).resolve()
     os.chdir(root)
-    params = load_params(params_file)  # every section: a typo in a later stage's params stops the first stage run
-    info = read_stage(stage, dvc_file=dvc_file)
-    parameters = notebook_parameters(params, stage=stage, paths=info["paths"])
-    notebook = Path(info["notebook"])
-    if not notebook.exists():
-        raise ImbalanceLabError(f"{notebook}: notebook not found for stage '{stage}'; restore it with git checkout")
-    console = StageConsole(stage)
     log_path = LOG_DIR / f"{stage}.log"
-    with stage_log(log_path, console, verbose=verbose_from_env() if verbose is None else verbose):
-        console.start(f"running {notebook}")
-        set_aside(stage, info["outputs"])
-        try:
-            headline = _execute(stage, info, parameters, root)
-        except BaseException:
-            restore(stage, info["outputs"])
-            console.failed(time.perf_counter() - started, log_path)
-            raise
-        discard_backup(stage)
-        console.done(headline, time.perf_counter() - started)
+    new_log(log_path, stage)
+    os.environ.update(kernel_environment(root, stage=stage))
+    kernel = StageKernel(root, stderr_path=root / log_path)  # starts while the runner checks and imports
+    try:
+        from .params import load_params
+
+        params = load_params(params_file)  # every section: a typo in a later stage's params stops the first stage run
+        info = read_stage(stage, dvc_file=dvc_file)
+        parameters = notebook_parameters(params, stage=stage, paths=info["paths"])
+        notebook = Path(info["notebook"])
+        if not notebook.exists():
+            raise ImbalanceLabError(f"{notebook}: notebook not found for stage '{stage}'; restore it with git checkout")
+        kernel.warm_up(notebook_imports(json.loads(notebook.read_bytes())))
+        console = StageConsole(stage)
+        with stage_log(log_path, console, verbose=verbose_from_env() if verbose is None else verbose, replace=False):
+            console.start(f"running {notebook}")
+            set_aside(stage, info["outputs"])
+            try:
+                headline = _execute(stage, info, parameters, root, kernel)
+            except BaseException:
+                restore(stage, info["outputs"])
+                console.failed(time.perf_counter() - started, log_path)
+                raise
+            discard_backup(stage)
+            console.done(headline, time.perf_counter() - started)
+    finally:
+        kernel.shutdown()
     return Path(info["report"])
 
 
-def _execute(stage: str, info: dict[str, Any], parameters: dict[str, Any], root: Path) -> str | None:
-    """Run the notebook and write its reports; returns its headline."""
+def _execute(
+    stage: str, info: dict[str, Any], parameters: dict[str, Any], root: Path, kernel: StageKernel
+) -> str | None:
+    """Run the notebook in ``kernel`` and write its reports; returns its headline."""
     pm = import_papermill()
     import nbformat
     from nbclient.exceptions import DeadKernelError
 
     renderer = _import_in_background("nbconvert", "jinja2")  # while the kernel runs the notebook
 
-    os.environ.update(kernel_environment(root, stage=stage))
     RUNNING_DIR.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=RUNNING_DIR, prefix=f"{stage}.", suffix=".ipynb")
     os.close(fd)
     kernel_log = LOG_DIR / f"{stage}.log"
-    manager = kernel_manager_class(root / kernel_log)
     try:
         pm.execute_notebook(
             info["notebook"],
             tmp,
             parameters=parameters,
             kernel_name=KERNEL_NAME,
-            kernel_manager_class=manager,
+            km=kernel.manager,
             progress_bar=False,
             log_output=True,
             request_save_on_cell_execute=False,
@@ -154,13 +167,14 @@ def _execute(stage: str, info: dict[str, Any], parameters: dict[str, Any], root:
     except DeadKernelError:
         failed = _keep_failed(tmp, stage)
         raise StageError(
-            f"stage '{stage}' failed: its notebook kernel died ({kernel_exit(manager.processes)}); running out of "
+            f"stage '{stage}' failed: its notebook kernel died ({kernel_exit(kernel.processes)}); running out of "
             f"memory is the usual cause: lower IMBALANCE_LAB_N_JOBS or the data size (bench/large_profile.yaml is a "
             f"profile for millions of rows); the kernel's log is {kernel_log}, the notebook so far {failed}"
         ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    kernel.request_shutdown(wait=FINISHED_WAIT)  # it exits while the reports are written
     nb = clean_notebook(nbformat.read(tmp, as_version=4))
     Path(tmp).unlink(missing_ok=True)
     write_bytes(info["report"], (nbformat.writes(nb) + "\n").encode())

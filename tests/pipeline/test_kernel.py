@@ -1,0 +1,114 @@
+"""The stage kernel: started at once, warmed up silently, shut down with its process gone."""
+
+from __future__ import annotations
+
+import json
+
+from imbalance_lab.pipeline import kernel
+
+
+def test_notebook_imports_are_the_modules_of_every_import_statement_in_order():
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": "import not_code"},
+            {"cell_type": "code", "source": ["import os\n", "import pandas as pd, numpy\n"]},
+            {"cell_type": "code", "source": "%matplotlib inline\nimport skipped"},  # a magic: not Python
+            {"cell_type": "code", "source": "from imbalance_lab import data\nfrom . import local\nimport os"},
+            {"cell_type": "code", "source": "def f():\n    from sklearn.metrics import roc_auc_score\n"},
+        ]
+    }
+    assert kernel.notebook_imports(nb) == ["os", "pandas", "numpy", "imbalance_lab", "sklearn.metrics"]
+
+
+def test_warm_up_code_imports_in_its_own_namespace_and_ignores_failures():
+    namespace: dict = {}
+    exec(kernel.warm_up_code(["colorsys", "no_such_module_here"]), namespace)
+    assert set(namespace) == {"__builtins__"}
+    import sys
+
+    assert "colorsys" in sys.modules
+
+
+def test_warm_up_is_silent_and_the_kernel_process_is_gone_after_shutdown(tmp_path):
+    """Warmed-up modules are imported before the first cell, which still gets execution count 1 and
+    sees none of the warm-up's names; after shutdown the kernel process has exited."""
+    stage_kernel = kernel.StageKernel(tmp_path, stderr_path=tmp_path / "kernel.log")
+    try:
+        stage_kernel.warm_up(["json", "wave"])
+        kc = stage_kernel.manager.client(session=stage_kernel.manager.session.clone())
+        kc.start_channels()
+        run = stage_kernel._run_sync
+        run(kc.wait_for_ready)(timeout=60)
+        outputs = []
+        reply = run(kc.execute_interactive)(
+            "import sys\nprint(json.dumps(['wave' in sys.modules, 'importlib' in dir(), 'name' in dir()]))",
+            timeout=60,
+            output_hook=lambda msg: outputs.append(msg["content"].get("text", "")),
+        )
+        assert reply["content"]["execution_count"] == 1
+        assert reply["content"]["status"] == "error"  # json itself was not imported into the notebook's names
+        reply = run(kc.execute_interactive)(
+            "import json, sys\nprint(json.dumps(['wave' in sys.modules, 'importlib' in dir(), 'name' in dir()]))",
+            timeout=60,
+            output_hook=lambda msg: outputs.append(msg["content"].get("text", "")),
+        )
+        assert reply["content"]["execution_count"] == 2
+        assert json.loads("".join(outputs).strip().splitlines()[-1]) == [True, False, False]
+    finally:
+        stage_kernel.shutdown()
+    assert stage_kernel.processes and all(p.poll() is not None for p in stage_kernel.processes)
+    assert not stage_kernel.manager.has_kernel or not stage_kernel._run_sync(stage_kernel.manager.is_alive)()
+
+
+def test_shutdown_of_a_kernel_that_died_cleans_up(tmp_path):
+    import os
+    import signal
+
+    stage_kernel = kernel.StageKernel(tmp_path)
+    process = stage_kernel.processes[-1]
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    stage_kernel.shutdown()  # nothing to wait for: no error
+    assert process.poll() == -signal.SIGKILL
+
+
+def test_a_finished_kernel_that_used_joblib_workers_is_gone_within_a_second(tmp_path):
+    """joblib's worker processes keep a kernel from exiting on its own; once its notebook has run,
+    it is terminated after half a second instead of nbclient's 2.5 s, and its workers go too."""
+    import time
+
+    stage_kernel = kernel.StageKernel(tmp_path)
+    try:
+        kc = stage_kernel.manager.client(session=stage_kernel.manager.session.clone())
+        kc.start_channels()
+        run = stage_kernel._run_sync
+        run(kc.wait_for_ready)(timeout=60)
+        pids = []
+        run(kc.execute_interactive)(
+            "import os\nfrom joblib import Parallel, delayed\n"
+            "print(sorted(set(Parallel(n_jobs=2)(delayed(os.getpid)() for _ in range(8)))))",
+            timeout=120,
+            output_hook=lambda msg: pids.append(msg["content"].get("text", "")),
+        )
+        workers = json.loads("".join(pids).strip())
+        stage_kernel.request_shutdown(wait=kernel.FINISHED_WAIT)
+        started = time.monotonic()
+    finally:
+        stage_kernel.shutdown()
+    assert time.monotonic() - started < 2.0
+    assert all(p.poll() is not None for p in stage_kernel.processes)
+    deadline = time.monotonic() + 30  # the workers notice that their parent is gone
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers), "joblib workers outlived the kernel"
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie is gone but for its exit status
+        return fh.read().split(") ")[-1][0] != "Z"
