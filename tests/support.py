@@ -141,7 +141,8 @@ def require_server() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -161,7 +162,7 @@ class Server:
     def __init__(self, base: Path) -> None:
         self.dir = base / "pgdata"
         self.sock = base / "pgsock"
-        self.port = _free_port()
+        self.port = free_port()
         for d in (self.dir, self.sock):
             d.mkdir(parents=True)
             if os.geteuid() == 0:

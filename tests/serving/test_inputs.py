@@ -147,5 +147,7 @@ def test_a_model_with_date_features_scores_raw_rows_with_the_time_column(
     checked = check_input(X.iloc[:5], schema, source="raw.csv", warn=False)
     assert checked.X["signed_up_month"].tolist() == [1.0] * 5 and "signed_up" not in checked.X
     bad = X.iloc[:5].assign(signed_up="not a date")
-    with pytest.raises(DataError, match=r"raw\.csv: time column 'signed_up' holds no dates \(first value 'not a date'\)"):
+    with pytest.raises(
+        DataError, match=r"raw\.csv: time column 'signed_up' holds no dates \(first value 'not a date'\)"
+    ):
         check_input(bad, schema, source="raw.csv", warn=False)

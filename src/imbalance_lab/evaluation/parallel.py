@@ -1,0 +1,169 @@
+"""Where the fold fits run: this machine's worker processes, or a Dask cluster.
+
+* By default, joblib's loky processes on this machine, each with a watchdog that ends it as soon
+  as its parent process is gone (:func:`exit_with_parent`): a stage killed with ``kill -9`` leaves
+  no worker holding memory.
+* When ``$IMBALANCE_LAB_DASK_SCHEDULER`` (:data:`SCHEDULER_ENV`) holds a scheduler address
+  (``tcp://host:8786``), the fits run on that Dask cluster through joblib's dask backend, and the
+  training data is sent to every worker once per process (a stage), not once per fit
+  (:func:`on_workers`). The same functions run on the same folds with the same seeds, one BLAS
+  thread each, and come back in the same order: the results are the same as on this machine.
+  The address is a setting of the machine, like ``$IMBALANCE_LAB_N_JOBS``: it never goes into
+  params.yaml or an output, and dask is imported only when the variable is set.
+
+A worker that dies mid-stage is survived: the scheduler reruns its fits on the other workers
+(their copy of the data is complete, it was sent to every worker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from joblib import Parallel, parallel_config
+
+from ..errors import ClusterError
+
+#: The environment variable that may name a Dask scheduler (``tcp://host:8786``) for the fold fits.
+SCHEDULER_ENV = "IMBALANCE_LAB_DASK_SCHEDULER"
+#: Seconds to wait for the scheduler to answer, and then for its first worker.
+CONNECT_TIMEOUT = 10.0
+#: Seconds between two checks of a local worker's parent.
+WATCHDOG_SECONDS = 0.5
+
+#: Connected clients, by scheduler address (one per process: a stage connects once).
+_CLIENTS: dict[str, Any] = {}
+#: Data sent to the workers: (address, content digest) -> future of the copy on every worker.
+_SCATTERED: dict[tuple[str, str], Any] = {}
+
+
+def scheduler_address() -> str | None:
+    """The Dask scheduler named by ``$IMBALANCE_LAB_DASK_SCHEDULER``, or None (fits run here)."""
+    return os.environ.get(SCHEDULER_ENV, "").strip() or None
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCHDOG_SECONDS)
+    os._exit(1)  # the parent is gone: nobody reads this worker's results
+
+
+def exit_with_parent(parent: int) -> None:
+    """Initializer of a local worker process: end the process when ``parent`` is no longer its
+    parent (within :data:`WATCHDOG_SECONDS`).
+
+    Loky workers outlive a killed parent: they start in the kernel's session (Jupyter starts the
+    kernel with a session of its own, so killing the stage's process group does not reach them),
+    and each holds both ends of its result pipe, so the parent's death brings no end-of-file; a
+    worker sending a result larger than the pipe's buffer (a fold's predictions) then blocks
+    forever, and the others wait for the pipe's lock. A thread polling ``os.getppid()`` is used
+    rather than ``prctl(PR_SET_PDEATHSIG)``: that signal fires when the *thread* that started the
+    worker ends, and loky starts replacement workers from a helper thread; polling is also not
+    Linux-only. It runs in its own thread, so a worker busy in a fit that releases the GIL
+    (scikit-learn, XGBoost, BLAS) still ends within the interval.
+    """
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="exit-with-parent", daemon=True).start()
+
+
+def cluster_client(address: str) -> Any:
+    """A connected ``distributed.Client`` for ``address`` with at least one worker (one per
+    process).
+
+    Raises
+    ------
+    ClusterError
+        The scheduler did not answer, or has no worker, within :data:`CONNECT_TIMEOUT` seconds.
+    """
+    client = _CLIENTS.get(address)
+    if client is not None and client.status == "running":
+        return client
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except Exception as exc:
+        raise ClusterError(
+            f"${SCHEDULER_ENV} names the Dask scheduler {address}, which did not answer within "
+            f"{CONNECT_TIMEOUT:g} s ({type(exc).__name__}); start it (dask scheduler) or unset the variable"
+        ) from None
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+    except Exception:
+        client.close()
+        raise ClusterError(
+            f"the Dask scheduler {address} (${SCHEDULER_ENV}) has no worker after {CONNECT_TIMEOUT:g} s; "
+            f"start some (dask worker {address}) or unset the variable"
+        ) from None
+    _CLIENTS[address] = client
+    return client
+
+
+def _content_key(obj: Any) -> str:
+    import pandas as pd
+
+    from .caches import digest, frame_digest
+
+    if isinstance(obj, pd.DataFrame):
+        return "frame:" + frame_digest(obj)
+    return "array:" + digest(obj)
+
+
+def on_workers(obj: Any) -> Any:
+    """``obj`` as a fit's argument: itself when the fits run here; on a cluster, a future of its
+    copy on every worker, sent once per process for the same content (a stage sends its training
+    data once, whatever the number of calls and fits).
+
+    Parameters
+    ----------
+    obj : DataFrame or array
+        Data every fit reads (the training rows, the labels); not modified by the fits.
+    """
+    address = scheduler_address()
+    if address is None:
+        return obj
+    client = cluster_client(address)
+    key = (address, _content_key(obj))
+    future = _SCATTERED.get(key)
+    if future is None or future.status != "finished":
+        [future] = client.scatter([obj], broadcast=True, hash=False)
+        _SCATTERED[key] = future
+    return future
+
+
+@contextlib.contextmanager
+def fold_parallel(*, n_jobs: int) -> Iterator[Parallel]:
+    """A joblib ``Parallel`` (results as a generator, in order) for the fold fits, to be used
+    inside the block.
+
+    Here: ``n_jobs`` loky processes that end with their parent (:func:`exit_with_parent`). On
+    the cluster of ``$IMBALANCE_LAB_DASK_SCHEDULER``: every worker thread of the cluster
+    (``n_jobs`` counts this machine's cores, not the cluster's).
+
+    Raises
+    ------
+    ClusterError
+        The scheduler named by the variable cannot be reached or has no worker.
+    """
+    address = scheduler_address()
+    if address is None:
+        with parallel_config(backend="loky", initializer=exit_with_parent, initargs=(os.getpid(),)):
+            yield Parallel(n_jobs=n_jobs, return_as="generator")
+        return
+    client = cluster_client(address)
+    with parallel_config(backend="dask", client=client, wait_for_workers_timeout=CONNECT_TIMEOUT):
+        yield Parallel(n_jobs=-1, return_as="generator")
+
+
+@contextlib.contextmanager
+def fit_backend(*, n_jobs: int) -> Iterator[None]:
+    """The backend of :func:`fold_parallel` for code that makes its own ``Parallel`` (e.g.
+    scikit-learn's ``learning_curve`` with ``n_jobs``); on a cluster, that code sends its data
+    once per call (joblib's dask backend scatters large arguments)."""
+    with fold_parallel(n_jobs=n_jobs):
+        yield
