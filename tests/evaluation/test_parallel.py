@@ -165,3 +165,25 @@ def test_exit_with_parent_ends_at_once_when_the_parent_is_already_gone():
     code = "from imbalance_lab.evaluation.parallel import exit_with_parent; exit_with_parent(-5); print('alive')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=Path(ROOT))
     assert out.returncode == 1 and "alive" not in out.stdout
+
+
+def test_a_call_whose_data_the_cluster_lost_is_rerun(cluster, monkeypatch):
+    """A worker that dies with the only copy of the data: the fits that needed it are cancelled,
+    the call is rerun (data sent again); past the retries, a one-line error."""
+    from distributed.client import FutureCancelledError
+
+    monkeypatch.setenv(parallel.SCHEDULER_ENV, cluster)
+    calls = []
+
+    def work(par):
+        calls.append(par)
+        if len(calls) == 1:
+            raise FutureCancelledError("batch-1", reason="already forgotten")
+        return "done"
+
+    assert parallel.run_parallel(work, n_jobs=2) == "done" and len(calls) == 2
+    monkeypatch.setattr(parallel, "LOST_DATA_RETRIES", 0)
+    calls.clear()
+    with pytest.raises(ClusterError) as err:
+        parallel.run_parallel(work, n_jobs=2)
+    assert "\n" not in str(err.value) and parallel.SCHEDULER_ENV in str(err.value)

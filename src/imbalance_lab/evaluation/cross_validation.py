@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
@@ -28,7 +28,7 @@ from ..data.split import iter_splits
 from ..progress import progress_bar
 from .caches import SharedFits, fit_predict_prefitted, predict_prefitted, shared_preprocessing
 from .metrics import score_predictions, threshold_metrics
-from .parallel import fold_parallel, on_workers
+from .parallel import on_workers, run_parallel
 from .thresholds import choose_threshold
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,10 @@ def run_folds(
     """Fit and predict every pipeline on every split, all in one pool of ``n_jobs`` processes
     (no core idles between pipelines), or on the Dask cluster of ``$IMBALANCE_LAB_DASK_SCHEDULER``
     (:mod:`imbalance_lab.evaluation.parallel`). Returns, per pipeline, the results in split order."""
-    with fold_parallel(n_jobs=n_jobs) as parallel:
-        return _run_folds(pipelines, X, y, splits, parallel=parallel, fit_predict=fit_predict, desc=desc)
+    return run_parallel(
+        lambda parallel: _run_folds(pipelines, X, y, splits, parallel=parallel, fit_predict=fit_predict, desc=desc),
+        n_jobs=n_jobs,
+    )
 
 
 def _run_folds(
@@ -90,7 +92,7 @@ def _run_folds(
     y: np.ndarray,
     splits: list,
     *,
-    parallel: Parallel,
+    parallel: Any,
     fit_predict: Callable[..., tuple[np.ndarray, float, float]],
     desc: str,
 ) -> list[list[tuple[np.ndarray, float, float]]]:

@@ -15,7 +15,7 @@ from ..data.split import iter_splits
 from ..progress import progress_bar
 from .caches import SharedFits, rest_of, shared_preprocessing
 from .metrics import CURVE_METRICS
-from .parallel import fit_backend, fold_parallel, on_workers
+from .parallel import fit_backend, on_workers, run_parallel
 
 
 def _learning_point(
@@ -99,7 +99,8 @@ def learning_curve(
         sizes_abs = _translate_train_sizes(np.asarray(sizes), len(splits[0][0]))
         points = [(train[:n], test) for train, test in splits for n in sizes_abs]
         shared = SharedFits(X, y)
-        with fold_parallel(n_jobs=n_jobs) as parallel:
+
+        def points_on(parallel: Any) -> list[tuple[float, float, str | None]]:
             prefitted = shared.preprocess([(step, sub) for sub, _ in points], parallel, "learning curve")
             kept = [shared.model(shared.model_key(estimator, sub)) for sub, _ in points]
             X_fit, y_fit = on_workers(shared.X), on_workers(y)  # on a cluster: sent to the workers once
@@ -109,7 +110,9 @@ def learning_curve(
                 )
                 for (sub, test), (pre, _), hit in zip(points, prefitted, kept)
             )
-            results = list(progress_bar(parallel(jobs), total=len(points), desc="learning curve"))
+            return list(progress_bar(parallel(jobs), total=len(points), desc="learning curve"))
+
+        results = run_parallel(points_on, n_jobs=n_jobs)
         failures = [r[2] for r in results if r[2] is not None]
         if len(failures) == len(results):
             raise ValueError(f"All the {len(results)} fits of the learning curve failed; the first: {failures[0]}")

@@ -4,25 +4,29 @@
   as its parent process is gone (:func:`exit_with_parent`): a stage killed with ``kill -9`` leaves
   no worker holding memory.
 * When ``$IMBALANCE_LAB_DASK_SCHEDULER`` (:data:`SCHEDULER_ENV`) holds a scheduler address
-  (``tcp://host:8786``), the fits run on that Dask cluster through joblib's dask backend, and the
+  (``tcp://host:8786``), the fits run on that Dask cluster (:class:`ClusterParallel`), and the
   training data is sent to every worker once per process (a stage), not once per fit
   (:func:`on_workers`). The same functions run on the same folds with the same seeds, one BLAS
   thread each, and come back in the same order: the results are the same as on this machine.
   The address is a setting of the machine, like ``$IMBALANCE_LAB_N_JOBS``: it never goes into
   params.yaml or an output, and dask is imported only when the variable is set.
 
-A worker that dies mid-stage is survived: the scheduler reruns its fits on the other workers
-(their copy of the data is complete, it was sent to every worker).
+A worker that dies mid-stage is survived: the scheduler reruns its fits on the other workers.
+Data sent from here has no recipe to compute it again, and the scheduler keeps only the copies
+tasks need (its active memory manager drops the others), so a dying worker may take the only copy
+with it: the scheduler then cancels the fits that needed it, and :func:`run_parallel` sends the
+data again and reruns the call (the fits are deterministic: the same results).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from joblib import Parallel, parallel_config
 
@@ -34,6 +38,12 @@ SCHEDULER_ENV = "IMBALANCE_LAB_DASK_SCHEDULER"
 CONNECT_TIMEOUT = 10.0
 #: Seconds between two checks of a local worker's parent.
 WATCHDOG_SECONDS = 0.5
+
+#: Times a call is rerun after the cluster lost data it sent there (workers that died).
+LOST_DATA_RETRIES = 3
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Connected clients, by scheduler address (one per process: a stage connects once).
 _CLIENTS: dict[str, Any] = {}
@@ -136,14 +146,37 @@ def on_workers(obj: Any) -> Any:
     return future
 
 
-@contextlib.contextmanager
-def fold_parallel(*, n_jobs: int) -> Iterator[Parallel]:
-    """A joblib ``Parallel`` (results as a generator, in order) for the fold fits, to be used
-    inside the block.
+class ClusterParallel:
+    """``joblib.Parallel(return_as="generator")`` on a Dask cluster: called with ``delayed`` jobs,
+    it submits them all (the scheduler queues them for its workers) and yields their results in
+    the jobs' order. Futures among the arguments (:func:`on_workers`) are read on the workers.
 
-    Here: ``n_jobs`` loky processes that end with their parent (:func:`exit_with_parent`). On
-    the cluster of ``$IMBALANCE_LAB_DASK_SCHEDULER``: every worker thread of the cluster
-    (``n_jobs`` counts this machine's cores, not the cluster's).
+    Not joblib's dask backend: that one runs the jobs in this process, futures unresolved, when the
+    cluster has a single worker thread (joblib runs ``n_jobs == 1`` sequentially), e.g. after the
+    other workers died; and it batches jobs, so a dying worker takes several fits with it.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __call__(self, jobs: Any) -> Iterator[Any]:
+        """The results of ``jobs`` (``delayed`` calls), in their order."""
+        futures = [self.client.submit(func, *args, pure=False, **kwargs) for func, args, kwargs in jobs]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            self.client.cancel([f for f in futures if not f.done()])
+
+
+@contextlib.contextmanager
+def fold_parallel(*, n_jobs: int) -> Iterator[Any]:
+    """A callable like ``joblib.Parallel(return_as="generator")`` (results in order) for the fold
+    fits, to be used inside the block.
+
+    Here: a ``Parallel`` of ``n_jobs`` loky processes that end with their parent
+    (:func:`exit_with_parent`). On the cluster of ``$IMBALANCE_LAB_DASK_SCHEDULER``: a
+    :class:`ClusterParallel` on all its workers (``n_jobs`` counts this machine's cores).
 
     Raises
     ------
@@ -155,15 +188,51 @@ def fold_parallel(*, n_jobs: int) -> Iterator[Parallel]:
         with parallel_config(backend="loky", initializer=exit_with_parent, initargs=(os.getpid(),)):
             yield Parallel(n_jobs=n_jobs, return_as="generator")
         return
-    client = cluster_client(address)
-    with parallel_config(backend="dask", client=client, wait_for_workers_timeout=CONNECT_TIMEOUT):
-        yield Parallel(n_jobs=-1, return_as="generator")
+    yield ClusterParallel(cluster_client(address))
 
 
 @contextlib.contextmanager
 def fit_backend(*, n_jobs: int) -> Iterator[None]:
-    """The backend of :func:`fold_parallel` for code that makes its own ``Parallel`` (e.g.
-    scikit-learn's ``learning_curve`` with ``n_jobs``); on a cluster, that code sends its data
-    once per call (joblib's dask backend scatters large arguments)."""
-    with fold_parallel(n_jobs=n_jobs):
+    """The backend for code that makes its own ``Parallel`` (e.g. scikit-learn's
+    ``learning_curve`` with ``n_jobs``): local processes that end with their parent, or joblib's
+    dask backend on the cluster (which sends large arguments once per call)."""
+    address = scheduler_address()
+    if address is None:
+        with parallel_config(backend="loky", initializer=exit_with_parent, initargs=(os.getpid(),)):
+            yield
+        return
+    with parallel_config(backend="dask", client=cluster_client(address), wait_for_workers_timeout=CONNECT_TIMEOUT):
         yield
+
+
+def run_parallel(work: Callable[[Any], T], *, n_jobs: int) -> T:
+    """``work(parallel)`` with the ``Parallel`` of :func:`fold_parallel`. On a cluster, a call
+    whose fits were cancelled because the data they read was lost with a dying worker is rerun,
+    the data sent again, up to :data:`LOST_DATA_RETRIES` times (the fits are deterministic and
+    results already kept in the caches stay valid).
+
+    Raises
+    ------
+    ClusterError
+        The cluster lost the data more often than that.
+    """
+    if scheduler_address() is None:
+        with fold_parallel(n_jobs=n_jobs) as parallel:
+            return work(parallel)
+    from distributed.client import FutureCancelledError
+
+    for attempt in range(LOST_DATA_RETRIES + 1):
+        try:
+            with fold_parallel(n_jobs=n_jobs) as parallel:
+                return work(parallel)
+        except FutureCancelledError as exc:
+            if attempt == LOST_DATA_RETRIES:
+                raise ClusterError(
+                    f"the Dask cluster (${SCHEDULER_ENV}) lost the stage's data {attempt + 1} times "
+                    f"(workers died: {type(exc).__name__}); check its workers and rerun"
+                ) from None
+            log.warning("the Dask cluster lost data (a worker died?); sending it again and rerunning the call")
+            # this client may not know yet which of its data were lost: send them all again
+            for key in [k for k in _SCATTERED if k[0] == scheduler_address()]:
+                del _SCATTERED[key]
+    raise AssertionError("unreachable")  # pragma: no cover
