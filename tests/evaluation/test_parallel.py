@@ -187,3 +187,15 @@ def test_a_call_whose_data_the_cluster_lost_is_rerun(cluster, monkeypatch):
     with pytest.raises(ClusterError) as err:
         parallel.run_parallel(work, n_jobs=2)
     assert "\n" not in str(err.value) and parallel.SCHEDULER_ENV in str(err.value)
+
+
+def test_workers_running_other_code_are_a_one_line_error(cluster, monkeypatch):
+    monkeypatch.setenv(parallel.SCHEDULER_ENV, cluster)
+    client = parallel.cluster_client(cluster)
+    assert client.run(parallel.code_identity) == dict.fromkeys(
+        client.scheduler_info()["workers"], parallel.code_identity()
+    )
+    monkeypatch.setattr(client, "run", lambda func: {"tcp://a:1": "other", "tcp://b:1": "other"})
+    with pytest.raises(ClusterError) as err:
+        parallel._check_workers(client, cluster)
+    assert "\n" not in str(err.value) and "2 worker(s)" in str(err.value)

@@ -110,8 +110,49 @@ def cluster_client(address: str) -> Any:
             f"the Dask scheduler {address} (${SCHEDULER_ENV}) has no worker after {CONNECT_TIMEOUT:g} s; "
             f"start some (dask worker {address}) or unset the variable"
         ) from None
+    try:
+        _check_workers(client, address)
+    except BaseException:
+        client.close()
+        raise
     _CLIENTS[address] = client
     return client
+
+
+#: Libraries whose version changes what a fit computes: a worker must have the same as the stage.
+FIT_LIBRARIES = ("numpy", "scipy", "pandas", "scikit-learn", "imbalanced-learn", "xgboost-cpu", "joblib")
+
+
+def code_identity() -> str:
+    """A digest of this package's source and of :data:`FIT_LIBRARIES`' versions: what a fit's
+    result depends on besides its arguments."""
+    import hashlib
+    from importlib import metadata
+    from pathlib import Path
+
+    h = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    for name in FIT_LIBRARIES:
+        try:
+            h.update(f"{name}=={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{name} missing".encode())
+    return h.hexdigest()
+
+
+def _check_workers(client: Any, address: str) -> None:
+    """Every worker runs this package's code with the same fitting libraries, or a ClusterError."""
+    mine = code_identity()
+    theirs = client.run(code_identity)
+    other = sorted(worker for worker, identity in theirs.items() if identity != mine)
+    if other:
+        raise ClusterError(
+            f"{len(other)} worker(s) of the Dask scheduler {address} (${SCHEDULER_ENV}), e.g. {other[0]}, run "
+            "another version of imbalance_lab or of its fitting libraries; start them from this commit's "
+            "environment (make env), or their results would differ"
+        )
 
 
 def _content_key(obj: Any) -> str:
@@ -141,6 +182,8 @@ def on_workers(obj: Any) -> Any:
     key = (address, _content_key(obj))
     future = _SCATTERED.get(key)
     if future is None or future.status != "finished":
+        # to every worker at once: with one copy, the scheduler would queue the first fits on its
+        # holder rather than pay the (estimated) transfer to the others
         [future] = client.scatter([obj], broadcast=True, hash=False)
         _SCATTERED[key] = future
     return future
