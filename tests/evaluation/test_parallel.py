@@ -199,3 +199,26 @@ def test_workers_running_other_code_are_a_one_line_error(cluster, monkeypatch):
     with pytest.raises(ClusterError) as err:
         parallel._check_workers(client, cluster)
     assert "\n" not in str(err.value) and "2 worker(s)" in str(err.value)
+
+
+def _slow_square(i: int) -> int:
+    time.sleep(0.01 * (i % 3))
+    return i * i
+
+
+def _fails(i: int) -> int:
+    if i == 5:
+        raise ValueError("fold 5 cannot be fitted")
+    return i
+
+
+def test_cluster_parallel_yields_in_order_and_raises_the_fit_s_own_error(cluster, monkeypatch):
+    from joblib import delayed
+
+    monkeypatch.setenv(parallel.SCHEDULER_ENV, cluster)
+    monkeypatch.setattr(parallel, "JOBS_PER_THREAD", 2)  # 4 jobs in flight for 40
+    with parallel.fold_parallel(n_jobs=2) as par:
+        assert isinstance(par, parallel.ClusterParallel)
+        assert list(par(delayed(_slow_square)(i) for i in range(40))) == [i * i for i in range(40)]
+        with pytest.raises(ValueError, match="fold 5 cannot be fitted"):
+            list(par(delayed(_fails)(i) for i in range(10)))

@@ -112,7 +112,7 @@ def _run_folds(
     prefitted = dict(zip(wanted, shared.preprocess([(steps[i], splits[j][2]) for i, j in wanted], parallel, desc)))
     model_keys = {(i, j): shared.model_key(pipelines[i][1], splits[j][2]) for i, j in wanted}
     X_shared, y_fit = on_workers(shared.X), on_workers(y)  # the data, or its copy on every cluster worker
-    X_fit = on_workers(X) if None in steps else X
+    X_fit = on_workers(X) if any(step is None for step in steps) else X
 
     def job(i: int, j: int) -> Any:
         _, est = pipelines[i]

@@ -20,6 +20,7 @@ data again and reruns the call (the fits are deterministic: the same results).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -39,6 +40,8 @@ CONNECT_TIMEOUT = 10.0
 #: Seconds between two checks of a local worker's parent.
 WATCHDOG_SECONDS = 0.5
 
+#: Jobs a cluster call keeps submitted per worker thread (as joblib's ``pre_dispatch``, wider).
+JOBS_PER_THREAD = 4
 #: Times a call is rerun after the cluster lost data it sent there (workers that died).
 LOST_DATA_RETRIES = 3
 
@@ -203,13 +206,20 @@ class ClusterParallel:
         self.client = client
 
     def __call__(self, jobs: Any) -> Iterator[Any]:
-        """The results of ``jobs`` (``delayed`` calls), in their order."""
-        futures = [self.client.submit(func, *args, pure=False, **kwargs) for func, args, kwargs in jobs]
+        """The results of ``jobs`` (``delayed`` calls), in their order; at most
+        :data:`JOBS_PER_THREAD` jobs per worker thread are submitted ahead of the next result
+        taken (finished results wait on the workers: a bounded number)."""
+        window = max(2, JOBS_PER_THREAD * sum(self.client.nthreads().values()))
+        pending: collections.deque = collections.deque()
         try:
-            for future in futures:
-                yield future.result()
+            for func, args, kwargs in jobs:
+                pending.append(self.client.submit(func, *args, pure=False, **kwargs))
+                if len(pending) >= window:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
         finally:
-            self.client.cancel([f for f in futures if not f.done()])
+            self.client.cancel(list(pending))
 
 
 @contextlib.contextmanager
