@@ -222,3 +222,9 @@ def test_cluster_parallel_yields_in_order_and_raises_the_fit_s_own_error(cluster
         assert list(par(delayed(_slow_square)(i) for i in range(40))) == [i * i for i in range(40)]
         with pytest.raises(ValueError, match="fold 5 cannot be fitted"):
             list(par(delayed(_fails)(i) for i in range(10)))
+
+
+def test_machine_events_go_to_the_process_stderr_not_the_notebook():
+    logger = parallel.machine_log()
+    assert parallel.machine_log() is logger and not logger.propagate
+    assert [h.stream for h in logger.handlers if getattr(h, "machine_log", False)] == [sys.__stderr__]

@@ -24,6 +24,7 @@ import collections
 import contextlib
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,13 +46,26 @@ JOBS_PER_THREAD = 4
 #: Times a call is rerun after the cluster lost data it sent there (workers that died).
 LOST_DATA_RETRIES = 3
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Connected clients, by scheduler address (one per process: a stage connects once).
 _CLIENTS: dict[str, Any] = {}
 #: Data sent to the workers: (address, content digest) -> future of the copy on every worker.
 _SCATTERED: dict[tuple[str, str], Any] = {}
+
+
+def machine_log() -> logging.Logger:
+    """A logger for events of the machine, not of the research (a worker that died): it writes to
+    the process's own stderr (a stage's log file), not to the notebook, so that the report is the
+    same as a run without the event."""
+    logger = logging.getLogger(f"{__name__}.machine")
+    if not any(getattr(h, "machine_log", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.__stderr__)
+        handler.machine_log = True  # type: ignore[attr-defined]
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    return logger
 
 
 def scheduler_address() -> str | None:
@@ -284,7 +298,7 @@ def run_parallel(work: Callable[[Any], T], *, n_jobs: int) -> T:
                     f"the Dask cluster (${SCHEDULER_ENV}) lost the stage's data {attempt + 1} times "
                     f"(workers died: {type(exc).__name__}); check its workers and rerun"
                 ) from None
-            log.warning("the Dask cluster lost data (a worker died?); sending it again and rerunning the call")
+            machine_log().warning("the Dask cluster lost data (a worker died?); sending it again and rerunning")
             # this client may not know yet which of its data were lost: send them all again
             for key in [k for k in _SCATTERED if k[0] == scheduler_address()]:
                 del _SCATTERED[key]
