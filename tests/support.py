@@ -6,9 +6,11 @@ Plain functions, for the end-to-end tests' own helpers; ``conftest.py`` offers t
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -115,6 +117,74 @@ def copy_project(dest: Path, *, git: bool = False, params: dict[str, Any] | None
 
 
 # --------------------------------------------------------------------------------------------
+# A Dask cluster on localhost
+# --------------------------------------------------------------------------------------------
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+class DaskCluster:
+    """``dask scheduler`` and ``dask worker`` processes on localhost, as on real machines: each
+    command in a process group of its own (a worker's nanny and worker process die together), on
+    free ports, one thread per worker. Use it as a context manager: every process is killed on
+    exit, whatever happened."""
+
+    def __init__(self, base: Path, *, n_workers: int = 2, timeout: float = 60.0) -> None:
+        self.base, self.n_workers, self.timeout = base, n_workers, timeout
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        self.scheduler: subprocess.Popen | None = None
+        self.workers: dict[str, subprocess.Popen] = {}
+
+    def _start(self, name: str, cmd: list[str]) -> subprocess.Popen:
+        with open(self.base / f"{name}.log", "wb") as log:  # the process keeps its own descriptor
+            return subprocess.Popen(
+                cmd, env=env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+
+    def __enter__(self) -> DaskCluster:
+        self.base.mkdir(parents=True, exist_ok=True)
+        port = self.address.rsplit(":", 1)[1]
+        try:
+            self.scheduler = self._start(
+                "scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"]
+            )
+            for i in range(self.n_workers):
+                name = f"w{i}"
+                self.workers[name] = self._start(
+                    name,
+                    [str(BIN / "dask"), "worker", self.address, "--nthreads", "1", "--name", name, "--no-dashboard"]
+                    + ["--local-directory", str(self.base / name), "--death-timeout", "60"],
+                )
+            self.wait_for_workers(self.n_workers)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def client(self) -> Any:
+        from distributed import Client
+
+        return Client(self.address, timeout=self.timeout, set_as_default=False)
+
+    def wait_for_workers(self, n: int) -> None:
+        with self.client() as client:
+            client.wait_for_workers(n, timeout=self.timeout)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a worker (its nanny and worker processes), as a machine that dies."""
+        _kill_group(self.workers[name])
+
+    def __exit__(self, *exc: Any) -> None:
+        for proc in [*self.workers.values(), self.scheduler]:
+            if proc is not None:
+                _kill_group(proc)
+
+
+# --------------------------------------------------------------------------------------------
 # PostgreSQL
 # --------------------------------------------------------------------------------------------
 
@@ -141,7 +211,8 @@ def require_server() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -161,7 +232,7 @@ class Server:
     def __init__(self, base: Path) -> None:
         self.dir = base / "pgdata"
         self.sock = base / "pgsock"
-        self.port = _free_port()
+        self.port = free_port()
         for d in (self.dir, self.sock):
             d.mkdir(parents=True)
             if os.geteuid() == 0:

@@ -38,6 +38,10 @@ class TuneError(ImbalanceLabError):
     """A tuning problem the user can fix (storage, params)."""
 
 
+class ClusterError(ImbalanceLabError):
+    """A Dask scheduler (``$IMBALANCE_LAB_DASK_SCHEDULER``) that cannot be reached or has no worker."""
+
+
 class ArtifactError(ImbalanceLabError):
     """A model artifact that is missing, incomplete, modified or unsafe to load."""
 

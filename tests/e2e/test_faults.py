@@ -8,6 +8,7 @@ run puts them back (or replaces them), so what a killed stage half-wrote never s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -147,3 +148,73 @@ def test_sigkill_while_a_stage_replaces_its_outputs_then_repro_completes(project
     _assert_consistent(root)
     assert not (root / ".imbalance-lab" / "backup" / "cross_validate").exists()
     assert all(p.exists() for p in _outputs(root, "cross_validate"))
+
+
+def _children() -> dict[int, list[int]]:
+    """Parent pid -> pids of its live (not zombie) children, from /proc."""
+    tree: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            tree.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    return tree
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """The live descendants of ``pid``, with their command lines."""
+    tree, found, todo = _children(), {}, [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            try:
+                found[child] = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sigkill_of_a_running_imbalance_stage_leaves_no_process_behind(project):
+    """kill -9 of the process group of `dvc repro` while the imbalance stage's worker processes
+    run: the kernel (in a session of its own) and its loky workers end too, within 10 s."""
+    root = project
+    run(["dvc", "repro", "tune"], root)
+    proc = subprocess.Popen(
+        ["dvc", "repro", "--force", "--single-item", "imbalance"],
+        cwd=root,
+        env={**env(), "IMBALANCE_LAB_N_JOBS": "2"},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stage: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            stage.update(_descendants(proc.pid))
+            if sum("loky" in cmd and "resource_tracker" not in cmd for cmd in stage.values()) >= 2:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"the imbalance stage started no two worker processes: {sorted(stage.values())}")
+        stage.update(_descendants(proc.pid))
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in stage):
+        time.sleep(0.2)
+    left = {p: cmd for p, cmd in stage.items() if _alive(p)}
+    for pid in left:  # do not leave them to the next tests
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes of the killed stage still alive 10 s later: {left}"

@@ -32,6 +32,7 @@ from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
 from ..progress import progress_bar
+from .parallel import on_workers
 
 #: Fitted preprocessing steps: key -> (fitted step, measured fit seconds). Least recently used
 #: entries are dropped beyond :data:`PREPROCESS_CACHE_SIZE`.
@@ -158,7 +159,8 @@ class SharedFits:
         keys = [self.step_key(step, rows) for step, rows in wanted]
         missing = {k: w for k, w in zip(keys, wanted) if k not in _PREPROCESS_CACHE}
         if missing:
-            jobs = (delayed(fit_preprocessing)(step, self.X, self.y, rows) for step, rows in missing.values())
+            X, y = on_workers(self.X), on_workers(self.y)  # on a cluster: sent to the workers once
+            jobs = (delayed(fit_preprocessing)(step, X, y, rows) for step, rows in missing.values())
             fitted = list(progress_bar(parallel(jobs), total=len(missing), desc=f"{desc}: preprocessing"))
             for key, result in zip(missing, fitted):
                 _PREPROCESS_CACHE[key] = result

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
@@ -28,6 +28,7 @@ from ..data.split import iter_splits
 from ..progress import progress_bar
 from .caches import SharedFits, fit_predict_prefitted, predict_prefitted, shared_preprocessing
 from .metrics import score_predictions, threshold_metrics
+from .parallel import on_workers, run_parallel
 from .thresholds import choose_threshold
 
 log = logging.getLogger(__name__)
@@ -77,12 +78,29 @@ def run_folds(
     desc: str,
 ) -> list[list[tuple[np.ndarray, float, float]]]:
     """Fit and predict every pipeline on every split, all in one pool of ``n_jobs`` processes
-    (no core idles between pipelines). Returns, per pipeline, the results in split order."""
+    (no core idles between pipelines), or on the Dask cluster of ``$IMBALANCE_LAB_DASK_SCHEDULER``
+    (:mod:`imbalance_lab.evaluation.parallel`). Returns, per pipeline, the results in split order."""
+    return run_parallel(
+        lambda parallel: _run_folds(pipelines, X, y, splits, parallel=parallel, fit_predict=fit_predict, desc=desc),
+        n_jobs=n_jobs,
+    )
+
+
+def _run_folds(
+    pipelines: Sequence[tuple[str, Any]],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: list,
+    *,
+    parallel: Any,
+    fit_predict: Callable[..., tuple[np.ndarray, float, float]],
+    desc: str,
+) -> list[list[tuple[np.ndarray, float, float]]]:
     order = [(i, j) for i in range(len(pipelines)) for j in range(len(splits))]
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
     steps = [shared_preprocessing(est) if fit_predict is fit_and_predict else None for _, est in pipelines]
     if all(step is None for step in steps):
-        jobs = (delayed(fit_predict)(pipelines[i][1], X, y, splits[j][2], splits[j][3]) for i, j in order)
+        X_fit, y_fit = on_workers(X), on_workers(y)  # the data itself, or its copy on every cluster worker
+        jobs = (delayed(fit_predict)(pipelines[i][1], X_fit, y_fit, splits[j][2], splits[j][3]) for i, j in order)
         results = list(progress_bar(parallel(jobs), total=len(order), desc=desc))
         out: list[list[tuple[np.ndarray, float, float]]] = [[] for _ in pipelines]
         for (i, _), result in zip(order, results):
@@ -93,17 +111,19 @@ def run_folds(
     wanted = [(i, j) for i, j in order if steps[i] is not None]
     prefitted = dict(zip(wanted, shared.preprocess([(steps[i], splits[j][2]) for i, j in wanted], parallel, desc)))
     model_keys = {(i, j): shared.model_key(pipelines[i][1], splits[j][2]) for i, j in wanted}
+    X_shared, y_fit = on_workers(shared.X), on_workers(y)  # the data, or its copy on every cluster worker
+    X_fit = on_workers(X) if any(step is None for step in steps) else X
 
     def job(i: int, j: int) -> Any:
         _, est = pipelines[i]
         _, _, train, val = splits[j]
         if steps[i] is None:
-            return delayed(fit_predict)(est, X, y, train, val)
+            return delayed(fit_predict)(est, X_fit, y_fit, train, val)
         cached = shared.model(model_keys[i, j])
         if cached is not None:
             reused[i, j] = cached  # kept here: the cache may drop it before the result comes back
-            return delayed(predict_prefitted)(cached[0], prefitted[i, j][0], shared.X, val)
-        return delayed(fit_predict_prefitted)(est, prefitted[i, j][0], shared.X, y, train, val)
+            return delayed(predict_prefitted)(cached[0], prefitted[i, j][0], X_shared, val)
+        return delayed(fit_predict_prefitted)(est, prefitted[i, j][0], X_shared, y_fit, train, val)
 
     reused: dict[tuple[int, int], tuple[Any, float]] = {}
     # the first of several equal pipelines (same fit on the same rows) runs; the others wait for it

@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from threadpoolctl import threadpool_limits
 
 from ..data.split import iter_splits
 from ..progress import progress_bar
 from .caches import SharedFits, rest_of, shared_preprocessing
 from .metrics import CURVE_METRICS
+from .parallel import fit_backend, on_workers, run_parallel
 
 
 def _learning_point(
@@ -90,7 +91,7 @@ def learning_curve(
     except ImportError:  # pragma: no cover - a scikit-learn without the helper: its own function
         step = None
     if step is None:
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=1), fit_backend(n_jobs=n_jobs):
             sizes_abs, train_scores, val_scores = sk_learning_curve(
                 estimator, X, y, cv=splits, train_sizes=list(sizes), scoring=scoring, n_jobs=n_jobs, shuffle=False
             )
@@ -98,14 +99,20 @@ def learning_curve(
         sizes_abs = _translate_train_sizes(np.asarray(sizes), len(splits[0][0]))
         points = [(train[:n], test) for train, test in splits for n in sizes_abs]
         shared = SharedFits(X, y)
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-        prefitted = shared.preprocess([(step, sub) for sub, _ in points], parallel, "learning curve")
-        kept = [shared.model(shared.model_key(estimator, sub)) for sub, _ in points]
-        jobs = (
-            delayed(_learning_point)(estimator, None if hit is None else hit[0], pre, shared.X, y, sub, test, scoring)
-            for (sub, test), (pre, _), hit in zip(points, prefitted, kept)
-        )
-        results = list(progress_bar(parallel(jobs), total=len(points), desc="learning curve"))
+
+        def points_on(parallel: Any) -> list[tuple[float, float, str | None]]:
+            prefitted = shared.preprocess([(step, sub) for sub, _ in points], parallel, "learning curve")
+            kept = [shared.model(shared.model_key(estimator, sub)) for sub, _ in points]
+            X_fit, y_fit = on_workers(shared.X), on_workers(y)  # on a cluster: sent to the workers once
+            jobs = (
+                delayed(_learning_point)(
+                    estimator, None if hit is None else hit[0], pre, X_fit, y_fit, sub, test, scoring
+                )
+                for (sub, test), (pre, _), hit in zip(points, prefitted, kept)
+            )
+            return list(progress_bar(parallel(jobs), total=len(points), desc="learning curve"))
+
+        results = run_parallel(points_on, n_jobs=n_jobs)
         failures = [r[2] for r in results if r[2] is not None]
         if len(failures) == len(results):
             raise ValueError(f"All the {len(results)} fits of the learning curve failed; the first: {failures[0]}")

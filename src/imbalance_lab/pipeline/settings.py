@@ -3,6 +3,9 @@ stage runs or where it keeps things, never what it computes, so that neither par
 ``dvc exp show`` carries them and changing one reruns nothing.
 
 * ``IMBALANCE_LAB_N_JOBS``: cores a stage uses (default: every core this process may use);
+* ``IMBALANCE_LAB_DASK_SCHEDULER``: a Dask scheduler (``tcp://host:8786``) on whose cluster the
+  fold fits of cross_validate (and its learning curve) and imbalance run, with the same results
+  (:data:`imbalance_lab.evaluation.parallel.SCHEDULER_ENV`);
 * ``IMBALANCE_LAB_OPTUNA_STORAGE``: a database URL for the tune stage's study
   (:data:`imbalance_lab.tuning.storage.STORAGE_ENV`);
 * ``IMBALANCE_LAB_SALT``: the salt of ``prepare.hash_columns``
