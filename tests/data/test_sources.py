@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from imbalance_lab import data
+from imbalance_lab.data.sources import header_like_data
 
 
 @pytest.fixture(scope="session")
@@ -467,3 +468,26 @@ def test_a_file_that_is_not_a_workbook_or_an_old_xls(tmp_path, data_error, read,
     )
     msg = data_error(read, tmp_path, path=write(tmp_path, "old.xls", "x"))
     assert "Excel 97-2003 workbook (.xls) is not read; save it as .xlsx" in msg
+
+
+def test_commented_lines_before_a_header_less_file_are_not_its_first_row(tmp_path, read, write):
+    name = write(tmp_path, "adult.csv", "# exported 2024\n39,State-gov,<=50K\n50,Private,>50K\n")
+    options = {"sep": ",", "comment": "#", "header": None, "names": ["age", "wc", "inc"]}
+    df = read(tmp_path, path=name, options=options)
+    assert df["age"].tolist() == [39, 50] and df["wc"].tolist() == ["State-gov", "Private"]
+
+
+def test_a_header_of_nan_and_inf_names_is_not_data():
+    df = pd.DataFrame({"nan": [1.0, 2.0], "inf": [3.0, 4.0], "y": [0, 1]})
+    assert header_like_data(df) is None
+
+
+def test_excel_without_openpyxl_names_the_fix(tmp_path, read, frame, monkeypatch, data_error):
+    name = workbook(tmp_path / "book.xlsx", {"data": frame(6)})
+
+    def no_reader(*args, **kwargs):
+        raise ImportError("Missing optional dependency 'openpyxl'")
+
+    monkeypatch.setattr(pd, "ExcelFile", no_reader)
+    message = data_error(read, tmp_path, path=name)
+    assert message.endswith("book.xlsx: reading Excel needs openpyxl, which is not installed; run make env")

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from imbalance_lab import data
+from imbalance_lab.errors import DataError
 
 
 def labelled(n: int = 200, positives: int = 20) -> pd.DataFrame:
@@ -173,3 +174,20 @@ def test_split_summary_records_the_time_split_only():
         "time_column": "when",
         "test_from": "2024-03-01",
     }
+
+
+def test_a_tie_at_the_cut_off_time_is_said_and_named_in_the_fix(caplog):
+    """Rows at the cut-off time all go to the test part: with a coarse time column the test part
+    can hold far more than test_size, which the log says (and a failing split's fix names)."""
+    df = pd.DataFrame({"year": [2020] * 30 + [2021] * 70, "y": [0, 1] * 50})
+    with caplog.at_level("WARNING", logger="imbalance_lab.data.split"):
+        train, test = data.split_holdout(
+            df, target="y", test_size=0.2, seed=0, n_splits=5, source="t.csv", split="time", time_column="year"
+        )
+    assert (len(train), len(test)) == (30, 70)
+    assert "holds 70% of the rows, not test_size=0.2: 70 row(s) share the cut-off time" in caplog.text
+    df = pd.DataFrame({"year": [2020] * 6 + [2021] * 94, "y": [0, 1] * 50})
+    with pytest.raises(DataError, match=r"the test part holds 94% of the rows: those at its first time too"):
+        data.split_holdout(
+            df, target="y", test_size=0.2, seed=0, n_splits=5, source="t.csv", split="time", time_column="year"
+        )

@@ -10,6 +10,7 @@ import pytest
 
 from imbalance_lab import data
 from imbalance_lab.data.times import time_text
+from imbalance_lab.errors import DataError
 
 
 def test_parse_times_reads_text_in_one_format():
@@ -116,3 +117,12 @@ def test_add_date_features_derives_what_new_raw_rows_lack():
     assert data.add_date_features(
         raw.drop(columns="signup"), time_column="signup", features=features, source="n"
     ).shape == (2, 1)
+
+
+def test_infinite_numeric_times_are_one_line_error():
+    with pytest.raises(DataError) as exc:
+        data.parse_times(pd.Series([1.0, np.inf, 3.0]), column="t", source="s.csv")
+    assert str(exc.value) == (
+        "s.csv: time column 't' holds 1 infinite value(s) (first at data row 2); give those rows their real "
+        "time or remove them"
+    )

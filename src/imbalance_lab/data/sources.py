@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,9 @@ def _row_at(path: Path, opts: dict[str, Any], encoding: str, skiprows: int, row:
             quotechar=opts.get("quotechar", '"'),
             skipinitialspace=opts.get("skipinitialspace", False),
         )
-        records = (r for r in reader if r)
+        comment = opts.get("comment")
+        # as pandas reads it: blank lines and (with the comment option) commented lines are no rows
+        records = (r for r in reader if r and not (comment and r[0].lstrip().startswith(comment)))
         return next(itertools.islice(records, row, None), [])
 
 
@@ -233,11 +236,11 @@ def _number_in(number: float, values: pd.Series) -> bool:
 
 
 def _is_number(text: str) -> bool:
+    """Whether ``text`` is a finite number (a header's "nan" or "inf" is a name, not data)."""
     try:
-        float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True
 
 
 def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> DataError:
@@ -318,6 +321,8 @@ def _read_excel(path: Path, name: str, options: dict[str, Any]) -> pd.DataFrame:
         )
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
+    except ImportError:
+        raise DataError(f"{name}: reading Excel needs openpyxl, which is not installed; run make env") from None
     except Exception as exc:  # zipfile, openpyxl and XML errors of a file that is not a workbook
         raise DataError(
             f"{name}: cannot read as an Excel workbook ({type(exc).__name__}); check the file, save it as .xlsx, "

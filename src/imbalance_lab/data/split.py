@@ -4,6 +4,7 @@ training rows that every later stage and experiment uses, so that fold scores ar
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import numpy as np
@@ -13,6 +14,8 @@ from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from ..errors import DataError
 from .schema import Schema
 from .times import SPLITS, time_text
+
+log = logging.getLogger(__name__)
 
 
 def split_holdout(
@@ -69,6 +72,17 @@ def split_holdout(
         is_test = (df[time_column] >= cutoff).to_numpy()
         train_idx, test_idx = idx[~is_test], idx[is_test]
         what = f"the out-of-time split (test rows: '{time_column}' from {time_text(cutoff)} on)"
+        share = len(test_idx) / len(idx)
+        if share > test_size + 0.05:  # the rows at the cut-off time all go to the test part
+            log.warning(
+                "%s: %s holds %.0f%% of the rows, not test_size=%g: %d row(s) share the cut-off time and no "
+                "test time may also be a training time",
+                source,
+                what,
+                100 * share,
+                test_size,
+                int((df[time_column] == cutoff).sum()),
+            )
         if len(train_idx) == 0:
             raise DataError(
                 f"{source}: {what} leaves no training rows (every row has the latest time); "
@@ -91,6 +105,8 @@ def split_holdout(
                 if n_test < 1
                 else f"lower prepare.n_splits or prepare.test_size, or add {kind} rows"
             )
+            if split == "time" and n_test >= 1:
+                fix += f" (the test part holds {len(test_idx) / len(idx):.0%} of the rows: those at its first time too)"
             raise DataError(
                 f"{source}: {what} puts {n_test} of the {n_train + n_test} "
                 f"{kind} row(s) in the test part and {n_train} in the training part; every class needs a test row "

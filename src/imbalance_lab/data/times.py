@@ -47,7 +47,15 @@ def parse_times(values: pd.Series, *, column: str, source: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return _naive(values)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.astype("float64")
+        numbers = values.astype("float64")
+        infinite = ~np.isfinite(numbers.to_numpy())
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0])
+            raise DataError(
+                f"{source}: time column '{column}' holds {int(infinite.sum())} infinite value(s) (first at data "
+                f"row {row + 1}); give those rows their real time or remove them"
+            )
+        return numbers
     typed = values.map(lambda v: isinstance(v, (datetime.date, np.datetime64))).to_numpy(dtype=bool)
     text = values.astype(str).str.strip()
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
