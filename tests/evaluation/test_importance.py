@@ -123,7 +123,23 @@ def test_permutation_importance_falls_back_to_sklearn(sklearn_importance, replac
     )
     pipe.fit(X.iloc[:100], y[:100])
     X_test, y_test = X.iloc[100:], y[100:]
-    got = ev.permutation_importance(pipe, X_test, y_test, n_repeats=3, random_state=0)
+    import contextlib
+
+    from imbalance_lab.evaluation import parallel
+
+    inside = []
+    real = parallel.local_workers
+
+    @contextlib.contextmanager
+    def recording():
+        with real():
+            inside.append(len(calls))
+            yield
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parallel, "local_workers", recording)
+        got = ev.permutation_importance(pipe, X_test, y_test, n_repeats=3, random_state=0)
     assert len(calls) == 1, "scikit-learn's function was not used"
+    assert inside == [0], "scikit-learn's workers must start under local_workers (they end with the stage)"
     expected = original(pipe, X_test, y_test, scoring="average_precision", n_repeats=3, random_state=0)
     _assert_same_importances(got, expected)

@@ -110,7 +110,8 @@ def test_an_unreachable_scheduler_is_one_line_naming_the_variable_and_address(mo
 @pytest.fixture(scope="module")
 def cluster():
     """An in-process Dask cluster of two one-thread workers; its address."""
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as local:
         yield local.scheduler_address
     for client in parallel._CLIENTS.values():
@@ -132,14 +133,20 @@ def test_fold_fits_on_a_cluster_equal_the_local_ones(cluster, dataset, fresh_cac
     monkeypatch.setenv(parallel.SCHEDULER_ENV, cluster)
     for name in ("_PREPROCESS_CACHE", "_MODEL_CACHE"):
         getattr(ev.caches, name).clear()
+    import distributed
+
+    scatters = []
+    scatter = distributed.Client.scatter
+    monkeypatch.setattr(
+        distributed.Client, "scatter", lambda self, data, **kw: scatters.append(1) or scatter(self, data, **kw)
+    )
     remote = ev.cross_validate_models(pipes, X, y, folds, n_jobs=2)
     remote_curve = ev.learning_curve(pipes["logistic_regression"], X, y, folds, sizes=[0.5, 1.0], n_jobs=2)
     pd.testing.assert_frame_equal(remote.scores, local.scores)
     pd.testing.assert_frame_equal(remote.oof, local.oof)
     for a, b in zip(remote_curve, local_curve):
         np.testing.assert_array_equal(a, b)
-    sent = [key for key in parallel._SCATTERED if key[0] == cluster]
-    assert len(sent) == len({key[1] for key in sent}) <= 3  # X (and its worker form) and y, once each
+    assert 2 <= len(scatters) <= 3  # X (and its worker form) and y, once each for both calls
 
 
 def test_on_workers_sends_the_same_content_once(cluster, monkeypatch):
@@ -228,3 +235,25 @@ def test_machine_events_go_to_the_process_stderr_not_the_notebook():
     logger = parallel.machine_log()
     assert parallel.machine_log() is logger and not logger.propagate
     assert [h.stream for h in logger.handlers if getattr(h, "machine_log", False)] == [sys.__stderr__]
+
+
+def test_a_cluster_without_workers_is_one_line_not_a_wait_forever(monkeypatch):
+    """The scheduler keeps a job waiting for a worker forever: when every worker died, the stage
+    stops with one line instead."""
+    import distributed
+    from joblib import delayed
+
+    from imbalance_lab.errors import ClusterError
+
+    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(parallel, "RESULT_POLL", 0.2)
+    with (
+        distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as local,
+        distributed.Client(local, set_as_default=False) as client,
+    ):
+        t0 = time.monotonic()
+        with pytest.raises(ClusterError) as err:
+            list(parallel.ClusterParallel(client)(delayed(_slow_square)(i) for i in range(3)))
+        assert time.monotonic() - t0 < 10
+    message = str(err.value)
+    assert "\n" not in message and "has had no worker for 1 s" in message and parallel.SCHEDULER_ENV in message

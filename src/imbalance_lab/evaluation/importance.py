@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import parallel
+
 
 def _output_blocks(preprocess: Any, columns: Sequence[str]) -> dict[str, list[int]] | None:
     """The output columns of a fitted preprocessing ``ColumnTransformer`` that each input column
@@ -123,9 +125,10 @@ def permutation_importance(
             if not isinstance(Xt, np.ndarray) or not _blocks_hold(preprocess, X, Xt, blocks):
                 blocks = None
     if blocks is None:
-        return sk_permutation_importance(
-            pipeline, X, y, scoring=scoring, n_repeats=n_repeats, random_state=random_state, n_jobs=n_jobs
-        )
+        with parallel.local_workers():  # its worker processes end with the stage
+            return sk_permutation_importance(
+                pipeline, X, y, scoring=scoring, n_repeats=n_repeats, random_state=random_state, n_jobs=n_jobs
+            )
     rest = type(pipeline)(steps[1:])  # the fitted sampler/model steps (samplers are skipped at predict)
     scorer = check_scoring(rest, scoring=scoring)
     baseline = scorer(rest, Xt, y)

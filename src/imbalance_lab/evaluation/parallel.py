@@ -38,6 +38,8 @@ from ..errors import ClusterError
 SCHEDULER_ENV = "IMBALANCE_LAB_DASK_SCHEDULER"
 #: Seconds to wait for the scheduler to answer, and then for its first worker.
 CONNECT_TIMEOUT = 10.0
+#: Seconds between checks that the cluster still has a worker while a fit's result is awaited.
+RESULT_POLL = 1.0
 #: Seconds between two checks of a local worker's parent.
 WATCHDOG_SECONDS = 0.5
 
@@ -229,11 +231,43 @@ class ClusterParallel:
             for func, args, kwargs in jobs:
                 pending.append(self.client.submit(func, *args, pure=False, **kwargs))
                 if len(pending) >= window:
-                    yield pending.popleft().result()
+                    yield self._result(pending.popleft())
             while pending:
-                yield pending.popleft().result()
+                yield self._result(pending.popleft())
         finally:
             self.client.cancel(list(pending))
+
+    def _result(self, future: Any) -> Any:
+        """The future's result; :class:`ClusterError` when the cluster has had no worker for
+        :data:`CONNECT_TIMEOUT` seconds meanwhile (the scheduler would keep the job waiting for
+        one forever: every worker died)."""
+        without_workers = None
+        while True:
+            try:
+                return future.result(timeout=RESULT_POLL)
+            except TimeoutError:
+                if future.done():  # the fit's own TimeoutError
+                    return future.result()
+                if self.client.nthreads():
+                    without_workers = None
+                    continue
+                now = time.monotonic()
+                without_workers = without_workers or now
+                if now - without_workers >= CONNECT_TIMEOUT:
+                    address = self.client.scheduler.address
+                    raise ClusterError(
+                        f"the Dask scheduler {address} (${SCHEDULER_ENV}) has had no worker for "
+                        f"{CONNECT_TIMEOUT:g} s while fits were waiting; start workers (dask worker {address}) "
+                        "and run the stage again, or unset the variable"
+                    ) from None
+
+
+@contextlib.contextmanager
+def local_workers() -> Iterator[None]:
+    """Joblib's worker processes started inside the block (loky) end with this process
+    (:func:`exit_with_parent`), for joblib calls made by other libraries."""
+    with parallel_config(backend="loky", initializer=exit_with_parent, initargs=(os.getpid(),)):
+        yield
 
 
 @contextlib.contextmanager
@@ -252,7 +286,7 @@ def fold_parallel(*, n_jobs: int) -> Iterator[Any]:
     """
     address = scheduler_address()
     if address is None:
-        with parallel_config(backend="loky", initializer=exit_with_parent, initargs=(os.getpid(),)):
+        with local_workers():
             yield Parallel(n_jobs=n_jobs, return_as="generator")
         return
     yield ClusterParallel(cluster_client(address))
