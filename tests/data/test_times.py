@@ -126,3 +126,17 @@ def test_infinite_numeric_times_are_one_line_error():
         "s.csv: time column 't' holds 1 infinite value(s) (first at data row 2); give those rows their real "
         "time or remove them"
     )
+
+
+def test_day_first_dates_need_time_format_and_are_read_with_it():
+    """01/05/2024 reads as January 5th (month first) unless prepare.time_format says otherwise."""
+    text = pd.Series(["01/05/2024", "01/06/2024", "15/06/2024"])
+    with pytest.raises(DataError, match=r"set prepare\.time_format to the dates' format \(e\.g\. '%d/%m/%Y'"):
+        data.parse_times(text, column="snap", source="s.csv")
+    times = data.parse_times(text, column="snap", source="s.csv", time_format="%d/%m/%Y")
+    assert times.dt.month.tolist() == [5, 6, 6] and times.dt.day.tolist() == [1, 1, 15]
+
+
+def test_iso_dates_with_and_without_a_time_of_day_mix():
+    times = data.parse_times(pd.Series(["2024-01-01", "2024-01-02 10:00"]), column="t", source="s.csv")
+    assert times.tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02 10:00")]

@@ -112,6 +112,7 @@ def test_valid_params_pass_unchanged_with_the_optional_defaults_added(valid):
         "split": "stratified",
         "time_column": None,
         "date_features": [],
+        "time_format": None,
     }
 
 
@@ -143,6 +144,7 @@ def test_optional_prepare_keys_are_taken(valid, changes):
         ({"split": "time"}, "'prepare.time_column' is not set"),
         ({"date_features": ["month"]}, "'prepare.date_features' needs 'prepare.time_column'"),
         ({"time_column": "signup", "date_features": ["fortnight"]}, "unknown item 'fortnight'"),
+        ({"time_column": "signup", "time_format": "dd/mm/yyyy"}, "must be a strftime format such as '%d/%m/%Y'"),
         ({"time_column": "y"}, "'prepare.time_column' is the target"),
         ({"time_column": " "}, "must name a column or be null"),
         ({"positive_label": []}, "non-empty list of labels"),

@@ -42,6 +42,8 @@ class Schema:
         The shape of the stored fold assignment, when prepare wrote one.
     time_column : str or None
         The column that dates the rows (kept beside the features, not one), when prepare.time_column is set.
+    time_format : str or None
+        The strftime format of the time column's text, when prepare.time_format is set.
     test_from : str or None
         With the out-of-time split (prepare.split: time): the time from which rows are test rows
         (the test set is the latest rows; the model never saw a row of that period).
@@ -58,6 +60,7 @@ class Schema:
     n_splits: int | None = None
     n_repeats: int | None = None
     time_column: str | None = None
+    time_format: str | None = None
     test_from: str | None = None
 
     def __post_init__(self) -> None:
@@ -68,7 +71,7 @@ class Schema:
     def to_dict(self) -> dict[str, Any]:
         """The schema as the JSON object prepare writes (optional fields only when set)."""
         out = dataclasses.asdict(self)
-        for optional in ("id_hash", "n_splits", "n_repeats", "time_column", "test_from"):
+        for optional in ("id_hash", "n_splits", "n_repeats", "time_column", "time_format", "test_from"):
             if out[optional] is None:
                 del out[optional]
         return out

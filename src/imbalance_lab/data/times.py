@@ -25,11 +25,13 @@ DATE_FEATURES = ("year", "quarter", "month", "week", "day", "weekday", "dayofyea
 PERIODS = (("day", "D"), ("week", "W"), ("month", "M"), ("quarter", "Q"), ("year", "Y"))
 
 
-def parse_times(values: pd.Series, *, column: str, source: str) -> pd.Series:
+def parse_times(values: pd.Series, *, column: str, source: str, time_format: str | None = None) -> pd.Series:
     """The time column as datetime64 (or as float64 when it holds numbers, e.g. years).
 
-    Text is parsed with the format pandas infers from the first value; every other value must
-    follow it.
+    Text is parsed with ``time_format`` (a strftime format such as ``%d/%m/%Y``:
+    ``prepare.time_format``) or, without one, the format pandas infers from the first value
+    (month first for ``01/02/2024``; ISO 8601 dates with and without a time of day mix); every
+    other value must follow it.
 
     Raises
     ------
@@ -62,14 +64,14 @@ def parse_times(values: pd.Series, *, column: str, source: str) -> pd.Series:
     if typed.any():  # e.g. an Excel source's dates beside a CSV source's text
         parsed[typed] = _naive(pd.to_datetime(pd.Series(list(values[typed]), index=values.index[typed]), utc=True))
     if not typed.all():
-        parsed[~typed] = _naive(_parse_text(text[~typed]))
+        parsed[~typed] = _naive(_parse_text(text[~typed], time_format=time_format))
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"{source}: time column '{column}' has {int(bad.sum())} value(s) that are not dates like "
-            f"{text.iloc[np.flatnonzero(~bad)[0]]!r} (first {text.iloc[row]!r} at data row {row + 1}); write every "
-            "date in one format (e.g. 2024-01-31) or set prepare.time_column to the column that dates the rows"
+            f"{text.iloc[np.flatnonzero(~bad)[0]]!r} (first {text.iloc[row]!r} at data row {row + 1}); set "
+            "prepare.time_format to the dates' format (e.g. '%d/%m/%Y' for day first) or write every date in one format"
             if not bad.all()
             else f"{source}: time column '{column}' holds no dates (first value {text.iloc[0]!r}); set "
             "prepare.time_column to a column of dates (e.g. 2024-01-31) or of numbers that order the rows"
@@ -77,13 +79,20 @@ def parse_times(values: pd.Series, *, column: str, source: str) -> pd.Series:
     return _naive(parsed)
 
 
-def _parse_text(text: pd.Series) -> pd.Series:
+def _parse_text(text: pd.Series, *, time_format: str | None = None) -> pd.Series:
     with warnings.catch_warnings():  # "could not infer format": the values that fail are reported
         warnings.simplefilter("ignore", UserWarning)
+        if time_format is not None:
+            return pd.to_datetime(text, format=time_format, errors="coerce")
         try:
-            return pd.to_datetime(text, errors="coerce")
+            parsed = pd.to_datetime(text, errors="coerce")
         except (ValueError, TypeError):  # e.g. offsets that differ between rows
-            return pd.to_datetime(text, errors="coerce", utc=True)
+            parsed = pd.to_datetime(text, errors="coerce", utc=True)
+        if parsed.isna().any():  # e.g. 2024-01-01 beside 2024-01-02 10:00: ISO 8601 both
+            iso = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+            if iso.notna().all():
+                return iso
+        return parsed
 
 
 def _naive(times: pd.Series) -> pd.Series:
@@ -177,7 +186,9 @@ def class_balance_over_time(times: pd.Series, y: pd.Series, *, max_periods: int 
     return out
 
 
-def add_date_features(df: pd.DataFrame, *, time_column: str | None, features: list[str], source: str) -> pd.DataFrame:
+def add_date_features(
+    df: pd.DataFrame, *, time_column: str | None, features: list[str], source: str, time_format: str | None = None
+) -> pd.DataFrame:
     """``df`` with the calendar features among ``features`` (a schema's features) derived from
     ``time_column`` when ``df`` lacks them: new data in the raw format, scored by a model trained
     with ``prepare.date_features``. Unchanged without a time column or when nothing is missing.
@@ -192,11 +203,13 @@ def add_date_features(df: pd.DataFrame, *, time_column: str | None, features: li
         The schema's features (those named ``<time_column>_<date feature>`` are derived).
     source : str
         The input's name, for messages.
+    time_format : str, optional
+        The schema's time format (``prepare.time_format``).
     """
     if time_column is None or time_column not in df.columns:
         return df
     wanted = [f for f in DATE_FEATURES if f"{time_column}_{f}" in features and f"{time_column}_{f}" not in df.columns]
     if not wanted:
         return df
-    times = parse_times(df[time_column], column=time_column, source=source)
+    times = parse_times(df[time_column], column=time_column, source=source, time_format=time_format)
     return pd.concat([df, date_features(times, column=time_column, features=wanted, source=source)], axis=1)

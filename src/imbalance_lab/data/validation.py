@@ -221,6 +221,7 @@ def validate_and_clean(
     negative_label: Any = None,
     time_column: str | None = None,
     date_features: list[str] | tuple[str, ...] = (),
+    time_format: str | None = None,
 ) -> tuple[pd.DataFrame, Schema, dict[str, Any]]:
     """Validate raw data and turn it into model-ready columns.
 
@@ -250,6 +251,8 @@ def validate_and_clean(
         The column that dates the rows: parsed, kept beside the features (not one) for the time split.
     date_features : list of str
         Calendar features derived from ``time_column`` (:data:`imbalance_lab.data.times.DATE_FEATURES`).
+    time_format : str, optional
+        The strftime format of ``time_column``'s text (default: inferred from its first value).
 
     Returns
     -------
@@ -280,7 +283,9 @@ def validate_and_clean(
     )
     y = mapping.y
     ids = {c: hash_ids(df[c], hash_salt or "") for c in hash_columns}
-    times, df = _time_columns(df, time_column=time_column, date_features=list(date_features), source=source)
+    times, df = _time_columns(
+        df, time_column=time_column, date_features=list(date_features), source=source, time_format=time_format
+    )
     feature_cols = [c for c in df.columns if c not in (target, time_column) and c not in hash_columns]
 
     converted = {col: convert_feature(df, col, source=source, nominal=col in categorical) for col in feature_cols}
@@ -315,6 +320,7 @@ def validate_and_clean(
         id_hash=ID_HASH if hash_columns else None,
         dropped_columns=sorted(set(drop_columns) | set(report["constant_columns_dropped"])),
         time_column=time_column,
+        time_format=time_format if time_column is not None else None,
     )
     report.update(rows=len(clean), positives=int(clean[target].sum()), target=mapping)
     return clean, schema, report
@@ -338,12 +344,12 @@ def _warn_identifiers(converted: dict[str, Converted], *, source: str) -> None:
 
 
 def _time_columns(
-    df: pd.DataFrame, *, time_column: str | None, date_features: list[str], source: str
+    df: pd.DataFrame, *, time_column: str | None, date_features: list[str], source: str, time_format: str | None
 ) -> tuple[pd.Series | None, pd.DataFrame]:
     """The parsed time column (None without one) and the data with its calendar features added."""
     if time_column is None:
         return None, df
-    times = parse_times(df[time_column], column=time_column, source=source)
+    times = parse_times(df[time_column], column=time_column, source=source, time_format=time_format)
     derived = derive_date_features(times, column=time_column, features=date_features, source=source)
     clash = [c for c in derived.columns if c in df.columns]
     if clash:

@@ -161,6 +161,11 @@ SPEC: dict[str, Any] = {
             optional=True,
         ),
         "date_features": Key((list,), _list_of(str, DATE_FEATURES), optional=True, default=[]),
+        "time_format": Key(
+            (str, type(None)),
+            lambda v: None if v is None or "%" in v else "must be a strftime format such as '%d/%m/%Y', or null",
+            optional=True,
+        ),
     },
     "cross_validate": {
         "models": Key(

@@ -166,7 +166,9 @@ def check_input(
     features = list(schema.features)
     # a model trained with prepare.date_features takes new data in the raw format: the calendar
     # features are derived from the time column as prepare derived them
-    df = add_date_features(df, time_column=schema.time_column, features=features, source=source)
+    df = add_date_features(
+        df, time_column=schema.time_column, features=features, source=source, time_format=schema.time_format
+    )
     missing = [c for c in features if c not in df.columns]
     if missing:
         lower = {str(c).lower(): c for c in df.columns}
