@@ -163,8 +163,15 @@ def iter_splits(folds: pd.DataFrame) -> Iterator[tuple[int, int, np.ndarray, np.
 
 
 def split_xy(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, np.ndarray]:
-    """Features (numeric as float, categoricals as object with NaN) and the 0/1 target."""
-    X = df[schema.features].copy()
+    """Features (numeric as float, categoricals as object with NaN) and the 0/1 target.
+
+    The numeric columns are not copied (pandas copies a column on write, never the caller's
+    ``df``), and each categorical column's cells share one Python object per distinct value:
+    8 bytes a cell instead of a string object each (about 60 bytes), ~0.3 GB per million rows
+    with 8 text columns.
+    """
+    X = df[schema.features]
     for col in schema.categorical:
-        X[col] = X[col].astype(object).where(X[col].notna(), np.nan)
+        values = X[col].astype("category").astype(object)  # through the categories: one object per value
+        X[col] = values.where(values.notna(), np.nan)
     return X, df[schema.target].to_numpy().astype(int)

@@ -18,6 +18,7 @@ object arrays, so every transformed value is the same.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import pickle
 import time
@@ -31,6 +32,7 @@ from joblib import delayed
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
+from ..modeling.features import transform_rows
 from ..progress import progress_bar
 from .parallel import on_workers
 
@@ -121,9 +123,9 @@ def fit_predict_prefitted(
     enough to keep."""
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
-        rest = rest_of(estimator).fit(preprocess.transform(X.iloc[train]), y[train])
+        rest = rest_of(estimator).fit(transform_rows(preprocess, X, train), y[train])
         t1 = time.perf_counter()
-        proba = rest.predict_proba(preprocess.transform(X.iloc[val]))[:, 1]
+        proba = rest.predict_proba(transform_rows(preprocess, X, val))[:, 1]
         t2 = time.perf_counter()
     blob = pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL)
     return proba, t1 - t0, t2 - t1, blob if len(blob) <= MODEL_CACHE_MAX_BYTES else None
@@ -133,8 +135,17 @@ def predict_prefitted(rest: Any, preprocess: Any, X: pd.DataFrame, val: np.ndarr
     """Validation probabilities of a kept fitted pipeline, and the measured predict seconds."""
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
-        proba = rest.predict_proba(preprocess.transform(X.iloc[val]))[:, 1]
+        proba = rest.predict_proba(transform_rows(preprocess, X, val))[:, 1]
         return proba, time.perf_counter() - t0
+
+
+def _as_type(step: Any, dtype: str | None) -> Any:
+    """``step`` with output type ``dtype``: itself, or a shallow copy (the fitted parts shared)."""
+    if dtype is None or getattr(step, "dtype", dtype) == dtype:
+        return step
+    other = copy.copy(step)
+    other.dtype = dtype
+    return other
 
 
 class SharedFits:
@@ -146,8 +157,9 @@ class SharedFits:
         self.data_key = frame_digest(self.X) + digest(y)
 
     def step_key(self, step: Any, rows: np.ndarray) -> tuple[str, str, str]:
-        """The cache key of a preprocessing step fitted on ``rows`` of this data."""
-        return (self.data_key, joblib.hash(step), digest(rows))
+        """The cache key of a preprocessing step fitted on ``rows`` of this data (whatever its
+        output type: a float32 and a float64 step fit the same values)."""
+        return (self.data_key, joblib.hash(_as_type(step, "float64")), digest(rows))
 
     def model_key(self, estimator: Any, rows: np.ndarray) -> tuple[str, str, str]:
         """The cache key of a pipeline's sampler and model fitted on ``rows`` of this data."""
@@ -164,7 +176,10 @@ class SharedFits:
             fitted = list(progress_bar(parallel(jobs), total=len(missing), desc=f"{desc}: preprocessing"))
             for key, result in zip(missing, fitted):
                 _PREPROCESS_CACHE[key] = result
-        out = [_PREPROCESS_CACHE[k] for k in keys]
+        out = [
+            (_as_type(_PREPROCESS_CACHE[k][0], getattr(step, "dtype", None)), _PREPROCESS_CACHE[k][1])
+            for k, (step, _) in zip(keys, wanted)
+        ]
         for k in keys:
             _PREPROCESS_CACHE.move_to_end(k)
         while len(_PREPROCESS_CACHE) > PREPROCESS_CACHE_SIZE:

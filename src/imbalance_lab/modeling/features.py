@@ -16,6 +16,11 @@ from ..data.schema import Schema
 
 MISSING = "__missing__"
 
+#: Rows transformed at a time by :class:`FrameTransformer`: the transformers' intermediate arrays
+#: (the one-hot block, the imputed numeric block) exist for one chunk at a time, beside the one
+#: output array. At 65,536 rows and 232 output columns a chunk's intermediates take ~0.2 GB.
+TRANSFORM_CHUNK_ROWS = 65_536
+
 
 def one_hot_encoder() -> OneHotEncoder:
     """The one-hot encoder of linear models: categories seen fewer than 5 times in the training
@@ -23,7 +28,9 @@ def one_hot_encoder() -> OneHotEncoder:
     return OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False)
 
 
-def make_preprocessor(schema: Schema, *, encoding: str = "onehot", scale: bool = False) -> ColumnTransformer:
+def make_preprocessor(
+    schema: Schema, *, encoding: str = "onehot", scale: bool = False, dtype: str = "float64"
+) -> FrameTransformer:
     """Imputation, categorical encoding and optional scaling for the schema's features.
 
     Parameters
@@ -35,10 +42,13 @@ def make_preprocessor(schema: Schema, *, encoding: str = "onehot", scale: bool =
         for tree models (unseen categories become -1).
     scale : bool
         Standardise numeric columns (for models that need it).
+    dtype : {"float64", "float32"}
+        The output's type: float32 for a model that converts its input to float32 anyway
+        (XGBoost, scikit-learn's trees), which gets the same values in half the memory.
 
     Returns
     -------
-    ColumnTransformer
+    FrameTransformer
         Unfitted; numeric missing values are imputed with the median plus an indicator column,
         categorical ones become their own category.
     """
@@ -62,7 +72,116 @@ def make_preprocessor(schema: Schema, *, encoding: str = "onehot", scale: bool =
         transformers.append(("numeric", Pipeline(numeric_steps), list(schema.numeric)))
     if schema.categorical:
         transformers.append(("categorical", Pipeline(categorical_steps), list(schema.categorical)))
-    return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+    return FrameTransformer(transformers, remainder="drop", verbose_feature_names_out=False, dtype=dtype)
+
+
+class FrameTransformer(ColumnTransformer):
+    """A ``ColumnTransformer`` with the same fitted values and output, in less memory.
+
+    * ``fit`` builds no output: scikit-learn's fits every column block with ``fit_transform`` and
+      stacks the blocks, about twice the output at the peak (1.9 GB for a one-hot encoded fold
+      of 533,333 rows and 232 columns), only to drop it. One-hot encoders fit with sparse output
+      (the fitted categories do not depend on it) and nothing is stacked.
+    * ``transform`` (and ``fit_transform``) work in chunks of :data:`TRANSFORM_CHUNK_ROWS` rows
+      written into one array of ``dtype``: every transformer works row by row, so the values are
+      those of one call on all rows.
+    * :meth:`transform_rows` transforms some rows of a frame without copying them first.
+
+    Parameters
+    ----------
+    transformers, remainder, sparse_threshold, n_jobs, transformer_weights, verbose, verbose_feature_names_out
+        As for ``ColumnTransformer``; the output is always dense.
+    dtype : {"float64", "float32"}
+        The output's type.
+    """
+
+    def __init__(
+        self,
+        transformers: list,
+        *,
+        remainder: Any = "drop",
+        sparse_threshold: float = 0.3,
+        n_jobs: int | None = None,
+        transformer_weights: dict | None = None,
+        verbose: bool = False,
+        verbose_feature_names_out: bool = True,
+        dtype: str = "float64",
+    ) -> None:
+        super().__init__(
+            transformers,
+            remainder=remainder,
+            sparse_threshold=sparse_threshold,
+            n_jobs=n_jobs,
+            transformer_weights=transformer_weights,
+            verbose=verbose,
+            verbose_feature_names_out=verbose_feature_names_out,
+        )
+        self.dtype = dtype
+
+    def fit(self, X: Any, y: Any = None, **params: Any) -> FrameTransformer:
+        """Fit every transformer on its columns of ``X``; no output is built."""
+        dense = [e for _, t, _ in self.transformers for e in _encoders(t) if not e.sparse_output]
+        for encoder in dense:
+            encoder.sparse_output = True
+        self._fitting = True
+        try:
+            ColumnTransformer.fit_transform(self, X, y, **params)
+        finally:
+            self._fitting = False
+            for encoder in dense:
+                encoder.sparse_output = False
+        if dense:  # the fitted clones of those encoders, dense again: the output is never sparse
+            for _, t, _ in self.transformers_:
+                for e in _encoders(t):
+                    e.sparse_output = False
+        self.sparse_output_ = False
+        return self
+
+    def _hstack(self, Xs: list, *, n_samples: int) -> Any:
+        if getattr(self, "_fitting", False):
+            return np.empty((n_samples, 0))
+        return super()._hstack(Xs, n_samples=n_samples)
+
+    def fit_transform(self, X: Any, y: Any = None, **params: Any) -> np.ndarray:
+        """:meth:`fit`, then :meth:`transform` (the same values as ``ColumnTransformer``'s)."""
+        return self.fit(X, y, **params).transform(X)
+
+    def transform(self, X: Any, **params: Any) -> np.ndarray:
+        """The transformed rows, as one array of ``dtype`` built chunk by chunk."""
+        return self.transform_rows(X, np.arange(X.shape[0]), **params)
+
+    def transform_rows(self, X: pd.DataFrame | np.ndarray, rows: np.ndarray, **params: Any) -> np.ndarray:
+        """``transform(X.iloc[rows])``, without copying the rows first.
+
+        Parameters
+        ----------
+        X : DataFrame or array
+            All rows.
+        rows : array of int
+            Positions of the rows to transform, in the output's order.
+        """
+        take = (lambda r: X.iloc[r]) if isinstance(X, pd.DataFrame) else (lambda r: X[r])
+        out = None
+        for start in range(0, max(len(rows), 1), TRANSFORM_CHUNK_ROWS):
+            part = super().transform(take(rows[start : start + TRANSFORM_CHUNK_ROWS]), **params)
+            if out is None:
+                out = np.empty((len(rows), part.shape[1]), dtype=self.dtype)
+            out[start : start + len(part)] = part
+        return out
+
+
+def _encoders(transformer: Any) -> list[OneHotEncoder]:
+    """The one-hot encoders of a transformer (itself, or a step of a pipeline)."""
+    steps = [s for _, s in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
+    return [s for s in steps if isinstance(s, OneHotEncoder)]
+
+
+def transform_rows(step: Any, X: pd.DataFrame, rows: np.ndarray) -> Any:
+    """A fitted preprocessing step's output for some rows of ``X``: without copying them first
+    when the step is a :class:`FrameTransformer`."""
+    if isinstance(step, FrameTransformer):
+        return step.transform_rows(X, rows)
+    return step.transform(X.iloc[rows])
 
 
 class OneHotLastColumns(TransformerMixin, BaseEstimator):

@@ -70,7 +70,12 @@ def make_pipeline(
     spec = MODELS[name]
     codes = sampler is not None and sampler_sees_codes and spec.encoding == "onehot" and bool(schema.categorical)
     encoding = "ordinal" if codes else spec.encoding
-    steps: list[tuple[str, Any]] = [("preprocess", make_preprocessor(schema, encoding=encoding, scale=spec.scale))]
+    # float32 only when the model reads the preprocessed rows itself: a sampler computes new rows
+    # from them (SMOTE interpolates), which must stay float64 to stay the same
+    dtype = "float32" if spec.float32 and sampler is None else "float64"
+    steps: list[tuple[str, Any]] = [
+        ("preprocess", make_preprocessor(schema, encoding=encoding, scale=spec.scale, dtype=dtype))
+    ]
     if sampler is not None:
         steps.append(("sample", sampler))
     if codes:
