@@ -153,11 +153,11 @@ class ProbeClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         self.classes_ = np.array([0, 1])
-        self.n_fit_ = len(X)
+        self.n_fit_ = X.shape[0]
         return self
 
     def predict_proba(self, X):
-        v = np.asarray(X, dtype=float)[:, self.column]
+        v = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=float)[:, self.column]
         return np.column_stack([1 - v, v])
 
 

@@ -132,7 +132,7 @@ def test_prepared_fold_predicts_like_fit_predict_fold(model, fit_predict_fold, m
             got, trees = objective.fit_predict_prepared(model, params, fold, seed=5)
             assert np.array_equal(got, expected)
             assert trees == expected_trees
-            assert len(fold.val) == len(val)
+            assert fold.val.shape[0] == len(val)
             if model == "xgboost":  # early stopping on a stratified part of the training fold
                 assert fold.fit is None and fold.val.dtype == np.float32
                 assert fold.fit_matrix.num_row() + fold.stop_matrix.num_row() == len(train)
@@ -142,7 +142,7 @@ def test_prepared_fold_predicts_like_fit_predict_fold(model, fit_predict_fold, m
                 again, again_trees = objective.fit_predict_prepared(model, params, fold, seed=5)
                 assert np.array_equal(again, expected) and again_trees == trees
             else:
-                assert fold.fit_matrix is None and len(fold.fit) == len(train)
+                assert fold.fit_matrix is None and fold.fit.shape[0] == len(train)
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

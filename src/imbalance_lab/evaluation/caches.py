@@ -139,12 +139,20 @@ def predict_prefitted(rest: Any, preprocess: Any, X: pd.DataFrame, val: np.ndarr
         return proba, time.perf_counter() - t0
 
 
-def _as_type(step: Any, dtype: str | None) -> Any:
-    """``step`` with output type ``dtype``: itself, or a shallow copy (the fitted parts shared)."""
-    if dtype is None or getattr(step, "dtype", dtype) == dtype:
+#: The output options of a preprocessing step (:class:`imbalance_lab.modeling.features.FrameTransformer`):
+#: steps that differ only in them fit the same values.
+OUTPUT_OPTIONS = {"dtype": "float64", "sparse": False}
+
+
+def _with_output(step: Any, like: Any = None) -> Any:
+    """``step`` with the output options of ``like`` (default: float64, dense): itself, or a shallow
+    copy (the fitted parts shared)."""
+    wanted = {k: getattr(like, k, v) for k, v in OUTPUT_OPTIONS.items()}
+    if all(getattr(step, k, v) == v for k, v in wanted.items()):
         return step
     other = copy.copy(step)
-    other.dtype = dtype
+    for k, v in wanted.items():
+        setattr(other, k, v)
     return other
 
 
@@ -158,8 +166,8 @@ class SharedFits:
 
     def step_key(self, step: Any, rows: np.ndarray) -> tuple[str, str, str]:
         """The cache key of a preprocessing step fitted on ``rows`` of this data (whatever its
-        output type: a float32 and a float64 step fit the same values)."""
-        return (self.data_key, joblib.hash(_as_type(step, "float64")), digest(rows))
+        output options: float32 or float64, dense or sparse, it fits the same values)."""
+        return (self.data_key, joblib.hash(_with_output(step)), digest(rows))
 
     def model_key(self, estimator: Any, rows: np.ndarray) -> tuple[str, str, str]:
         """The cache key of a pipeline's sampler and model fitted on ``rows`` of this data."""
@@ -177,7 +185,7 @@ class SharedFits:
             for key, result in zip(missing, fitted):
                 _PREPROCESS_CACHE[key] = result
         out = [
-            (_as_type(_PREPROCESS_CACHE[k][0], getattr(step, "dtype", None)), _PREPROCESS_CACHE[k][1])
+            (_with_output(_PREPROCESS_CACHE[k][0], like=step), _PREPROCESS_CACHE[k][1])
             for k, (step, _) in zip(keys, wanted)
         ]
         for k in keys:

@@ -65,6 +65,11 @@ def _output_blocks(preprocess: Any, columns: Sequence[str]) -> dict[str, list[in
     return blocks
 
 
+def _dense(Xt: Any) -> np.ndarray:
+    """A preprocessed matrix as a float array (a sparse one made dense)."""
+    return np.asarray(Xt.toarray() if hasattr(Xt, "toarray") else Xt, dtype=float)
+
+
 def _blocks_hold(
     preprocess: Any, X: pd.DataFrame, Xt: np.ndarray, blocks: dict[str, list[int]], *, rows: int = 2000
 ) -> bool:
@@ -78,7 +83,7 @@ def _blocks_hold(
         shuffled[col] = sample[col].iloc[order].to_numpy()
         expected = sample_t.copy()
         expected[:, block] = sample_t[order][:, block]
-        got = np.asarray(preprocess.transform(shuffled), dtype=float)
+        got = _dense(preprocess.transform(shuffled))
         if got.shape != expected.shape or not np.array_equal(got, expected, equal_nan=True):
             return False
     return True
@@ -121,8 +126,8 @@ def permutation_importance(
         preprocess = steps[0][1]
         blocks = _output_blocks(preprocess, list(X.columns))
         if blocks is not None:
-            Xt = preprocess.transform(X)
-            if not isinstance(Xt, np.ndarray) or not _blocks_hold(preprocess, X, Xt, blocks):
+            Xt = _dense(preprocess.transform(X))  # a sparse output is permuted as an array
+            if not _blocks_hold(preprocess, X, Xt, blocks):
                 blocks = None
     if blocks is None:
         with parallel.local_workers():  # its worker processes end with the stage

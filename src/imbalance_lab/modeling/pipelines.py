@@ -70,11 +70,20 @@ def make_pipeline(
     spec = MODELS[name]
     codes = sampler is not None and sampler_sees_codes and spec.encoding == "onehot" and bool(schema.categorical)
     encoding = "ordinal" if codes else spec.encoding
-    # float32 only when the model reads the preprocessed rows itself: a sampler computes new rows
-    # from them (SMOTE interpolates), which must stay float64 to stay the same
-    dtype = "float32" if spec.float32 and sampler is None else "float64"
+    # float32 and sparse only when the model reads the preprocessed rows itself: a sampler
+    # computes new rows from them (SMOTE interpolates), which stay as they were
+    direct = sampler is None
     steps: list[tuple[str, Any]] = [
-        ("preprocess", make_preprocessor(schema, encoding=encoding, scale=spec.scale, dtype=dtype))
+        (
+            "preprocess",
+            make_preprocessor(
+                schema,
+                encoding=encoding,
+                scale=spec.scale,
+                dtype="float32" if spec.float32 and direct else "float64",
+                sparse=spec.sparse and direct and encoding == "onehot",
+            ),
+        )
     ]
     if sampler is not None:
         steps.append(("sample", sampler))

@@ -18,14 +18,14 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from ..data.schema import Schema
 from ..data.split import iter_splits
 from ..evaluation.metrics import score_metric
-from ..modeling.features import make_preprocessor
-from ..modeling.models import MODELS, make_estimator
+from ..modeling.models import make_estimator
 from ..modeling.pipelines import make_pipeline
 from .pruners import pairs_folds
 from .sampler import trial_slot
@@ -156,8 +156,7 @@ def prepare_fold(
     converts its input to anyway: the fitted trees and the predictions are identical to
     :func:`fit_fold`'s.
     """
-    spec = MODELS[model]
-    pre = make_preprocessor(schema, encoding=spec.encoding, scale=spec.scale)
+    pre = clone(make_pipeline(model, schema, seed=seed).named_steps["preprocess"])  # as fit_fold's
     if model != "xgboost":
         X_fit, y_fit, _ = _preprocess_training(model, pre, X, y, train, seed=seed)
         return PreparedFold(val=pre.transform(X.iloc[val]), fit=X_fit, y_fit=y_fit)
