@@ -191,3 +191,27 @@ def test_a_tie_at_the_cut_off_time_is_said_and_named_in_the_fix(caplog):
         data.split_holdout(
             df, target="y", test_size=0.2, seed=0, n_splits=5, source="t.csv", split="time", time_column="year"
         )
+
+
+def test_split_xy_copies_no_numeric_column_and_shares_category_values():
+    from imbalance_lab.data import Schema
+
+    n = 1000
+    df = pd.DataFrame(
+        {
+            "x": np.arange(n, dtype=float),
+            "c": pd.array(["level_a", "level_b", None, "level_c"] * (n // 4), dtype="str"),
+            "y": [0, 1] * (n // 2),
+        }
+    )
+    schema = Schema(
+        target="y", numeric=["x"], categorical={"c": ["level_a", "level_b", "level_c"]}, features=["x", "c"]
+    )
+    X, y = data.split_xy(df, schema)
+    assert np.shares_memory(X["x"].to_numpy(), df["x"].to_numpy())
+    X.loc[0, "x"] = -1.0  # copy on write: the caller's frame keeps its value
+    assert df.loc[0, "x"] == 0.0
+    cells = X["c"].tolist()
+    assert X["c"].dtype == object and cells[:4] == ["level_a", "level_b", cells[2], "level_c"] and np.isnan(cells[2])
+    assert len({id(v) for v in cells if isinstance(v, str)}) == 3  # one object per value, not per cell
+    assert y.tolist() == df["y"].tolist()

@@ -157,3 +157,94 @@ def test_one_hot_last_columns_passes_the_others_and_ignores_unknown_codes():
     enc = OneHotLastColumns(n_columns=1).fit(train)
     out = enc.transform(np.array([[9.0, 1.0, 1.0], [8.0, 0.0, -1.0]]))  # -1: a category unseen in training
     np.testing.assert_array_equal(out, [[9.0, 1.0, 0.0, 1.0, 0.0], [8.0, 0.0, 0.0, 0.0, 0.0]])
+
+
+def _large_frame(n: int, *, seed: int = 0) -> tuple[Schema, pd.DataFrame, np.ndarray]:
+    """``n`` rows: 6 numeric columns (two with missing values) and 3 text columns of 40 to 60
+    levels, with missing values: one-hot output mostly zeros, as on real data."""
+    rng = np.random.default_rng(seed)
+    data = {f"x{j}": rng.normal(j, 1 + j, n) for j in range(6)}
+    for j in (1, 4):
+        data[f"x{j}"][rng.random(n) < 0.1] = np.nan
+    cats = {}
+    for j, k in enumerate((40, 50, 60)):
+        values = np.array([f"c{j}_{i}" for i in range(k)], dtype=object)[rng.integers(0, k, n)]
+        values[rng.random(n) < 0.05] = None
+        data[f"c{j}"] = values
+        cats[f"c{j}"] = sorted({v for v in values if v is not None})
+    schema = Schema(target="y", numeric=[f"x{j}" for j in range(6)], categorical=cats, features=list(data))
+    return schema, pd.DataFrame(data), (rng.random(n) < 0.1).astype(int)
+
+
+def _sklearn_twin(pre):
+    """The same preprocessing as scikit-learn's own ``ColumnTransformer`` (unfitted)."""
+    from sklearn.base import clone
+
+    return ColumnTransformer(
+        [(name, clone(t), cols) for name, t, cols in pre.transformers],
+        remainder="drop",
+        verbose_feature_names_out=False,
+    )
+
+
+@pytest.mark.parametrize("encoding,scale", [("onehot", True), ("ordinal", False)])
+def test_frame_transformer_gives_column_transformers_values_in_every_output_form(encoding, scale, monkeypatch):
+    from imbalance_lab.modeling import features
+
+    monkeypatch.setattr(features, "TRANSFORM_CHUNK_ROWS", 7)  # chunk boundaries inside the data
+    schema, X, y = _large_frame(100)
+    expected = _sklearn_twin(make_preprocessor(schema, encoding=encoding, scale=scale)).fit_transform(X, y)
+    unseen = X.copy()
+    unseen.loc[:3, "c0"] = "never seen"
+    expected_unseen = (
+        _sklearn_twin(make_preprocessor(schema, encoding=encoding, scale=scale)).fit(X, y).transform(unseen)
+    )
+
+    for dtype, sparse in (("float64", False), ("float32", False), ("float64", True)):
+        pre = make_preprocessor(schema, encoding=encoding, scale=scale, dtype=dtype, sparse=sparse)
+        params = pre.get_params(deep=True)
+        fitted = pre.fit_transform(X, y)
+        assert pre.get_params(deep=True).keys() == params.keys()
+        assert all(e.sparse_output is False for e in features._encoders(pre.named_transformers_["categorical"]))
+        got = fitted.toarray() if sparse else fitted
+        assert got.dtype == np.dtype(dtype) and (not sparse or fitted.format == "csr")
+        assert np.array_equal(got, expected.astype(dtype))
+        got_unseen = pre.transform(unseen)
+        assert np.array_equal(got_unseen.toarray() if sparse else got_unseen, expected_unseen.astype(dtype))
+        rows = np.array([50, 3, 99, 3, 0, 17, 18, 19, 20, 21])
+        picked = pre.transform_rows(X, rows)
+        assert np.array_equal(picked.toarray() if sparse else picked, expected[rows].astype(dtype))
+        assert list(pre.get_feature_names_out()) == list(_sklearn_twin(pre).fit(X, y).get_feature_names_out())
+
+
+def test_frame_transformer_fit_builds_no_output():
+    """scikit-learn's fit builds the one-hot output (dense) and stacks it, to drop it; this fit
+    allocates a fraction of that (numpy's allocations are traced by tracemalloc)."""
+    import tracemalloc
+
+    schema, X, y = _large_frame(20_000)
+    pre = make_preprocessor(schema, encoding="onehot", scale=True)
+    output_bytes = _sklearn_twin(pre).fit_transform(X, y).nbytes
+
+    def peak(fit) -> int:
+        tracemalloc.start()
+        try:
+            fit()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    sklearn_peak = peak(lambda: _sklearn_twin(pre).fit(X, y))
+    mine = peak(lambda: make_preprocessor(schema, encoding="onehot", scale=True).fit(X, y))
+    assert sklearn_peak > 1.5 * output_bytes  # the blocks and their stack
+    assert mine < 0.5 * output_bytes, (mine, output_bytes, sklearn_peak)
+
+
+def test_transform_rows_of_another_step_selects_the_rows_first():
+    from sklearn.preprocessing import StandardScaler
+
+    from imbalance_lab.modeling.features import transform_rows
+
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.0, 1.0, 0.0, 1.0]})
+    step = StandardScaler().fit(X)
+    assert np.array_equal(transform_rows(step, X, np.array([3, 1])), step.transform(X.iloc[[3, 1]]))
