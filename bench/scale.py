@@ -233,14 +233,33 @@ def _rss_pss(pid: int) -> tuple[int, int]:
         return 0, 0
 
 
+def role(pid: int) -> str:
+    """What a process of a stage is: the runner, the notebook's kernel, a worker (joblib's loky
+    processes) or another program (its command's name)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            command = fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    if "ipykernel" in command:
+        return "kernel"
+    if "loky" in command or "joblib" in command:
+        return "worker"
+    if "imbalance-lab run" in command:
+        return "runner"
+    return Path(command.split(" ", 1)[0]).name or "?"
+
+
 class TreeMonitor(threading.Thread):
-    """Polls the summed RSS and PSS of a process tree; keeps the peaks and the largest fan-out."""
+    """Polls the summed RSS and PSS of a process tree; keeps the peaks, the largest fan-out and,
+    at the PSS peak, each process's share (``peak_parts``: (role, PSS bytes), largest first)."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_rss = self.peak_pss = 0
         self.max_procs = 0
+        self.peak_parts: list[tuple[str, int]] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -248,7 +267,11 @@ class TreeMonitor(threading.Thread):
             pids = _tree(self.pid)
             sizes = [_rss_pss(p) for p in pids]
             self.peak_rss = max(self.peak_rss, sum(s[0] for s in sizes))
-            self.peak_pss = max(self.peak_pss, sum(s[1] for s in sizes))
+            pss = sum(s[1] for s in sizes)
+            if pss > self.peak_pss:
+                self.peak_pss = pss
+                parts = [(role(p), s[1]) for p, s in zip(pids, sizes) if s[1] >= 32 * 2**20]
+                self.peak_parts = sorted(parts, key=lambda part: -part[1])
             self.max_procs = max(self.max_procs, sum(1 for s in sizes if s[0]))
             self._halt.wait(POLL_SECONDS)
 
@@ -297,6 +320,7 @@ def run_stage(stage: str, cwd: Path, log_dir: Path, *, timeout: float) -> dict:
         "peak_tree_pss": monitor.peak_pss,
         "max_process_rss": rusage.ru_maxrss * 1024,
         "processes": monitor.max_procs,
+        "peak_pss_by_process": [{"role": r, "pss": b} for r, b in monitor.peak_parts],
         "returncode": proc.returncode,
         "timed_out": timed_out,
     }
@@ -359,6 +383,7 @@ def run_size(
         print(
             f"   {stage:<15} {r['seconds']:8.1f} s  tree RSS {r['peak_tree_rss'] / GB:5.2f} GB  "
             f"PSS {r['peak_tree_pss'] / GB:5.2f} GB  largest process {r['max_process_rss'] / GB:5.2f} GB"
+            + f"  (at the peak: {breakdown(r)})"
             + (
                 ""
                 if r["returncode"] == 0
@@ -380,14 +405,23 @@ def run_size(
     }
 
 
+def breakdown(r: dict) -> str:
+    """The processes' PSS at a stage's peak, e.g. ``kernel 0.67 + worker 1.19 + worker 1.16 GB``."""
+    parts = r.get("peak_pss_by_process") or []
+    return " + ".join(f"{p['role']} {p['pss'] / GB:.2f}" for p in parts) + " GB" if parts else "-"
+
+
 def print_table(res: dict) -> None:
     print(f"\n{res['rows']:,} rows ({res['positives']:,} positives); load average at the end {res['load_end']:.2f}")
-    print(f"  {'stage':<15} {'wall s':>9} {'tree RSS GB':>12} {'tree PSS GB':>12} {'max proc GB':>12} {'procs':>6}")
+    print(
+        f"  {'stage':<15} {'wall s':>9} {'tree RSS GB':>12} {'tree PSS GB':>12} {'max proc GB':>12} {'procs':>6}"
+        "   PSS per process at the peak"
+    )
     for r in res["stages"]:
         flag = "" if r["returncode"] == 0 else "  FAILED"
         print(
             f"  {r['stage']:<15} {r['seconds']:9.1f} {r['peak_tree_rss'] / GB:12.2f} {r['peak_tree_pss'] / GB:12.2f} "
-            f"{r['max_process_rss'] / GB:12.2f} {r['processes']:6d}{flag}"
+            f"{r['max_process_rss'] / GB:12.2f} {r['processes']:6d}{flag}   {breakdown(r)}"
         )
     total = sum(r["seconds"] for r in res["stages"])
     peak = max(r["peak_tree_rss"] for r in res["stages"])
