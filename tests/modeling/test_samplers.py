@@ -57,16 +57,18 @@ def test_class_weight_for_xgboost_is_computed_from_the_fit_data(strategy_data):
 
 def test_for_discrete_columns_keeps_the_options_and_leaves_other_samplers():
     from imblearn.combine import SMOTEENN, SMOTETomek
-    from imblearn.over_sampling import ADASYN, SMOTEN, SMOTENC
+    from imblearn.over_sampling import ADASYN, SMOTEN
+
+    from imbalance_lab.modeling.samplers import ChunkedSMOTENC
 
     nc = samplers.for_discrete_columns(SMOTE(sampling_strategy=0.5, k_neighbors=3, random_state=7), [2, 3])
-    assert type(nc) is SMOTENC and nc.categorical_features == [2, 3]
+    assert type(nc) is ChunkedSMOTENC and nc.categorical_features == [2, 3]
     assert (nc.sampling_strategy, nc.k_neighbors, nc.random_state) == (0.5, 3, 7)
     only_discrete = samplers.for_discrete_columns(SMOTE(k_neighbors=4, random_state=1), [0, 1])
     assert type(only_discrete) is SMOTEN and (only_discrete.k_neighbors, only_discrete.random_state) == (4, 1)
     for combined in (SMOTETomek(smote=SMOTE(k_neighbors=2, random_state=3)), SMOTEENN(smote=SMOTE(random_state=3))):
         inner = samplers.for_discrete_columns(combined, [1]).smote
-        assert type(inner) is SMOTENC and inner.categorical_features == [1] and inner.random_state == 3
+        assert type(inner) is ChunkedSMOTENC and inner.categorical_features == [1] and inner.random_state == 3
     adasyn = ADASYN(random_state=0)
     assert samplers.for_discrete_columns(adasyn, [1]) is adasyn
     rows = np.random.default_rng(0).normal(size=(60, 3))
@@ -152,3 +154,23 @@ def test_impossible_float_sampling_strategy(strategy_data, strategy):
     if strategy in ("balanced_random_forest", "easy_ensemble"):
         ok.set_params(model__n_estimators=5)
     ok.fit(X, y)
+
+
+@pytest.mark.parametrize("k_neighbors,constant", [(5, False), (9, False), (3, True)])
+def test_chunked_smotenc_makes_imbalanced_learns_rows(k_neighbors, constant, monkeypatch):
+    """The same synthetic rows as SMOTENC, with the neighbours gathered a few rows at a time:
+    ties in the vote (two-level columns), k below and above numpy's pairwise-summation block,
+    and continuous columns without spread (imbalanced-learn's zero-median-std branch)."""
+    from imblearn.over_sampling import SMOTENC
+
+    monkeypatch.setattr(samplers, "VOTE_CHUNK_ROWS", 7)
+    rng = np.random.default_rng(k_neighbors)
+    n = 400
+    continuous = np.zeros((n, 2)) if constant else rng.normal(size=(n, 2))
+    X = np.column_stack([continuous, rng.integers(0, 2, n), rng.integers(0, 6, n), rng.integers(0, 3, n)]).astype(float)
+    y = (rng.random(n) < 0.1).astype(int)
+    options = {"categorical_features": [2, 3, 4], "k_neighbors": k_neighbors, "random_state": 11}
+    expected = SMOTENC(**options).fit_resample(X, y)
+    got = samplers.ChunkedSMOTENC(**options).fit_resample(X, y)
+    assert got[0].shape == expected[0].shape and got[0].shape[0] > n
+    assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])

@@ -6,7 +6,7 @@ save them (each is in :data:`imbalance_lab.serving.artifact.ALLOWLIST`):
 * :class:`CheckedSampler` wraps an imbalanced-learn sampler: a sampler that cannot run on a
   training fold (too few positives for ``k_neighbors``, an unreachable ``sampling_strategy``)
   raises a one-line :class:`~imbalance_lab.errors.StrategyError`, and SMOTE runs as SMOTE-NC when
-  some columns are discrete (:func:`for_discrete_columns`);
+  some columns are discrete (:func:`for_discrete_columns`, :class:`ChunkedSMOTENC`);
 * :class:`CheckedBalancedRandomForestClassifier` and :class:`CheckedEasyEnsembleClassifier`: the
   balanced ensembles with the same check;
 * :class:`FoldPositiveWeight`: a positive-class weight computed from each training fold.
@@ -14,14 +14,18 @@ save them (each is in :data:`imbalance_lab.serving.artifact.ALLOWLIST`):
 
 from __future__ import annotations
 
+import itertools
+import math
 from numbers import Real
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import BalancedRandomForestClassifier, EasyEnsembleClassifier
 from imblearn.over_sampling import ADASYN, SMOTE, SMOTEN, SMOTENC
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import StrategyError
@@ -196,11 +200,69 @@ def for_discrete_columns(sampler: Any, discrete: list[int]) -> Any:
         }
         if discrete[0] == 0:
             return SMOTEN(**options)
-        return SMOTENC(categorical_features=discrete, **options)
+        return ChunkedSMOTENC(categorical_features=discrete, **options)
 
     if isinstance(sampler, (SMOTETomek, SMOTEENN)):
         return sampler.set_params(smote=replace(sampler.smote))
     return replace(sampler)
+
+
+#: Synthetic rows whose neighbours :class:`ChunkedSMOTENC` gathers at a time.
+VOTE_CHUNK_ROWS = 8192
+
+
+class ChunkedSMOTENC(SMOTENC):
+    """imbalanced-learn's SMOTE-NC, the same rows in a fraction of the memory.
+
+    To give each synthetic row the most frequent category of its neighbours, imbalanced-learn
+    (0.14) gathers every neighbour's encoded row at once, a dense array of (synthetic rows x
+    k_neighbors x encoded columns): 5.7 GB for the 527,000 synthetic rows of a 533,000-row fold
+    at 1 % positives and 288 encoded columns; then sets the chosen categories in a LIL matrix,
+    a Python list per row (about 2 GB more). Here the neighbours are gathered
+    :data:`VOTE_CHUNK_ROWS` rows at a time, summed the same way, the ties broken with the same
+    random draws in the same order, and the chosen categories written as one sparse block: the
+    same synthetic rows.
+    """
+
+    def _generate_samples(
+        self,
+        X: Any,
+        nn_data: Any,
+        nn_num: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        steps: Any,
+        y_type: Any,
+        y: Any = None,
+    ) -> Any:
+        rng = check_random_state(self.random_state)
+        X_new = SMOTE._generate_samples(self, X, nn_data, nn_num, rows, cols, steps)
+        nn_data = nn_data.toarray() if sp.issparse(nn_data) else nn_data
+        n_continuous = self.continuous_features_.size
+        if math.isclose(self.median_std_[y_type], 0):
+            nn_data[:, n_continuous:] = self._X_categorical_minority_encoded
+        bounds = np.cumsum([n_continuous] + [cats.size for cats in self.categorical_encoder_.categories_])
+        blocks = list(itertools.pairwise(bounds))
+        sums: list[list[np.ndarray]] = [[] for _ in blocks]
+        for start in range(0, len(rows), VOTE_CHUNK_ROWS):
+            neighbours = nn_data[nn_num[rows[start : start + VOTE_CHUNK_ROWS]]]
+            for part, (a, b) in zip(sums, blocks):
+                part.append(neighbours[:, :, a:b].sum(axis=1))
+        chosen = []
+        for part, (a, _) in zip(sums, blocks):
+            col_maxs = np.concatenate(part)
+            is_max = np.isclose(col_maxs, col_maxs.max(axis=1, keepdims=True))
+            max_idxs = rng.permutation(np.argwhere(is_max))  # ties broken at random, as imbalanced-learn does
+            xs, idx_sels = np.unique(max_idxs[:, 0], return_index=True)
+            chosen.append((xs, a + max_idxs[idx_sels, 1]))
+        xs = np.concatenate([x for x, _ in chosen])
+        ys = np.concatenate([c for _, c in chosen]) - n_continuous
+        categories = sp.csr_matrix(
+            (np.ones(len(xs), dtype=X_new.dtype), (xs, ys)), shape=(X_new.shape[0], X_new.shape[1] - n_continuous)
+        )
+        if sp.issparse(X_new):
+            return sp.hstack([X_new[:, :n_continuous], categories], format="csr")
+        return np.hstack([X_new[:, :n_continuous], categories.toarray()])
 
 
 class CheckedBalancedRandomForestClassifier(BalancedRandomForestClassifier):
