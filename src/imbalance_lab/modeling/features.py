@@ -94,7 +94,8 @@ class FrameTransformer(ColumnTransformer):
     Parameters
     ----------
     transformers, remainder, sparse_threshold, n_jobs, transformer_weights, verbose, verbose_feature_names_out
-        As for ``ColumnTransformer``; the output is always dense.
+        As for ``ColumnTransformer``; the output is dense (or CSR, ``sparse``) whatever
+        ``sparse_threshold`` says.
     dtype : {"float64", "float32"}
         The output's type.
     sparse : bool
@@ -150,12 +151,14 @@ class FrameTransformer(ColumnTransformer):
             return np.empty((n_samples, 0))
         return super()._hstack(Xs, n_samples=n_samples)
 
-    def fit_transform(self, X: Any, y: Any = None, **params: Any) -> np.ndarray:
+    def fit_transform(self, X: Any, y: Any = None, **params: Any) -> Any:
         """:meth:`fit`, then :meth:`transform` (the same values as ``ColumnTransformer``'s)."""
         return self.fit(X, y, **params).transform(X)
 
     def transform(self, X: Any, **params: Any) -> Any:
         """The transformed rows, as one array of ``dtype`` built chunk by chunk (CSR: ``sparse``)."""
+        if X.shape[0] <= TRANSFORM_CHUNK_ROWS and not self.sparse:  # one chunk: no need to copy the rows
+            return np.asarray(super().transform(X, **params), dtype=self.dtype)
         return self.transform_rows(X, np.arange(X.shape[0]), **params)
 
     def transform_rows(self, X: pd.DataFrame | np.ndarray, rows: np.ndarray, **params: Any) -> Any:
