@@ -154,6 +154,37 @@ def test_a_worker_killed_mid_trial_changes_nothing(workers, make_dataset, open_s
     client.wait_for_workers(2, timeout=60)  # the nanny's new worker, for the next tests
 
 
+def test_another_process_of_the_study_sends_nothing_to_workers_holding_the_data(workers, make_dataset, monkeypatch):
+    """A tune-worker sharing the stage's cluster: the workers already keep the data (same digest),
+    so its process sends nothing; when the stage's study is over, the workers drop it."""
+    import distributed
+
+    monkeypatch.setenv(parallel.SCHEDULER_ENV, workers)
+    task = _task(make_dataset, "logistic_regression", 2, n=300)
+    client = parallel.cluster_client(workers)
+    names = list(client.nthreads())
+    scatters = []
+    scatter = distributed.Client.scatter
+    monkeypatch.setattr(
+        distributed.Client, "scatter", lambda self, data, **kw: scatters.append(1) or scatter(self, data, **kw)
+    )
+    parallel._SCATTERED.clear()
+    first = cluster._sent(workers, task)
+    cluster._warm(client, names, first, task)
+    assert len(scatters) == 3 and first.warm == set(names)
+    assert set(client.run(cluster.holds_data, first.key).values()) == {True}
+    cluster._warm(client, names, first, task)  # the next trial: nothing to do
+    assert len(scatters) == 3
+
+    parallel._SCATTERED.clear()  # another process: nothing sent yet, nothing known of the workers
+    other = cluster._Sent(sources=first.sources, X=first.X, key=first.key)
+    cluster._warm(client, names, other, task)
+    assert len(scatters) == 3 and other.warm == set(names)
+
+    cluster.release(task)
+    assert set(client.run(cluster.holds_data, first.key).values()) == {False} and not first.warm
+
+
 def test_a_fold_is_prepared_once_per_worker_process_and_the_cache_is_bounded(make_dataset, monkeypatch):
     """In a worker process (here: this one): the first fit of a fold prepares it from the kept
     data, the next ones reuse it; beyond WORKER_FOLDS_SIZE the least recently used is dropped;

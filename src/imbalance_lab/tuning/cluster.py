@@ -284,10 +284,10 @@ def _data_futures(sent: _Sent, task: objective.TuneTask) -> tuple[Any, Any, Any]
     return on_workers(sent.X), on_workers(task.y), on_workers(task.folds)
 
 
-def _warm(client: Any, sent: _Sent, task: objective.TuneTask) -> None:
-    """Every worker not seen yet keeps the data (sent from here once per process; a worker that
-    already keeps it, e.g. from another process of the study, gets nothing)."""
-    new = sorted(set(client.nthreads()) - sent.warm)
+def _warm(client: Any, workers: list[str], sent: _Sent, task: objective.TuneTask) -> None:
+    """Every one of ``workers`` not seen yet keeps the data (sent from here once per process; a
+    worker that already keeps it, e.g. from another process of the study, gets nothing)."""
+    new = sorted(set(workers) - sent.warm)
     if not new:
         return
     holds = client.run(holds_data, sent.key, workers=new, on_error="return")
@@ -371,7 +371,8 @@ def cluster_fits(
         raise RuntimeError(f"cluster_fits needs ${SCHEDULER_ENV}")
     client = cluster_client(address)
     sent = _sent(address, task)
-    _warm(client, sent, task)
+    nthreads = client.nthreads()
+    _warm(client, list(nthreads), sent, task)
     specs = [
         FoldFit(
             data_key=sent.key,
@@ -385,7 +386,7 @@ def cluster_fits(
         )
         for step in order
     ]
-    ahead = objective.LOOKAHEAD * max(width, sum(client.nthreads().values()))
+    ahead = objective.LOOKAHEAD * max(width, sum(nthreads.values()))
     results = _in_order(client, specs, ahead=ahead, data=lambda: _data_futures(sent, task))
     try:
         yield results
