@@ -257,3 +257,21 @@ def test_a_cluster_without_workers_is_one_line_not_a_wait_forever(monkeypatch):
         assert time.monotonic() - t0 < 10
     message = str(err.value)
     assert "\n" not in message and "has had no worker for 1 s" in message and parallel.SCHEDULER_ENV in message
+
+
+def test_a_fit_whose_workers_all_died_is_one_line():
+    """A fit running on workers that died as often as the scheduler allows (KilledWorker: e.g. a
+    fit that runs its worker out of memory): one line, not Dask's paragraph."""
+    from types import SimpleNamespace
+
+    from distributed import KilledWorker
+
+    class Killed:
+        def result(self, timeout=None):
+            raise KilledWorker("fit-1", SimpleNamespace(address="tcp://w:1"), 3)
+
+    client = SimpleNamespace(scheduler=SimpleNamespace(address="tcp://s:1"))
+    with pytest.raises(ClusterError) as err:
+        parallel.await_result(client, Killed())
+    message = str(err.value)
+    assert "\n" not in message and "tcp://s:1" in message and "workers that died" in message

@@ -1,16 +1,23 @@
-"""Unit tests of imbalance_lab.tuning.worker: exactly n_trials, resuming, timeouts and one run per journal."""
+"""Unit tests of imbalance_lab.tuning.worker: exactly n_trials, resuming, timeouts, one run per journal,
+and no dask without $IMBALANCE_LAB_DASK_SCHEDULER."""
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+import textwrap
 
 import optuna
 import pytest
 
 from imbalance_lab.errors import TuneError
+from imbalance_lab.evaluation.parallel import SCHEDULER_ENV
 from imbalance_lab.tuning import results, worker
 from imbalance_lab.tuning import storage as storages
 from imbalance_lab.tuning import study as studies
+from tests.support import ROOT
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -79,3 +86,38 @@ def test_fail_stale_fails_the_journals_running_trials_only_when_told_they_are_de
     assert worker.fail_stale(study, storage) == 0
     assert worker.fail_stale(study, storage, assume_dead=True) == 1
     assert results.counts(study)["running"] == 0
+
+
+def test_without_the_dask_variable_trials_fit_here_and_do_not_import_dask(tmp_path):
+    """Without $IMBALANCE_LAB_DASK_SCHEDULER, the stage's loop fits its trials' folds in this process
+    (prepared here) and imports neither dask nor distributed."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from tests.conftest import synthetic_dataset
+        from imbalance_lab.data import make_folds
+        from imbalance_lab.tuning import TuneTask, open_storage, work
+        from imbalance_lab.tuning.study import load_study
+        X, y, schema = synthetic_dataset(200, seed=3)
+        folds = make_folds(y, n_splits=3, n_repeats=1, seed=1)
+        for model in ("xgboost", "logistic_regression"):
+            task = TuneTask(model=model, schema=schema, X=X, y=y, folds=folds, metric="log_loss", seed=0, n_jobs=2)
+            storage = open_storage(journal_path=sys.argv[1] + model, storage_env="UNSET_ENV_FOR_TEST")
+            study = load_study(storage, name="s", seed=3, pruner="median", n_folds=3, metric="log_loss")
+            work(study, storage, task, n_trials=2, progress=False)
+            assert len(task.prepared) == 3, task.prepared
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed")))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != SCHEDULER_ENV}
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "j")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout

@@ -9,13 +9,18 @@
   (:func:`on_workers`). The same functions run on the same folds with the same seeds, one BLAS
   thread each, and come back in the same order: the results are the same as on this machine.
   The address is a setting of the machine, like ``$IMBALANCE_LAB_N_JOBS``: it never goes into
-  params.yaml or an output, and dask is imported only when the variable is set.
+  params.yaml or an output, and dask is imported only when the variable is set. The tune stage's
+  trials send their fits through the same connection, data sending and waiting
+  (:func:`cluster_client`, :func:`on_workers`, :func:`await_result`, :func:`lost_data`; see
+  :mod:`imbalance_lab.tuning.cluster`).
 
 A worker that dies mid-stage is survived: the scheduler reruns its fits on the other workers.
 Data sent from here has no recipe to compute it again, and the scheduler keeps only the copies
 tasks need (its active memory manager drops the others), so a dying worker may take the only copy
 with it: the scheduler then cancels the fits that needed it, and :func:`run_parallel` sends the
-data again and reruns the call (the fits are deterministic: the same results).
+data again and reruns the call (the fits are deterministic: the same results). A cluster left
+without workers while fits wait, or a fit whose workers keep dying, stops the stage with one line
+(:func:`await_result`).
 """
 
 from __future__ import annotations
@@ -238,28 +243,47 @@ class ClusterParallel:
             self.client.cancel(list(pending))
 
     def _result(self, future: Any) -> Any:
-        """The future's result; :class:`ClusterError` when the cluster has had no worker for
-        :data:`CONNECT_TIMEOUT` seconds meanwhile (the scheduler would keep the job waiting for
-        one forever: every worker died)."""
-        without_workers = None
-        while True:
-            try:
-                return future.result(timeout=RESULT_POLL)
-            except TimeoutError:
-                if future.done():  # the fit's own TimeoutError
-                    return future.result()
-                if self.client.nthreads():
-                    without_workers = None
-                    continue
-                now = time.monotonic()
-                without_workers = without_workers or now
-                if now - without_workers >= CONNECT_TIMEOUT:
-                    address = self.client.scheduler.address
-                    raise ClusterError(
-                        f"the Dask scheduler {address} (${SCHEDULER_ENV}) has had no worker for "
-                        f"{CONNECT_TIMEOUT:g} s while fits were waiting; start workers (dask worker {address}) "
-                        "and run the stage again, or unset the variable"
-                    ) from None
+        return await_result(self.client, future)
+
+
+def await_result(client: Any, future: Any) -> Any:
+    """The result of a cluster future (a fit's own exception is raised as it is).
+
+    Raises
+    ------
+    ClusterError
+        The cluster has had no worker for :data:`CONNECT_TIMEOUT` seconds meanwhile (the scheduler
+        would keep the job waiting for one forever: every worker died), or the job was running on
+        workers that died, as many times as the scheduler allows (``KilledWorker``: a fit that
+        brings its worker down, e.g. out of memory).
+    """
+    from distributed import KilledWorker
+
+    without_workers = None
+    while True:
+        try:
+            return future.result(timeout=RESULT_POLL)
+        except KilledWorker:
+            raise ClusterError(
+                f"a fit on the Dask scheduler {client.scheduler.address} (${SCHEDULER_ENV}) was running on "
+                "workers that died, as often as the scheduler allows; check their logs (out of memory?) "
+                "and rerun, or unset the variable"
+            ) from None
+        except TimeoutError:
+            if future.done():  # the fit's own TimeoutError
+                return future.result()
+            if client.nthreads():
+                without_workers = None
+                continue
+            now = time.monotonic()
+            without_workers = without_workers or now
+            if now - without_workers >= CONNECT_TIMEOUT:
+                address = client.scheduler.address
+                raise ClusterError(
+                    f"the Dask scheduler {address} (${SCHEDULER_ENV}) has had no worker for "
+                    f"{CONNECT_TIMEOUT:g} s while fits were waiting; start workers (dask worker {address}) "
+                    "and run the stage again, or unset the variable"
+                ) from None
 
 
 @contextlib.contextmanager
@@ -306,6 +330,21 @@ def fit_backend(*, n_jobs: int) -> Iterator[None]:
         yield
 
 
+def lost_data(times: int, exc: BaseException) -> None:
+    """After the cluster lost data sent from here for the ``times``-th time in a call (fits
+    cancelled with ``exc``): forget what was sent, so that :func:`on_workers` sends it again, and
+    log it to the stage's log; past :data:`LOST_DATA_RETRIES` times, a :class:`ClusterError`."""
+    if times > LOST_DATA_RETRIES:
+        raise ClusterError(
+            f"the Dask cluster (${SCHEDULER_ENV}) lost the stage's data {times} times "
+            f"(workers died: {type(exc).__name__}); check its workers and rerun"
+        ) from None
+    machine_log().warning("the Dask cluster lost data (a worker died?); sending it again and rerunning")
+    # this client may not know yet which of its data were lost: send them all again
+    for key in [k for k in _SCATTERED if k[0] == scheduler_address()]:
+        del _SCATTERED[key]
+
+
 def run_parallel(work: Callable[[Any], T], *, n_jobs: int) -> T:
     """``work(parallel)`` with the ``Parallel`` of :func:`fold_parallel`. On a cluster, a call
     whose fits were cancelled because the data they read was lost with a dying worker is rerun,
@@ -327,13 +366,5 @@ def run_parallel(work: Callable[[Any], T], *, n_jobs: int) -> T:
             with fold_parallel(n_jobs=n_jobs) as parallel:
                 return work(parallel)
         except FutureCancelledError as exc:
-            if attempt == LOST_DATA_RETRIES:
-                raise ClusterError(
-                    f"the Dask cluster (${SCHEDULER_ENV}) lost the stage's data {attempt + 1} times "
-                    f"(workers died: {type(exc).__name__}); check its workers and rerun"
-                ) from None
-            machine_log().warning("the Dask cluster lost data (a worker died?); sending it again and rerunning")
-            # this client may not know yet which of its data were lost: send them all again
-            for key in [k for k in _SCATTERED if k[0] == scheduler_address()]:
-                del _SCATTERED[key]
+            lost_data(attempt + 1, exc)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -3,6 +3,8 @@ shared between machines.
 
 * :mod:`~imbalance_lab.tuning.space`: the search spaces, as data;
 * :mod:`~imbalance_lab.tuning.objective`: what a trial computes, fold by fold;
+* :mod:`~imbalance_lab.tuning.cluster`: a trial's fold fits on a Dask cluster, when
+  ``$IMBALANCE_LAB_DASK_SCHEDULER`` names one (the trials stay in their process);
 * :mod:`~imbalance_lab.tuning.pruners` and :mod:`~imbalance_lab.tuning.sampler`: how trials are
   pruned and sampled;
 * :mod:`~imbalance_lab.tuning.storage`: the journal file or database, and its locks;

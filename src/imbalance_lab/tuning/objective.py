@@ -4,10 +4,16 @@ Preprocessing does not depend on the hyperparameters, so each fold is preprocess
 whole study (:func:`prepare_fold`, kept in :attr:`TuneTask.prepared`); a trial fits only the
 model on it (:func:`fit_predict_prepared`), several folds at a time (:func:`fold_slots`,
 :func:`in_order`), and reports them in the trial's order (:func:`run_trial`).
+
+Where the fits run (:func:`fold_fits`): in this process's threads (:func:`local_fits`), or, when
+``$IMBALANCE_LAB_DASK_SCHEDULER`` names a Dask scheduler, on its workers
+(:mod:`imbalance_lab.tuning.cluster`, which prepares and keeps the folds there), with the same
+threads per fit: the trial, its reports and its value are the same either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -25,6 +31,7 @@ from threadpoolctl import threadpool_limits
 from ..data.schema import Schema
 from ..data.split import iter_splits
 from ..evaluation.metrics import score_metric
+from ..evaluation.parallel import scheduler_address
 from ..modeling.models import make_estimator
 from ..modeling.pipelines import make_pipeline
 from .pruners import pairs_folds
@@ -268,6 +275,53 @@ def in_order(submit: Callable[[int], Future], n: int, *, width: int) -> Iterator
         yield started.pop(position).result()
 
 
+@contextlib.contextmanager
+def local_fits(
+    task: TuneTask, params: dict[str, Any], order: list[int], *, width: int, threads: int
+) -> Iterator[Iterator[tuple[np.ndarray, int | None]]]:
+    """The fits of a trial with ``params`` on the folds ``order``, here: an iterator of their
+    (validation probabilities, trees kept), in that order, used inside the block.
+
+    ``width`` fits at a time, each with ``threads`` threads, in a thread pool (:func:`in_order`);
+    each fold prepared once for the whole study (:attr:`TuneTask.prepared`). When the block ends
+    (a pruned trial), no more fits start and those running end before it returns."""
+    splits = list(iter_splits(task.folds))
+
+    def prepared(step: int) -> PreparedFold:
+        """The fold's preprocessed parts: once per fold for the whole study, in this thread, under
+        the fits' thread limit (a process-wide setting: changing it would change running fits')."""
+        key = (task.model, task.seed, step, threads)
+        if key not in task.prepared:
+            _, _, train, val = splits[step]
+            task.prepared[key] = prepare_fold(
+                task.model, task.schema, task.X, task.y, train, val, seed=task.seed, n_jobs=threads
+            )
+        return task.prepared[key]
+
+    def fit(fold: PreparedFold) -> tuple[np.ndarray, int | None]:
+        return fit_predict_prepared(task.model, params, fold, seed=task.seed, n_jobs=threads, max_trees=task.max_trees)
+
+    with threadpool_limits(limits=threads), ThreadPoolExecutor(max_workers=width) as pool:
+        results = in_order(lambda position: pool.submit(fit, prepared(order[position])), len(order), width=width)
+        try:
+            yield results
+        finally:
+            results.close()
+
+
+def fold_fits(
+    task: TuneTask, params: dict[str, Any], order: list[int], *, width: int, threads: int
+) -> contextlib.AbstractContextManager[Iterator[tuple[np.ndarray, int | None]]]:
+    """A trial's fits, in the order of ``order``: here (:func:`local_fits`), or on the Dask
+    cluster named by ``$IMBALANCE_LAB_DASK_SCHEDULER`` (:func:`imbalance_lab.tuning.cluster.cluster_fits`:
+    the same fits with the same threads each, so the same results; dask is imported only then)."""
+    if scheduler_address() is None:
+        return local_fits(task, params, order, width=width, threads=threads)
+    from .cluster import cluster_fits
+
+    return cluster_fits(task, params, order, width=width, threads=threads)
+
+
 def fold_order(n_folds: int, *, seed: int, slot: int, shuffle: bool) -> list[int]:
     """The order in which a trial evaluates the folds: the stored order, or a permutation drawn
     from (seed, the trial's slot), so the same study gives the same orders on every run and
@@ -290,7 +344,9 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     intermediate values, the pruning decisions and the result are the same as fitting them one
     after the other. A fit starts at most ``LOOKAHEAD`` times the fits at a time ahead of the
     next fold to report; none starts
-    once the trial is pruned (those already running finish and are discarded). The pruner is
+    once the trial is pruned (those already running finish and are discarded). On a Dask
+    cluster (:func:`fold_fits`) the fits run there, with the threads each they get here; the
+    trial, the sampler and the pruner stay in this process. The pruner is
     not asked after the last fold: a trial with every fold scored is complete, with its mean
     (pruning it then would save nothing and hide its value from the sampler).
 
@@ -298,6 +354,8 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     ------
     optuna.TrialPruned
         When the pruner says so.
+    ClusterError
+        The fits' Dask cluster failed them (:func:`imbalance_lab.tuning.cluster.cluster_fits`).
     """
     params = suggest_params(trial, task.model)
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -306,23 +364,8 @@ def run_trial(task: TuneTask, trial: optuna.Trial, *, heartbeat: Callable[[], No
     order = fold_order(len(splits), seed=task.seed, slot=trial_slot(trial), shuffle=paired)
     width, threads = fold_slots(len(splits), task.n_jobs)
 
-    def prepared(step: int) -> PreparedFold:
-        """The fold's preprocessed parts: once per fold for the whole study, in this thread, under
-        the fits' thread limit (a process-wide setting: changing it would change running fits')."""
-        key = (task.model, task.seed, step, threads)
-        if key not in task.prepared:
-            _, _, train, val = splits[step]
-            task.prepared[key] = prepare_fold(
-                task.model, task.schema, task.X, task.y, train, val, seed=task.seed, n_jobs=threads
-            )
-        return task.prepared[key]
-
-    def fit(fold: PreparedFold) -> tuple[np.ndarray, int | None]:
-        return fit_predict_prepared(task.model, params, fold, seed=task.seed, n_jobs=threads, max_trees=task.max_trees)
-
     scores, trees = [], []
-    with threadpool_limits(limits=threads), ThreadPoolExecutor(max_workers=width) as pool:
-        results = in_order(lambda position: pool.submit(fit, prepared(order[position])), len(order), width=width)
+    with fold_fits(task, params, order, width=width, threads=threads) as results:
         for step, (proba, n_trees) in zip(order, results):
             val = splits[step][3]
             s = score_metric(task.y[val], proba, metric=task.metric)

@@ -4,6 +4,12 @@ A trial is created only under the creation lock and only while fewer than ``n_tr
 are finished or running, so any number of processes never create more than needed; the stage
 then waits until ``n_trials`` are finished. Trials of a dead worker are failed by heartbeat
 (database storage) and replaced.
+
+Each process runs its trials one after the other; their fold fits run in its threads or, when its
+environment names a Dask scheduler (``$IMBALANCE_LAB_DASK_SCHEDULER``), on that cluster
+(:mod:`imbalance_lab.tuning.cluster`): the stage and any ``tune-worker`` whose environment names the
+same scheduler share its workers (and the folds prepared there), while the study's database shares
+the trials between them. When the stage's study is over, the workers drop its data.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from optuna.trial import TrialState
 
 from ..data.prepared import PreparedData
 from ..errors import TuneError
+from ..evaluation.parallel import scheduler_address
 from ..progress import progress_bar
 from .objective import TuneTask, run_trial
 from .results import FINISHED, counts
@@ -113,6 +120,10 @@ def work(
             poll_seconds=poll_seconds,
             progress=progress,
         )
+    if wait and scheduler_address() is not None:  # the study is over: the Dask workers may drop its data
+        from .cluster import release
+
+        release(task)
     c = counts(study)
     if timed_out and wait:
         finished = c["complete"] + c["pruned"]
