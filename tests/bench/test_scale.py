@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import time
 
 from tests.support import ROOT
 
@@ -39,6 +40,9 @@ def test_role_names_the_processes_of_a_stage():
     assert scale.role(2**22 + 12345) == "gone"  # no such process
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)", "ipykernel_launcher"])
     try:
+        deadline = time.monotonic() + 10
+        while scale.role(sleeper.pid) == "?" and time.monotonic() < deadline:  # not yet exec'd: no command line
+            time.sleep(0.05)
         assert scale.role(sleeper.pid) == "kernel"
     finally:
         sleeper.kill()
