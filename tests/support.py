@@ -192,6 +192,25 @@ class DaskCluster:
 REQUIRE_POSTGRES_ENV = "IMBALANCE_LAB_REQUIRE_POSTGRES"
 
 
+@contextlib.contextmanager
+def local_dask_cluster(*, processes: bool) -> Any:
+    """A ``distributed.LocalCluster`` of two one-thread workers (worker processes under nannies, as
+    ``dask worker`` starts them, or threads of this process); yields its address. Afterwards the
+    clients this process connected are closed and the record of data sent to workers is cleared."""
+    import distributed
+
+    from imbalance_lab.evaluation import parallel
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=":0"
+    ) as local:
+        yield local.scheduler_address
+    for client in parallel._CLIENTS.values():
+        client.close()
+    parallel._CLIENTS.clear()
+    parallel._SCATTERED.clear()
+
+
 def _postgres_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if not found:

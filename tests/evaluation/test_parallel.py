@@ -19,7 +19,7 @@ import pytest
 from imbalance_lab.errors import ClusterError
 from imbalance_lab.evaluation import parallel
 from imbalance_lab.modeling import make_pipeline
-from tests.support import ROOT, free_port
+from tests.support import ROOT, free_port, local_dask_cluster
 
 
 def _alive(pid: int) -> bool:
@@ -110,14 +110,8 @@ def test_an_unreachable_scheduler_is_one_line_naming_the_variable_and_address(mo
 @pytest.fixture(scope="module")
 def cluster():
     """An in-process Dask cluster of two one-thread workers; its address."""
-    import distributed
-
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as local:
-        yield local.scheduler_address
-    for client in parallel._CLIENTS.values():
-        client.close()
-    parallel._CLIENTS.clear()
-    parallel._SCATTERED.clear()
+    with local_dask_cluster(processes=False) as address:
+        yield address
 
 
 def test_fold_fits_on_a_cluster_equal_the_local_ones(cluster, dataset, fresh_caches, monkeypatch):

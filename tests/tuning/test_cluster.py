@@ -21,7 +21,7 @@ from imbalance_lab.data import iter_splits, make_folds
 from imbalance_lab.errors import ClusterError
 from imbalance_lab.evaluation import parallel
 from imbalance_lab.tuning import cluster, objective, worker
-from tests.support import ROOT
+from tests.support import ROOT, local_dask_cluster
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
@@ -31,14 +31,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalW
 def workers():
     """A Dask cluster of two one-thread worker processes, each under a nanny (as ``dask worker``
     starts them: one BLAS and OpenMP thread by default; a killed worker is restarted); its address."""
-    import distributed
-
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local:
-        yield local.scheduler_address
-    for client in parallel._CLIENTS.values():
-        client.close()
-    parallel._CLIENTS.clear()
-    parallel._SCATTERED.clear()
+    with local_dask_cluster(processes=True) as address:
+        yield address
     cluster._SENT.clear()
 
 
