@@ -57,7 +57,7 @@ STUCK = 90  # seconds with queued tasks and no worker: the workers could not sta
 
 def queue_status(root) -> tuple[dict[str, str], int, int]:
     """Task name -> status (Queued, Running, Success, Failed ...), and the numbers of active and idle workers."""
-    out = run(["dvc", "queue", "status"], root).stdout
+    out = _queue_status_output(root)
     tasks = {}
     for line in out.splitlines():
         parts = line.split()
@@ -65,6 +65,24 @@ def queue_status(root) -> tuple[dict[str, str], int, int]:
             tasks[parts[1]] = parts[-1]
     workers = re.search(r"Worker status: (\d+) active, (\d+) idle", out)
     return tasks, *(map(int, workers.groups()) if workers else (0, 0))
+
+
+#: DVC's own JSON errors from `dvc queue status` that a retry clears: it reads the task files of
+#: the filesystem queue while a worker writes them (treeverse/dvc#8014 shows the same family).
+TRANSIENT_QUEUE_ERRORS = ("Expecting value", "Extra data", "Unterminated string")
+
+
+def _queue_status_output(root, *, attempts: int = 5) -> str:
+    """`dvc queue status`'s output, retried (at most ``attempts`` times, 2 s apart) when DVC fails
+    reading a task file mid-write; any other failure fails the test at once."""
+    for _ in range(attempts - 1):
+        proc = run(["dvc", "queue", "status"], root, check=False)
+        if proc.returncode == 0:
+            return proc.stdout
+        if "unexpected error" not in proc.stderr or not any(e in proc.stderr for e in TRANSIENT_QUEUE_ERRORS):
+            break
+        time.sleep(2)
+    return run(["dvc", "queue", "status"], root).stdout
 
 
 def start_queue(root, log) -> None:

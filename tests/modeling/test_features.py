@@ -8,7 +8,7 @@ import pytest
 from sklearn.compose import ColumnTransformer
 
 from imbalance_lab.data import Schema
-from imbalance_lab.modeling.features import MISSING, make_preprocessor
+from imbalance_lab.modeling.features import MISSING, ColumnwiseImputer, make_preprocessor
 
 SCHEMA = Schema(
     target="y", numeric=["num1", "num2"], categorical={"cat": ["a", "b", "c"]}, features=["num1", "num2", "cat"]
@@ -177,11 +177,20 @@ def _large_frame(n: int, *, seed: int = 0) -> tuple[Schema, pd.DataFrame, np.nda
 
 
 def _sklearn_twin(pre):
-    """The same preprocessing as scikit-learn's own ``ColumnTransformer`` (unfitted)."""
+    """The same preprocessing with scikit-learn's own ``ColumnTransformer`` and ``SimpleImputer``
+    (unfitted)."""
     from sklearn.base import clone
+    from sklearn.impute import SimpleImputer
+
+    def own(t):
+        t = clone(t)
+        for name, step in getattr(t, "steps", []):
+            if isinstance(step, ColumnwiseImputer):
+                t.set_params(**{name: SimpleImputer(**step.get_params())})
+        return t
 
     return ColumnTransformer(
-        [(name, clone(t), cols) for name, t, cols in pre.transformers],
+        [(name, own(t), cols) for name, t, cols in pre.transformers],
         remainder="drop",
         verbose_feature_names_out=False,
     )
@@ -205,7 +214,10 @@ def test_frame_transformer_gives_column_transformers_values_in_every_output_form
         params = pre.get_params(deep=True)
         fitted = pre.fit_transform(X, y)
         assert pre.get_params(deep=True).keys() == params.keys()
-        assert all(e.sparse_output is False for e in features._encoders(pre.named_transformers_["categorical"]))
+        twin = _sklearn_twin(pre).fit(X, y)
+        assert pre.output_indices_ == twin.output_indices_ and pre.sparse_output_ is False
+        assert [(n, type(t), c) for n, t, c in pre.transformers_] == [(n, type(t), c) for n, t, c in twin.transformers_]
+        assert all(not isinstance(t, str) and t is not u for (_, t, _), (_, u, _) in zip(pre.transformers_, pre.transformers))
         got = fitted.toarray() if sparse else fitted
         assert got.dtype == np.dtype(dtype) and (not sparse or fitted.format == "csr")
         assert np.array_equal(got, expected.astype(dtype))
@@ -248,3 +260,47 @@ def test_transform_rows_of_another_step_selects_the_rows_first():
     X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.0, 1.0, 0.0, 1.0]})
     step = StandardScaler().fit(X)
     assert np.array_equal(transform_rows(step, X, np.array([3, 1])), step.transform(X.iloc[[3, 1]]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("keep_empty_features", [False, True])
+def test_columnwise_imputer_gives_simple_imputers_medians_and_indicator(dtype, keep_empty_features):
+    """Odd and even counts of values, ties, a column without values and one without missing
+    values: the same statistics (bit for bit), indicator columns and output."""
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(301, 6)).round(1).astype(dtype)
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X[:, 1] = np.nan
+    X[:, 2] = rng.integers(0, 3, len(X))
+    for rows in (slice(None), slice(0, 300)):
+        options = {"strategy": "median", "add_indicator": True, "keep_empty_features": keep_empty_features}
+        theirs, mine = SimpleImputer(**options).fit(X[rows]), ColumnwiseImputer(**options).fit(X[rows])
+        assert mine.statistics_.dtype == theirs.statistics_.dtype
+        assert mine.statistics_.tobytes() == theirs.statistics_.tobytes()
+        assert np.array_equal(mine.indicator_.features_, theirs.indicator_.features_)
+        assert np.array_equal(mine.transform(X), theirs.transform(X), equal_nan=True)
+    other = ColumnwiseImputer(strategy="mean").fit(X)
+    assert np.array_equal(other.statistics_, SimpleImputer(strategy="mean").fit(X).statistics_, equal_nan=True)
+
+
+def test_columnwise_imputer_fit_allocates_a_few_columns_where_simple_imputer_allocates_the_block_several_times():
+    import tracemalloc
+
+    from sklearn.impute import SimpleImputer
+
+    X = np.random.default_rng(4).normal(size=(100_000, 40))
+    X[::7, ::3] = np.nan
+
+    def peak(imputer) -> int:
+        tracemalloc.start()
+        try:
+            imputer.fit(X)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    theirs = peak(SimpleImputer(strategy="median", add_indicator=True, copy=False))
+    mine = peak(ColumnwiseImputer(strategy="median", add_indicator=True, copy=False))
+    assert theirs > 2.5 * X.nbytes and mine < 0.5 * X.nbytes, (mine, theirs, X.nbytes)

@@ -25,7 +25,9 @@ from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import BalancedRandomForestClassifier, EasyEnsembleClassifier
 from imblearn.over_sampling import ADASYN, SMOTE, SMOTEN, SMOTENC
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils import check_random_state
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils import assert_all_finite, check_random_state
+from sklearn.utils.sparsefuncs_fast import csr_mean_variance_axis0
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import StrategyError
@@ -209,21 +211,121 @@ def for_discrete_columns(sampler: Any, discrete: list[int]) -> Any:
 
 #: Synthetic rows whose neighbours :class:`ChunkedSMOTENC` gathers at a time.
 VOTE_CHUNK_ROWS = 8192
+#: Rows :class:`ChunkedSMOTENC` copies or decodes into its output at a time.
+DECODE_CHUNK_ROWS = 65_536
 
 
 class ChunkedSMOTENC(SMOTENC):
-    """imbalanced-learn's SMOTE-NC, the same rows in a fraction of the memory.
+    """imbalanced-learn's SMOTE-NC: the same rows, in a fraction of the memory.
 
-    To give each synthetic row the most frequent category of its neighbours, imbalanced-learn
-    (0.14) gathers every neighbour's encoded row at once, a dense array of (synthetic rows x
-    k_neighbors x encoded columns): 5.7 GB for the 527,000 synthetic rows of a 533,000-row fold
-    at 1 % positives and 288 encoded columns; then sets the chosen categories in a LIL matrix, a
-    Python list per row; and it interpolates every synthetic row at once. Here both work on
-    :data:`VOTE_CHUNK_ROWS` synthetic rows at a time, the neighbours' categories summed the same
-    way, the ties broken with the same random draws in the same order, and the chosen categories
-    are written as one sparse block: the same synthetic rows. Measured at 1e6 rows with
-    ``bench/scale.py``, a worker running ``smote`` peaked at 4.2 GB instead of 8.5 GB.
+    imbalanced-learn (0.14) encodes the whole training fold as a sparse matrix (the continuous
+    columns, then the one-hot categories), copies it, stacks it with the synthetic rows and
+    decodes them all before reordering the columns: a dozen copies of the fold. To give each
+    synthetic row the most frequent category of its neighbours it gathers every neighbour's
+    encoded row at once, a dense array of (synthetic rows x k_neighbors x encoded columns): 5.7 GB
+    for the 527,000 synthetic rows of a 533,000-row fold at 1 % positives and 288 encoded columns.
+
+    Here, on a dense float array (the preprocessed rows of a fold; other input goes to
+    imbalanced-learn's own code), only the minority class's rows are encoded (their neighbours
+    are searched, as imbalanced-learn does); the fold's rows and the synthetic ones are written
+    into one array of the input's type; the synthetic rows are interpolated and their neighbours'
+    categories voted on :data:`VOTE_CHUNK_ROWS` rows at a time, one categorical column at a time,
+    the ties broken with the same random draws in the same order. The output is
+    imbalanced-learn's, value for value and type (a zero comes out as +0.0, as from its sparse
+    round trip). Measured at 1e6 rows with ``bench/scale.py``: a worker running ``smote`` peaked
+    at 8.5 GB with imbalanced-learn's code, 4.2 GB with the chunked vote alone.
     """
+
+    def _fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
+        lean = isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64) and self.categorical_encoder is None
+        if not lean:
+            return super()._fit_resample(X, y)
+        self.n_features_ = X.shape[1]
+        self._validate_column_types(X)
+        self._validate_estimator()
+        continuous, categorical = self.continuous_features_, self.categorical_features_
+        for start in range(0, X.shape[0], DECODE_CHUNK_ROWS):  # imbalanced-learn's check of the continuous columns
+            assert_all_finite(X[start : start + DECODE_CHUNK_ROWS, continuous], input_name="X")
+        self.categorical_encoder_ = OneHotEncoder(handle_unknown="ignore", dtype=X.dtype).fit(X[:, categorical])
+        n_continuous = continuous.size
+        self.median_std_ = {}
+        draws = []
+        for label, n_samples in self.sampling_strategy_.items():
+            if n_samples == 0:
+                continue
+            X_class = self._encode(X[y == label])
+            _, var = csr_mean_variance_axis0(X_class[:, :n_continuous])
+            self.median_std_[label] = np.median(np.sqrt(var))
+            if math.isclose(self.median_std_[label], 0):
+                self._X_categorical_minority_encoded = X_class[:, n_continuous:].toarray()
+            X_class_categorical = X_class[:, n_continuous:]
+            X_class_categorical.data[:] = self.median_std_[label] / np.sqrt(2)
+            X_class[:, n_continuous:] = X_class_categorical
+            self.nn_k_.fit(X_class)
+            nns = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
+            # imbalanced-learn's BaseSMOTE._make_samples: the same draws
+            rng = check_random_state(self.random_state)
+            samples_indices = rng.randint(low=0, high=nns.size, size=n_samples)
+            steps = rng.uniform(size=n_samples)[:, np.newaxis]
+            rows, cols = np.floor_divide(samples_indices, nns.shape[1]), np.mod(samples_indices, nns.shape[1])
+            draws.append((label, X_class, nns, rows, cols, steps))
+        n = X.shape[0]
+        out = np.empty((n + sum(len(rows) for _, _, _, rows, _, _ in draws), X.shape[1]), dtype=X.dtype)
+        for start in range(0, n, DECODE_CHUNK_ROWS):
+            block = out[start : min(start + DECODE_CHUNK_ROWS, n)]
+            block[:] = X[start : start + DECODE_CHUNK_ROWS]
+            block[block == 0] = 0  # -0.0 too: imbalanced-learn's sparse round trip drops stored zeros
+        y_new = [y.copy()]
+        for label, X_class, nns, rows, cols, steps in draws:
+            new = out[n : n + len(rows)]
+            for chunk, values in self._interpolated(X_class, X_class, nns, rows, cols, steps):
+                new[chunk, continuous] = values.toarray()
+            for column, categories, (xs, chosen) in zip(
+                categorical, self.categorical_encoder_.categories_, self._voted(X_class, nns, rows, label)
+            ):
+                new[xs, column] = categories[chosen]
+            n += len(rows)
+            y_new.append(np.full(len(rows), fill_value=label, dtype=y.dtype))
+        return out, np.hstack(y_new)
+
+    def _encode(self, X_class: np.ndarray) -> Any:
+        """imbalanced-learn's encoded rows: the continuous columns, then the one-hot categories,
+        as one CSR matrix (zeros not stored)."""
+        dtype = X_class.dtype
+        X_ohe = sp.csr_matrix(self.categorical_encoder_.transform(X_class[:, self.categorical_features_]), dtype=dtype)
+        return sp.hstack((X_class[:, self.continuous_features_], X_ohe), format="csr", dtype=dtype)
+
+    def _interpolated(
+        self, X: Any, nn_data: Any, nn_num: np.ndarray, rows: np.ndarray, cols: np.ndarray, steps: Any
+    ) -> Any:
+        """SMOTE's interpolation of the continuous columns, :data:`VOTE_CHUNK_ROWS` synthetic rows
+        at a time (every row is computed on its own: the same values): (rows, values) pairs."""
+        n_continuous = self.continuous_features_.size
+        for start in range(0, max(len(rows), 1), VOTE_CHUNK_ROWS):
+            c = slice(start, start + VOTE_CHUNK_ROWS)
+            yield c, SMOTE._generate_samples(self, X, nn_data, nn_num, rows[c], cols[c], steps[c])[:, :n_continuous]
+
+    def _voted(self, nn_data: Any, nn_num: np.ndarray, rows: np.ndarray, y_type: Any) -> Any:
+        """The most frequent category among each synthetic row's neighbours, ties broken with
+        imbalanced-learn's random draws, one categorical column at a time: yields (synthetic
+        rows, category positions) per column."""
+        rng = check_random_state(self.random_state)
+        n_continuous = self.continuous_features_.size
+        nn_data = nn_data.toarray() if sp.issparse(nn_data) else nn_data
+        if math.isclose(self.median_std_[y_type], 0):
+            nn_data[:, n_continuous:] = self._X_categorical_minority_encoded
+        bounds = np.cumsum([n_continuous] + [cats.size for cats in self.categorical_encoder_.categories_])
+        for a, b in itertools.pairwise(bounds):
+            block = nn_data[:, a:b]
+            maxima = []  # (synthetic row, position) of the maxima of the neighbours' summed one-hot columns
+            for start in range(0, max(len(rows), 1), VOTE_CHUNK_ROWS):
+                col_maxs = block[nn_num[rows[start : start + VOTE_CHUNK_ROWS]]].sum(axis=1)
+                found = np.argwhere(np.isclose(col_maxs, col_maxs.max(axis=1, keepdims=True)))
+                found[:, 0] += start
+                maxima.append(found)
+            max_idxs = rng.permutation(np.concatenate(maxima))  # ties broken at random, as imbalanced-learn does
+            xs, idx_sels = np.unique(max_idxs[:, 0], return_index=True)
+            yield xs, max_idxs[idx_sels, 1]
 
     def _generate_samples(
         self,
@@ -236,40 +338,13 @@ class ChunkedSMOTENC(SMOTENC):
         y_type: Any,
         y: Any = None,
     ) -> Any:
-        rng = check_random_state(self.random_state)
-        n_continuous = self.continuous_features_.size
-        chunks = [slice(start, start + VOTE_CHUNK_ROWS) for start in range(0, len(rows), VOTE_CHUNK_ROWS)] or [
-            slice(0, 0)
-        ]
-        # SMOTE's interpolation, row by row: the same rows, a chunk's temporaries at a time
-        continuous = [
-            SMOTE._generate_samples(self, X, nn_data, nn_num, rows[c], cols[c], steps[c])[:, :n_continuous]
-            for c in chunks
-        ]
-        nn_data = nn_data.toarray() if sp.issparse(nn_data) else nn_data
-        if math.isclose(self.median_std_[y_type], 0):
-            nn_data[:, n_continuous:] = self._X_categorical_minority_encoded
-        bounds = np.cumsum([n_continuous] + [cats.size for cats in self.categorical_encoder_.categories_])
-        blocks = list(itertools.pairwise(bounds))
-        sums: list[list[np.ndarray]] = [[] for _ in blocks]
-        for c in chunks:
-            neighbours = nn_data[nn_num[rows[c]]]
-            for part, (a, b) in zip(sums, blocks):
-                part.append(neighbours[:, :, a:b].sum(axis=1))
-        chosen = []
-        for part, (a, _) in zip(sums, blocks):
-            col_maxs = np.concatenate(part)
-            is_max = np.isclose(col_maxs, col_maxs.max(axis=1, keepdims=True))
-            max_idxs = rng.permutation(np.argwhere(is_max))  # ties broken at random, as imbalanced-learn does
-            xs, idx_sels = np.unique(max_idxs[:, 0], return_index=True)
-            chosen.append((xs, a + max_idxs[idx_sels, 1]))
+        continuous = [values for _, values in self._interpolated(X, nn_data, nn_num, rows, cols, steps)]
+        chosen = list(self._voted(nn_data, nn_num, rows, y_type))
+        offsets = np.cumsum([0] + [cats.size for cats in self.categorical_encoder_.categories_])
         xs = np.concatenate([x for x, _ in chosen])
-        ys = np.concatenate([c for _, c in chosen]) - n_continuous
-        n_features = n_continuous + sum(cats.size for cats in self.categorical_encoder_.categories_)
+        ys = np.concatenate([offset + c for offset, (_, c) in zip(offsets, chosen)])
         dtype = continuous[0].dtype
-        categories = sp.csr_matrix(
-            (np.ones(len(xs), dtype=dtype), (xs, ys)), shape=(len(rows), n_features - n_continuous)
-        )
+        categories = sp.csr_matrix((np.ones(len(xs), dtype=dtype), (xs, ys)), shape=(len(rows), offsets[-1]))
         if sp.issparse(continuous[0]):
             return sp.hstack([sp.vstack(continuous, format="csr"), categories], format="csr")
         return np.hstack([np.vstack(continuous), categories.toarray()])
