@@ -35,6 +35,7 @@ import argparse
 import itertools
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -281,14 +282,15 @@ class TreeMonitor(threading.Thread):
 
 
 def run_stage(stage: str, cwd: Path, log_dir: Path, *, timeout: float) -> dict:
-    """Run ``imbalance-lab run STAGE`` in ``cwd``; return wall seconds, peaks and the exit status."""
+    """Run the stage's command (:func:`stage_command`) in ``cwd``; return wall seconds, peaks and
+    the exit status."""
     out = open(log_dir / f"{stage}.log", "wb")
     # the package is installed in editable mode: run the copy's snapshot of src/ instead, so edits
     # made to the repository while the benchmark runs do not leak into it
     stage_env = {**env(), "PYTHONPATH": str(cwd / "src")}
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [str(BIN / "imbalance-lab"), "run", stage],
+        stage_command(stage),
         cwd=cwd,
         env=stage_env,
         stdout=out,
@@ -333,6 +335,13 @@ def run_stage(stage: str, cwd: Path, log_dir: Path, *, timeout: float) -> dict:
 
 def stages_in_order() -> list[str]:
     return list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
+
+
+def stage_command(stage: str) -> list[str]:
+    """The stage's ``cmd`` in dvc.yaml (``imbalance-lab run STAGE``, ``imbalance-lab report``),
+    with the environment's ``imbalance-lab``."""
+    command = shlex.split(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["cmd"])
+    return [str(BIN / command[0]), *command[1:]]
 
 
 def profile_changes(meta: dict, raw_name: str) -> dict:

@@ -6,6 +6,7 @@ import importlib.util
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.support import ROOT
 
@@ -47,3 +48,9 @@ def test_role_names_the_processes_of_a_stage():
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_stage_command_is_the_command_dvc_runs():
+    assert scale.stage_command("prepare")[1:] == ["run", "prepare"]
+    assert scale.stage_command("report")[1:] == ["report"]
+    assert all(Path(scale.stage_command(s)[0]).exists() for s in scale.stages_in_order())
