@@ -194,13 +194,15 @@ def _mixed_rows(n: int, *, seed: int, dtype: Any = np.float64, positives: float 
 def test_chunked_smotenc_encodes_only_the_minority_rows_and_returns_smotencs_array(dtype, sampling_strategy, monkeypatch):
     """Dense float input takes the lean path (imbalanced-learn's own is never called) and gives
     the same array as SMOTENC, type and bytes (-0.0 comes out as +0.0 in both), decoded across
-    chunk boundaries; the categorical columns come between and after the continuous ones."""
+    chunk boundaries and with the neighbours searched in blocks of a few rows; the categorical
+    columns come between and after the continuous ones."""
     from imblearn.over_sampling import SMOTENC
 
     X, y = _mixed_rows(900, seed=4, dtype=dtype)
     options = {"categorical_features": [1, 3], "k_neighbors": 5, "random_state": 2, "sampling_strategy": sampling_strategy}
     expected_X, expected_y = SMOTENC(**options).fit_resample(X, y)
     monkeypatch.setattr(samplers, "DECODE_CHUNK_ROWS", 64)
+    monkeypatch.setattr(samplers, "NEIGHBOURS_WORKING_MEMORY_MB", 0.001)  # a few rows' distances at a time
     monkeypatch.setattr(SMOTENC, "_fit_resample", lambda *a: pytest.fail("imbalanced-learn's SMOTENC ran"))
     got_X, got_y = samplers.ChunkedSMOTENC(**options).fit_resample(X, y)
     assert got_X.dtype == expected_X.dtype == dtype and got_X.shape == expected_X.shape and got_X.shape[0] > len(X)
