@@ -217,7 +217,9 @@ def test_frame_transformer_gives_column_transformers_values_in_every_output_form
         twin = _sklearn_twin(pre).fit(X, y)
         assert pre.output_indices_ == twin.output_indices_ and pre.sparse_output_ is False
         assert [(n, type(t), c) for n, t, c in pre.transformers_] == [(n, type(t), c) for n, t, c in twin.transformers_]
-        assert all(not isinstance(t, str) and t is not u for (_, t, _), (_, u, _) in zip(pre.transformers_, pre.transformers))
+        assert all(
+            not isinstance(t, str) and t is not u for (_, t, _), (_, u, _) in zip(pre.transformers_, pre.transformers)
+        )
         got = fitted.toarray() if sparse else fitted
         assert got.dtype == np.dtype(dtype) and (not sparse or fitted.format == "csr")
         assert np.array_equal(got, expected.astype(dtype))

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import pytest
+import scipy.sparse as sp
 from imblearn.over_sampling import SMOTE
 from sklearn.base import clone
 
@@ -179,7 +179,9 @@ def test_chunked_smotenc_makes_imbalanced_learns_rows(k_neighbors, constant, mon
     assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
 
 
-def _mixed_rows(n: int, *, seed: int, dtype: Any = np.float64, positives: float = 0.08) -> tuple[np.ndarray, np.ndarray]:
+def _mixed_rows(
+    n: int, *, seed: int, dtype: Any = np.float64, positives: float = 0.08
+) -> tuple[np.ndarray, np.ndarray]:
     """Continuous columns (one with -0.0 and 0.0 cells) and ordinal-coded categorical ones."""
     rng = np.random.default_rng(seed)
     signed_zeros = np.where(rng.random(n) < 0.3, -0.0, rng.normal(size=n))
@@ -191,7 +193,9 @@ def _mixed_rows(n: int, *, seed: int, dtype: Any = np.float64, positives: float 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("sampling_strategy", ["auto", 0.5])
-def test_chunked_smotenc_encodes_only_the_minority_rows_and_returns_smotencs_array(dtype, sampling_strategy, monkeypatch):
+def test_chunked_smotenc_encodes_only_the_minority_rows_and_returns_smotencs_array(
+    dtype, sampling_strategy, monkeypatch
+):
     """Dense float input takes the lean path (imbalanced-learn's own is never called) and gives
     the same array as SMOTENC, type and bytes (-0.0 comes out as +0.0 in both), decoded across
     chunk boundaries and with the neighbours searched in blocks of a few rows; the categorical
@@ -199,7 +203,12 @@ def test_chunked_smotenc_encodes_only_the_minority_rows_and_returns_smotencs_arr
     from imblearn.over_sampling import SMOTENC
 
     X, y = _mixed_rows(900, seed=4, dtype=dtype)
-    options = {"categorical_features": [1, 3], "k_neighbors": 5, "random_state": 2, "sampling_strategy": sampling_strategy}
+    options = {
+        "categorical_features": [1, 3],
+        "k_neighbors": 5,
+        "random_state": 2,
+        "sampling_strategy": sampling_strategy,
+    }
     expected_X, expected_y = SMOTENC(**options).fit_resample(X, y)
     monkeypatch.setattr(samplers, "DECODE_CHUNK_ROWS", 64)
     monkeypatch.setattr(samplers, "NEIGHBOURS_WORKING_MEMORY_MB", 0.001)  # a few rows' distances at a time

@@ -10,9 +10,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.utils._mask import _get_mask
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.utils._mask import _get_mask
 
 from ..data.schema import Schema
 
@@ -219,9 +219,10 @@ class ColumnwiseImputer(SimpleImputer):
     """``SimpleImputer`` whose median strategy works one column at a time.
 
     scikit-learn's takes the median of a masked array of every column at once (``np.ma.median``
-    sorts a copy of it and allocates sort indices and a filled copy besides: about four times
-    the numeric block). The same function on one column at a time gives the same medians, with
-    one column's temporaries at a time. Other strategies are scikit-learn's.
+    sorts a copy of it and allocates sort indices and a filled copy besides): its fit allocates
+    3.4 times the numeric block (tracemalloc, 100,000 rows x 40 columns, indicator included),
+    this one 0.2 times. The same function on one column at a time gives the same medians. Other
+    strategies are scikit-learn's.
     """
 
     def _dense_fit(self, X: np.ndarray, strategy: str, missing_values: Any, fill_value: Any) -> np.ndarray:
