@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from imbalance_lab import evaluation as ev
 from imbalance_lab.data import Schema, iter_splits, make_folds
 from imbalance_lab.evaluation import caches, cross_validation
-from imbalance_lab.modeling import make_pipeline
+from imbalance_lab.modeling import make_pipeline, make_strategy_pipeline
+from imbalance_lab.modeling.features import transform_rows
 
 
 def _plain_fit_predict(estimator, X, y, train, val):
@@ -132,3 +137,57 @@ def test_cross_validate_object_column_of_numbers_like_plain_fits(fresh_caches):
     plain = ev.cross_validate(pipe, X, y, folds, fit_predict=_plain_fit_predict)
     shared = ev.cross_validate(pipe, X, y, folds)
     pd.testing.assert_frame_equal(shared.oof, plain.oof, check_exact=True)
+
+
+#: Weak references to the preprocessed rows :func:`caches.fit_rest` made, for the model below.
+_PREPROCESSED: list = []
+
+
+class _FitAfterTheRowsAreGone(LogisticRegression):
+    """Logistic regression that fails if the preprocessed rows still exist when it is fitted."""
+
+    def fit(self, X, y, sample_weight=None):
+        assert _PREPROCESSED and all(ref() is None for ref in _PREPROCESSED), "the preprocessed rows are still held"
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize(
+    "strategy,model",
+    [("smote", "xgboost"), ("smote", "logistic_regression"), ("class_weight", "xgboost"), ("none", "dummy")],
+)
+def test_fit_rest_fits_what_the_pipeline_fits(small_data, strategy, model):
+    """The rest of a pipeline (sampler, one-hot step, per-fold weight, model) fitted step by step
+    predicts what ``Pipeline.fit`` on the preprocessed rows predicts."""
+    X, y, schema, folds = small_data
+    _, _, train, val = next(iter(iter_splits(folds)))
+    pipe = make_strategy_pipeline(
+        strategy, model, schema, seed=1, model_params={"n_estimators": 5} if model == "xgboost" else None
+    )
+    preprocess, _ = caches.fit_preprocessing(caches.shared_preprocessing(pipe), X, y, train)
+    expected = caches.rest_of(pipe).fit(transform_rows(preprocess, X, train), y[train])
+    got = caches.fit_rest(pipe, preprocess, X, y, train)
+    assert [name for name, _ in got.steps] == [name for name, _ in expected.steps]
+    rows = transform_rows(preprocess, X, val)
+    assert np.array_equal(got.predict_proba(rows), expected.predict_proba(rows))
+
+
+def test_fit_rest_lets_the_preprocessed_rows_go_before_the_model_fits(small_data, monkeypatch):
+    """Once the sampler has made its rows, the preprocessed ones are freed (``Pipeline.fit`` keeps
+    its input until the model is fitted)."""
+    X, y, schema, folds = small_data
+    _, _, train, _ = next(iter(iter_splits(folds)))
+    pipe = make_strategy_pipeline("smote", "logistic_regression", schema, seed=1)
+    pipe.steps[-1] = ("model", _FitAfterTheRowsAreGone())
+    preprocess, _ = caches.fit_preprocessing(caches.shared_preprocessing(pipe), X, y, train)
+
+    def recorded(step, X, rows):
+        out = transform_rows(step, X, rows)
+        _PREPROCESSED.append(weakref.ref(out))
+        return out
+
+    monkeypatch.setattr(caches, "transform_rows", recorded)
+    _PREPROCESSED.clear()
+    caches.fit_rest(pipe, preprocess, X, y, train)
+    assert len(_PREPROCESSED) == 1
+    with pytest.raises(AssertionError, match="still held"):
+        caches.rest_of(pipe).fit(recorded(preprocess, X, train), y[train])

@@ -306,3 +306,22 @@ def test_columnwise_imputer_fit_allocates_a_few_columns_where_simple_imputer_all
     theirs = peak(SimpleImputer(strategy="median", add_indicator=True, copy=False))
     mine = peak(ColumnwiseImputer(strategy="median", add_indicator=True, copy=False))
     assert theirs > 2.5 * X.nbytes and mine < 0.5 * X.nbytes, (mine, theirs, X.nbytes)
+
+
+def test_stacked_csr_is_vstacks_matrix():
+    """Parts with more stored values per row than the first (the arrays grow again), an empty
+    part, and one row: the same values, column indices and row pointers as ``vstack``."""
+    import scipy.sparse as sp
+
+    from imbalance_lab.modeling.features import stacked_csr
+
+    rng = np.random.default_rng(3)
+    parts = [
+        sp.random(n, 9, density=d, format="csr", random_state=rng)
+        for n, d in ((20, 0.1), (0, 0.5), (35, 0.6), (1, 1.0), (50, 0.3))
+    ]
+    expected = sp.vstack(parts, format="csr")
+    got = stacked_csr(iter(parts), n_rows=sum(p.shape[0] for p in parts), dtype=np.float64)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    assert np.array_equal(got.data, expected.data) and np.array_equal(got.indices, expected.indices)
+    assert np.array_equal(got.indptr, expected.indptr) and got.indptr.dtype == expected.indptr.dtype

@@ -269,3 +269,51 @@ def test_chunked_smotenc_allocates_about_its_output_where_smotenc_allocates_many
     mine, same = peak(samplers.ChunkedSMOTENC)
     assert same == output
     assert theirs > 4 * output and mine < 2 * output, (mine, theirs, output)
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_chunked_smotenc_out_dtype_gives_smotencs_rows_in_that_type(lean, monkeypatch):
+    """``out_dtype``: the rows are computed in the input's type and written in the other: SMOTENC's
+    array converted, bytes for bytes (a frame, through imbalanced-learn's code, is converted after)."""
+    from imblearn.over_sampling import SMOTENC
+
+    X, y = _mixed_rows(700, seed=9)
+    options = {"categorical_features": [1, 3], "k_neighbors": 4, "random_state": 5}
+    expected = SMOTENC(**options).fit_resample(X, y)[0].astype(np.float32)
+    data = X if lean else pd.DataFrame(X)
+    if lean:
+        monkeypatch.setattr(SMOTENC, "_fit_resample", lambda *a: pytest.fail("imbalanced-learn's SMOTENC ran"))
+    got = np.asarray(samplers.ChunkedSMOTENC(out_dtype="float32", **options).fit_resample(data, y)[0])
+    assert got.dtype == np.float32 and got.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_first_drawn_is_imbalanced_learns_permuted_first_pair(seed):
+    """The tie break from ranks picks what imbalanced-learn's permutation of the (row, position)
+    pairs and ``np.unique`` pick, with the same draws consumed."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 6, size=rng.integers(0, 400))
+    positions = np.concatenate([rng.permutation(9)[:c] for c in counts] or [np.zeros(0, int)]).astype(np.uint8)
+    pairs = np.column_stack([np.repeat(np.arange(counts.size), counts), positions])
+    theirs, mine = np.random.RandomState(seed), np.random.RandomState(seed)
+    permuted = theirs.permutation(pairs)
+    expected_rows, first = np.unique(permuted[:, 0], return_index=True)
+    rows, chosen = samplers.ChunkedSMOTENC._first_drawn(mine, counts, positions)
+    assert np.array_equal(rows, expected_rows) and np.array_equal(chosen, permuted[first, 1])
+    assert theirs.randint(2**31) == mine.randint(2**31)
+
+
+@pytest.mark.parametrize("sampler", ["smote", "random_under", "smote_tomek"])
+def test_checked_sampler_dtype_gives_the_samplers_rows_in_that_type(sampler):
+    """``dtype``: the same rows as without it, in that type; a SMOTE-NC on its own writes them so
+    (no float64 output made), the others are converted."""
+    X, y = _mixed_rows(600, seed=10)
+    make = modeling.STRATEGIES[sampler].sampler
+
+    def checked(**options: Any) -> Any:
+        return modeling.CheckedSampler(make(seed=3, sampling_strategy="auto", k_neighbors=5), n_continuous=3, **options)
+
+    X_plain = checked().fit_resample(X[:, [0, 2, 4, 1, 3]], y)[0]
+    X_32, y_32 = checked(dtype="float32").fit_resample(X[:, [0, 2, 4, 1, 3]], y)
+    assert X_plain.dtype == np.float64 and X_32.dtype == np.float32
+    assert X_32.tobytes() == X_plain.astype(np.float32).tobytes()

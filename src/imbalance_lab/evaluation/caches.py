@@ -114,6 +114,31 @@ def rest_of(estimator: Any) -> Any:
     return rest
 
 
+def fit_rest(estimator: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray) -> Any:
+    """:func:`rest_of` ``estimator`` fitted on the training rows preprocessed by the fitted
+    ``preprocess`` step, as imbalanced-learn's ``Pipeline.fit`` fits it (each step's
+    ``fit_transform`` or ``fit_resample`` in turn, then the model's ``fit``), except that the rows a
+    step has replaced are let go at once.
+
+    ``Pipeline.fit`` keeps its input until the model is fitted: with SMOTE, the preprocessed fold
+    stays in memory beside the resampled one (twice its rows) while XGBoost fits. With the large
+    profile's 3 folds and 58 preprocessed columns of float64, that is 0.25 GB per worker process
+    at 1e6 rows and 1 GB at 4e6.
+    """
+    rest = rest_of(estimator)
+    Xt, yt = transform_rows(preprocess, X, train), y[train]
+    *steps, (_, model) = rest.steps
+    for _, step in steps:
+        if step is None or step == "passthrough":
+            continue
+        if hasattr(step, "transform") or hasattr(step, "fit_transform"):
+            Xt = step.fit_transform(Xt, yt)
+        else:
+            Xt, yt = step.fit_resample(Xt, yt)
+    model.fit(Xt, yt)
+    return rest
+
+
 def fit_predict_prefitted(
     estimator: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, val: np.ndarray
 ) -> tuple[np.ndarray, float, float, bytes | None]:
@@ -123,7 +148,7 @@ def fit_predict_prefitted(
     enough to keep."""
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
-        rest = rest_of(estimator).fit(transform_rows(preprocess, X, train), y[train])
+        rest = fit_rest(estimator, preprocess, X, y, train)
         t1 = time.perf_counter()
         proba = rest.predict_proba(transform_rows(preprocess, X, val))[:, 1]
         t2 = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,10 @@ MISSING = "__missing__"
 
 #: Rows transformed at a time by :class:`FrameTransformer`: the transformers' intermediate arrays
 #: (the one-hot block, the imputed numeric block) exist for one chunk at a time, beside the one
-#: output array. At 65,536 rows and 232 output columns a chunk's intermediates take ~0.2 GB.
-TRANSFORM_CHUNK_ROWS = 65_536
+#: output array. At 16,384 rows and 232 output columns a chunk's intermediates take about 50 MB
+#: (memray), at 65,536 rows 0.2 GB; a fold of 533,333 rows is transformed about as fast (2.6 s
+#: against 2.8 s for logistic regression's sparse rows, 1.0 s against 0.9 s for XGBoost's).
+TRANSFORM_CHUNK_ROWS = 16_384
 
 
 def one_hot_encoder() -> OneHotEncoder:
@@ -172,14 +175,14 @@ class FrameTransformer(ColumnTransformer):
         take = (lambda r: X.iloc[r]) if isinstance(X, pd.DataFrame) else (lambda r: X[r])
         starts = range(0, max(len(rows), 1), TRANSFORM_CHUNK_ROWS)
         if self.sparse:
-            parts = [
+            parts = (
                 sp.csr_matrix(
                     super(FrameTransformer, self).transform(take(rows[a : a + TRANSFORM_CHUNK_ROWS]), **params),
                     dtype=self.dtype,
                 )
                 for a in starts
-            ]
-            return sp.vstack(parts, format="csr")
+            )
+            return stacked_csr(parts, n_rows=len(rows), dtype=self.dtype)
         out = None
         for start in starts:
             part = super().transform(take(rows[start : start + TRANSFORM_CHUNK_ROWS]), **params)
@@ -187,6 +190,46 @@ class FrameTransformer(ColumnTransformer):
                 out = np.empty((len(rows), part.shape[1]), dtype=self.dtype)
             out[start : start + len(part)] = part
         return out
+
+
+def stacked_csr(parts: Iterable[sp.csr_matrix], *, n_rows: int, dtype: Any) -> sp.csr_matrix:
+    """The rows of CSR matrices (with the same columns) stacked into one CSR matrix, as
+    ``scipy.sparse.vstack`` stacks them, holding one part at a time beside the output.
+
+    ``vstack`` needs every part and then copies them into its output: twice the output at the
+    peak. Here the parts come from an iterator and are appended to arrays that grow in place
+    (``ndarray.resize``: ``realloc``, which moves the pages of a large block without copying
+    them), sized from the stored values per row so far for all ``n_rows`` rows (a one-hot encoded
+    row stores about as many values as the next). Measured with memray on a one-hot encoded,
+    scaled fold of 533,333 rows (0.35 GB as CSR): the peak of transforming it and fitting
+    logistic regression on it went from 0.71 GB to 0.66 GB, and to 0.44 GB with chunks of
+    16,384 rows instead of 65,536 (:data:`TRANSFORM_CHUNK_ROWS`).
+
+    Parameters
+    ----------
+    parts : iterable of csr_matrix
+        At least one; each is dropped once appended.
+    n_rows : int
+        The rows of all parts together.
+    dtype : dtype
+        The values' type.
+    """
+    data, indices = np.empty(0, dtype=dtype), np.empty(0, dtype=np.int32)
+    indptr, done, n_columns, nnz = [np.zeros(1, dtype=np.int64)], 0, None, 0
+    for part in parts:
+        if n_columns is None:
+            n_columns = part.shape[1]
+        end, done = nnz + part.nnz, done + part.shape[0]
+        if end > data.size:
+            capacity = max(end, int(end / done * n_rows * 1.02))
+            data.resize(capacity, refcheck=False)
+            indices.resize(capacity, refcheck=False)
+        data[nnz:end], indices[nnz:end] = part.data, part.indices
+        indptr.append(part.indptr[1:].astype(np.int64) + nnz)
+        nnz = end
+    data.resize(nnz, refcheck=False)
+    indices.resize(nnz, refcheck=False)
+    return sp.csr_matrix((data, indices, np.concatenate(indptr)), shape=(done, n_columns))
 
 
 def _is_estimator(transformer: Any) -> bool:

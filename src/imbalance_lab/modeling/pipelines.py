@@ -71,7 +71,8 @@ def make_pipeline(
     codes = sampler is not None and sampler_sees_codes and spec.encoding == "onehot" and bool(schema.categorical)
     encoding = "ordinal" if codes else spec.encoding
     # float32 and sparse only when the model reads the preprocessed rows itself: a sampler
-    # computes new rows from them (SMOTE interpolates), which stay as they were
+    # computes new rows from them (SMOTE interpolates) in float64, as it would without us (it
+    # may write float32 rows for the model: CheckedSampler's dtype)
     direct = sampler is None
     steps: list[tuple[str, Any]] = [
         (
@@ -197,7 +198,13 @@ def make_strategy_pipeline(
             seed=seed,
             params=params,
             n_jobs=n_jobs,
-            sampler=CheckedSampler(sampler, strategy=strategy, n_continuous=len(schema.numeric)),
+            # the sampler computes in float64; a model that reads float32 gets its rows as float32
+            sampler=CheckedSampler(
+                sampler,
+                strategy=strategy,
+                n_continuous=len(schema.numeric),
+                dtype="float32" if MODELS[model].float32 else None,
+            ),
             sampler_sees_codes=strategy in SMOTE_NC,
         )
 
