@@ -55,7 +55,7 @@ from tests.support import BIN, copy_project, env, update_params  # noqa: E402
 PROFILE = ROOT / "bench" / "large_profile.yaml"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 POLL_SECONDS = 0.5
-GB = 1024**3
+GIB = 1024**3  # memory is printed in GiB (2**30 bytes)
 
 # --------------------------------------------------------------------------------------------
 # Synthetic data
@@ -390,8 +390,8 @@ def run_size(
         r = run_stage(stage, project, log_dir, timeout=timeout)
         results.append(r)
         print(
-            f"   {stage:<15} {r['seconds']:8.1f} s  tree RSS {r['peak_tree_rss'] / GB:5.2f} GB  "
-            f"PSS {r['peak_tree_pss'] / GB:5.2f} GB  largest process {r['max_process_rss'] / GB:5.2f} GB"
+            f"   {stage:<15} {r['seconds']:8.1f} s  tree RSS {r['peak_tree_rss'] / GIB:5.2f} GiB  "
+            f"PSS {r['peak_tree_pss'] / GIB:5.2f} GiB  largest process {r['max_process_rss'] / GIB:5.2f} GiB"
             + f"  (at the peak: {breakdown(r)})"
             + (
                 ""
@@ -415,29 +415,29 @@ def run_size(
 
 
 def breakdown(r: dict) -> str:
-    """The processes' PSS at a stage's peak, e.g. ``kernel 0.67 + worker 1.19 + worker 1.16 GB``."""
+    """The processes' PSS at a stage's peak, e.g. ``kernel 0.67 + worker 1.19 + worker 1.16 GiB``."""
     parts = r.get("peak_pss_by_process") or []
-    return " + ".join(f"{p['role']} {p['pss'] / GB:.2f}" for p in parts) + " GB" if parts else "-"
+    return " + ".join(f"{p['role']} {p['pss'] / GIB:.2f}" for p in parts) + " GiB" if parts else "-"
 
 
 def print_table(res: dict) -> None:
     print(f"\n{res['rows']:,} rows ({res['positives']:,} positives); load average at the end {res['load_end']:.2f}")
     print(
-        f"  {'stage':<15} {'wall s':>9} {'tree RSS GB':>12} {'tree PSS GB':>12} {'max proc GB':>12} {'procs':>6}"
+        f"  {'stage':<15} {'wall s':>9} {'tree RSS GiB':>12} {'tree PSS GiB':>12} {'max proc GiB':>12} {'procs':>6}"
         "   PSS per process at the peak"
     )
     for r in res["stages"]:
         flag = "" if r["returncode"] == 0 else "  FAILED"
         print(
-            f"  {r['stage']:<15} {r['seconds']:9.1f} {r['peak_tree_rss'] / GB:12.2f} {r['peak_tree_pss'] / GB:12.2f} "
-            f"{r['max_process_rss'] / GB:12.2f} {r['processes']:6d}{flag}   {breakdown(r)}"
+            f"  {r['stage']:<15} {r['seconds']:9.1f} {r['peak_tree_rss'] / GIB:12.2f} {r['peak_tree_pss'] / GIB:12.2f} "
+            f"{r['max_process_rss'] / GIB:12.2f} {r['processes']:6d}{flag}   {breakdown(r)}"
         )
     total = sum(r["seconds"] for r in res["stages"])
     peak = max(r["peak_tree_rss"] for r in res["stages"])
     peak_pss = max(r["peak_tree_pss"] for r in res["stages"])
     peak_proc = max(r["max_process_rss"] for r in res["stages"])
     print(
-        f"  {'total / peak':<15} {total:9.1f} {peak / GB:12.2f} {peak_pss / GB:12.2f} {peak_proc / GB:12.2f}"
+        f"  {'total / peak':<15} {total:9.1f} {peak / GIB:12.2f} {peak_pss / GIB:12.2f} {peak_proc / GIB:12.2f}"
         f"   ({total / 60:.1f} min)"
     )
 

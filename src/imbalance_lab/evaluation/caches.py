@@ -122,8 +122,8 @@ def fit_rest(estimator: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, tr
 
     ``Pipeline.fit`` keeps its input until the model is fitted: with SMOTE, the preprocessed fold
     stays in memory beside the resampled one (twice its rows) while XGBoost fits. With the large
-    profile's 3 folds and 58 preprocessed columns of float64, that is 0.25 GB per worker process
-    at 1e6 rows and 1 GB at 4e6.
+    profile's 3 folds and 58 preprocessed columns of float64, that is 0.23 GiB per worker process
+    at 1e6 rows and 0.92 GiB at 4e6.
     """
     rest = rest_of(estimator)
     Xt, yt = transform_rows(preprocess, X, train), y[train]

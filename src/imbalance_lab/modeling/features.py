@@ -21,8 +21,8 @@ MISSING = "__missing__"
 
 #: Rows transformed at a time by :class:`FrameTransformer`: the transformers' intermediate arrays
 #: (the one-hot block, the imputed numeric block) exist for one chunk at a time, beside the one
-#: output array. At 16,384 rows and 232 output columns a chunk's intermediates take about 50 MB
-#: (memray), at 65,536 rows 0.2 GB; a fold of 533,333 rows is transformed about as fast (2.6 s
+#: output array. At 16,384 rows and 232 output columns a chunk's intermediates take about 50 MiB
+#: (memray), at 65,536 rows 0.2 GiB; a fold of 533,333 rows is transformed about as fast (2.6 s
 #: against 2.8 s for logistic regression's sparse rows, 1.0 s against 0.9 s for XGBoost's).
 TRANSFORM_CHUNK_ROWS = 16_384
 
@@ -201,8 +201,8 @@ def stacked_csr(parts: Iterable[sp.csr_matrix], *, n_rows: int, dtype: Any) -> s
     (``ndarray.resize``: ``realloc``, which moves the pages of a large block without copying
     them), sized from the stored values per row so far for all ``n_rows`` rows (a one-hot encoded
     row stores about as many values as the next). Measured with memray on a one-hot encoded,
-    scaled fold of 533,333 rows (0.35 GB as CSR): the peak of transforming it and fitting
-    logistic regression on it went from 0.71 GB to 0.66 GB, and to 0.44 GB with chunks of
+    scaled fold of 533,333 rows (354 MiB as CSR): the peak of transforming it and fitting
+    logistic regression on it went from 712 MiB to 662 MiB, and to 440 MiB with chunks of
     16,384 rows instead of 65,536 (:data:`TRANSFORM_CHUNK_ROWS`).
 
     Parameters

@@ -403,7 +403,7 @@ class ChunkedSMOTENC(SMOTENC):
         ranks with a reduction per row (every row has at least one maximum, in row order), where
         imbalanced-learn copies the pairs twice and sorts them. Measured with memray on a fold of
         1e6 rows (2.2 M pairs for one categorical column of its 527,000 synthetic rows): the
-        resampling's peak beyond its output went from 228 MB to 112 MB. Returns (synthetic rows,
+        resampling's peak beyond its output went from 228 MiB to 112 MiB. Returns (synthetic rows,
         positions)."""
         order = rng.permutation(positions.size)
         if not counts.size:
