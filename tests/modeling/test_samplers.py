@@ -304,16 +304,29 @@ def test_first_drawn_is_imbalanced_learns_permuted_first_pair(seed):
 
 
 @pytest.mark.parametrize("sampler", ["smote", "random_under", "smote_tomek"])
-def test_checked_sampler_dtype_gives_the_samplers_rows_in_that_type(sampler):
+def test_checked_sampler_dtype_gives_the_samplers_rows_in_that_type(sampler, monkeypatch):
     """``dtype``: the same rows as without it, in that type; a SMOTE-NC on its own writes them so
-    (no float64 output made), the others are converted."""
+    (it makes no float64 rows), one inside SMOTETomek computes in float64 (Tomek links are searched
+    on its rows) and the result is converted, as are the others'."""
     X, y = _mixed_rows(600, seed=10)
+    X = X[:, [0, 2, 4, 1, 3]]  # the continuous columns first, as the preprocessing writes them
     make = modeling.STRATEGIES[sampler].sampler
+    made = []  # the type of the rows each SMOTE-NC made
+    smotenc = samplers.ChunkedSMOTENC._fit_resample
+
+    def recorded(self: Any, *args: Any) -> Any:
+        out = smotenc(self, *args)
+        made.append(out[0].dtype)
+        return out
+
+    monkeypatch.setattr(samplers.ChunkedSMOTENC, "_fit_resample", recorded)
 
     def checked(**options: Any) -> Any:
         return modeling.CheckedSampler(make(seed=3, sampling_strategy="auto", k_neighbors=5), n_continuous=3, **options)
 
-    X_plain = checked().fit_resample(X[:, [0, 2, 4, 1, 3]], y)[0]
-    X_32, y_32 = checked(dtype="float32").fit_resample(X[:, [0, 2, 4, 1, 3]], y)
-    assert X_plain.dtype == np.float64 and X_32.dtype == np.float32
+    X_plain, y_plain = checked().fit_resample(X, y)
+    X_32, y_32 = checked(dtype="float32").fit_resample(X, y)
+    assert X_plain.dtype == np.float64 and X_32.dtype == np.float32 and np.array_equal(y_32, y_plain)
     assert X_32.tobytes() == X_plain.astype(np.float32).tobytes()
+    expected = {"smote": [np.float64, np.float32], "smote_tomek": [np.float64, np.float64]}.get(sampler, [])
+    assert made == expected

@@ -128,9 +128,7 @@ def fit_rest(estimator: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, tr
     rest = rest_of(estimator)
     Xt, yt = transform_rows(preprocess, X, train), y[train]
     *steps, (_, model) = rest.steps
-    for _, step in steps:
-        if step is None or step == "passthrough":
-            continue
+    for _, step in steps:  # the pipelines of modeling.make_pipeline: no "passthrough" step
         if hasattr(step, "transform") or hasattr(step, "fit_transform"):
             Xt = step.fit_transform(Xt, yt)
         else:
