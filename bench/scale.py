@@ -423,21 +423,21 @@ def breakdown(r: dict) -> str:
 def print_table(res: dict) -> None:
     print(f"\n{res['rows']:,} rows ({res['positives']:,} positives); load average at the end {res['load_end']:.2f}")
     print(
-        f"  {'stage':<15} {'wall s':>9} {'tree RSS GiB':>12} {'tree PSS GiB':>12} {'max proc GiB':>12} {'procs':>6}"
+        f"  {'stage':<15} {'wall s':>9} {'tree RSS GiB':>13} {'tree PSS GiB':>13} {'max proc GiB':>13} {'procs':>6}"
         "   PSS per process at the peak"
     )
     for r in res["stages"]:
         flag = "" if r["returncode"] == 0 else "  FAILED"
         print(
-            f"  {r['stage']:<15} {r['seconds']:9.1f} {r['peak_tree_rss'] / GIB:12.2f} {r['peak_tree_pss'] / GIB:12.2f} "
-            f"{r['max_process_rss'] / GIB:12.2f} {r['processes']:6d}{flag}   {breakdown(r)}"
+            f"  {r['stage']:<15} {r['seconds']:9.1f} {r['peak_tree_rss'] / GIB:13.2f} {r['peak_tree_pss'] / GIB:13.2f} "
+            f"{r['max_process_rss'] / GIB:13.2f} {r['processes']:6d}{flag}   {breakdown(r)}"
         )
     total = sum(r["seconds"] for r in res["stages"])
     peak = max(r["peak_tree_rss"] for r in res["stages"])
     peak_pss = max(r["peak_tree_pss"] for r in res["stages"])
     peak_proc = max(r["max_process_rss"] for r in res["stages"])
     print(
-        f"  {'total / peak':<15} {total:9.1f} {peak / GIB:12.2f} {peak_pss / GIB:12.2f} {peak_proc / GIB:12.2f}"
+        f"  {'total / peak':<15} {total:9.1f} {peak / GIB:13.2f} {peak_pss / GIB:13.2f} {peak_proc / GIB:13.2f}"
         f"   ({total / 60:.1f} min)"
     )
 
