@@ -128,7 +128,9 @@ def fit_rest(estimator: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, tr
     rest = rest_of(estimator)
     Xt, yt = transform_rows(preprocess, X, train), y[train]
     *steps, (_, model) = rest.steps
-    for _, step in steps:  # the pipelines of modeling.make_pipeline: no "passthrough" step
+    for _, step in steps:
+        if step is None or step == "passthrough":  # a step set aside with set_params, as Pipeline allows
+            continue
         if hasattr(step, "transform") or hasattr(step, "fit_transform"):
             Xt = step.fit_transform(Xt, yt)
         else:

@@ -191,6 +191,9 @@ def make_strategy_pipeline(
                 strategy,
                 ", ".join(schema.categorical),
             )
+        # the sampler computes in float64; a model that reads float32 gets its rows as float32
+        dtype = "float32" if MODELS[model].float32 else None
+        checked = CheckedSampler(sampler, strategy=strategy, n_continuous=len(schema.numeric), dtype=dtype)
         # SMOTE-NC samples categories, not dummy columns: codes before it, one-hot after it
         return make_pipeline(
             model,
@@ -198,13 +201,7 @@ def make_strategy_pipeline(
             seed=seed,
             params=params,
             n_jobs=n_jobs,
-            # the sampler computes in float64; a model that reads float32 gets its rows as float32
-            sampler=CheckedSampler(
-                sampler,
-                strategy=strategy,
-                n_continuous=len(schema.numeric),
-                dtype="float32" if MODELS[model].float32 else None,
-            ),
+            sampler=checked,
             sampler_sees_codes=strategy in SMOTE_NC,
         )
 

@@ -259,13 +259,14 @@ class ChunkedSMOTENC(SMOTENC):
     Here, on a dense float array (the preprocessed rows of a fold; other input goes to
     imbalanced-learn's own code), only the minority class's rows are encoded (their neighbours
     are searched, as imbalanced-learn does); the fold's rows and the synthetic ones are written
-    into one array of the input's type; the synthetic rows are interpolated and their neighbours'
-    categories voted on :data:`VOTE_CHUNK_ROWS` rows at a time, one categorical column at a time,
-    the ties broken with the same random draws in the same order. The output is
+    into one array of the input's type (or ``out_dtype``); the synthetic rows are interpolated and
+    their neighbours' categories voted on :data:`VOTE_CHUNK_ROWS` rows at a time, one categorical
+    column at a time, the ties broken with the same random draws in the same order. The output is
     imbalanced-learn's, value for value and type (a zero comes out as +0.0, as from its sparse
-    round trip). Measured at 1e6 rows with ``bench/scale.py``: a worker running ``smote`` peaked
-    at 8.5 GB with imbalanced-learn's code, 4.2 GB with the chunked vote alone, 1.25 GB with this
-    code (then fitting XGBoost on the resampled fold).
+    round trip). Measured at 1e6 rows with ``bench/scale.py`` (GiB): a worker running ``smote``
+    peaked at 8.5 with imbalanced-learn's code, 4.2 with the chunked vote alone, 1.25 with this
+    code (then fitting XGBoost on the resampled fold), and 0.89 with float32 output and the
+    preprocessed fold let go before the fit (:func:`imbalance_lab.evaluation.caches.fit_rest`).
 
     Parameters
     ----------
