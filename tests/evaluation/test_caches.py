@@ -14,8 +14,8 @@ from threadpoolctl import threadpool_limits
 from imbalance_lab import evaluation as ev
 from imbalance_lab.data import Schema, iter_splits, make_folds
 from imbalance_lab.evaluation import caches, cross_validation
-from imbalance_lab.modeling import make_pipeline, make_strategy_pipeline
-from imbalance_lab.modeling.features import transform_rows
+from imbalance_lab.modeling import features, make_pipeline, make_strategy_pipeline
+from imbalance_lab.modeling.features import FrameTransformer, transform_rows
 
 
 def _plain_fit_predict(estimator, X, y, train, val):
@@ -176,18 +176,46 @@ def test_fit_rest_lets_the_preprocessed_rows_go_before_the_model_fits(small_data
     its input until the model is fitted)."""
     X, y, schema, folds = small_data
     _, _, train, _ = next(iter(iter_splits(folds)))
-    pipe = make_strategy_pipeline("smote", "logistic_regression", schema, seed=1)
+    pipe = make_strategy_pipeline("random_under", "logistic_regression", schema, seed=1)
     pipe.steps[-1] = ("model", _FitAfterTheRowsAreGone())
     preprocess, _ = caches.fit_preprocessing(caches.shared_preprocessing(pipe), X, y, train)
+    transform = FrameTransformer.transform_rows
 
     def recorded(step, X, rows):
-        out = transform_rows(step, X, rows)
+        out = transform(step, X, rows)
         _PREPROCESSED.append(weakref.ref(out))
         return out
 
-    monkeypatch.setattr(caches, "transform_rows", recorded)
+    monkeypatch.setattr(FrameTransformer, "transform_rows", recorded)
     _PREPROCESSED.clear()
     caches.fit_rest(pipe, preprocess, X, y, train)
     assert len(_PREPROCESSED) == 1
     with pytest.raises(AssertionError, match="still held"):
         caches.rest_of(pipe).fit(recorded(preprocess, X, train), y[train])
+
+
+@pytest.mark.parametrize("model", ["xgboost", "logistic_regression"])
+def test_fit_rest_smote_never_holds_the_whole_preprocessed_fold(small_data, model, monkeypatch):
+    """With SMOTE first, the fold is transformed chunk by chunk into SMOTE-NC's output: no call
+    transforms all the training rows at once (only the positive rows are transformed together),
+    and the fit predicts what ``Pipeline.fit`` on the preprocessed rows predicts."""
+    X, y, schema, folds = small_data
+    _, _, train, val = next(iter(iter_splits(folds)))
+    pipe = make_strategy_pipeline(
+        "smote", model, schema, seed=2, model_params={"n_estimators": 5} if model == "xgboost" else None
+    )
+    preprocess, _ = caches.fit_preprocessing(caches.shared_preprocessing(pipe), X, y, train)
+    expected = caches.rest_of(pipe).fit(transform_rows(preprocess, X, train), y[train])
+    transform, sizes = FrameTransformer.transform_rows, []
+
+    def recorded(step, X, rows):
+        sizes.append(len(rows))
+        return transform(step, X, rows)
+
+    monkeypatch.setattr(features, "TRANSFORM_CHUNK_ROWS", 32)
+    monkeypatch.setattr(FrameTransformer, "transform_rows", recorded)
+    got = caches.fit_rest(pipe, preprocess, X, y, train)
+    assert sizes == [int(y[train].sum())]
+    monkeypatch.undo()
+    rows = transform_rows(preprocess, X, val)
+    assert np.array_equal(got.predict_proba(rows), expected.predict_proba(rows))

@@ -8,7 +8,7 @@ import pytest
 from sklearn.compose import ColumnTransformer
 
 from imbalance_lab.data import Schema
-from imbalance_lab.modeling.features import MISSING, ColumnwiseImputer, make_preprocessor
+from imbalance_lab.modeling.features import MISSING, ColumnwiseImputer, ColumnwiseScaler, make_preprocessor
 
 SCHEMA = Schema(
     target="y", numeric=["num1", "num2"], categorical={"cat": ["a", "b", "c"]}, features=["num1", "num2", "cat"]
@@ -181,12 +181,15 @@ def _sklearn_twin(pre):
     (unfitted)."""
     from sklearn.base import clone
     from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import StandardScaler
 
     def own(t):
         t = clone(t)
         for name, step in getattr(t, "steps", []):
             if isinstance(step, ColumnwiseImputer):
                 t.set_params(**{name: SimpleImputer(**step.get_params())})
+            if isinstance(step, ColumnwiseScaler):
+                t.set_params(**{name: StandardScaler(**step.get_params())})
         return t
 
     return ColumnTransformer(
@@ -325,3 +328,144 @@ def test_stacked_csr_is_vstacks_matrix():
     assert got.shape == expected.shape and got.dtype == expected.dtype
     assert np.array_equal(got.data, expected.data) and np.array_equal(got.indices, expected.indices)
     assert np.array_equal(got.indptr, expected.indptr) and got.indptr.dtype == expected.indptr.dtype
+
+
+def test_fold_rows_are_the_transformed_rows_read_in_chunks(monkeypatch):
+    """:class:`FoldRows`: shape, type, chunks, a subset and the whole array are those of
+    ``transform_rows``; a sparse step is refused."""
+    from imbalance_lab.modeling import features
+
+    X = train_frame()
+    step = make_preprocessor(SCHEMA, encoding="ordinal", dtype="float32").fit(X)
+    rows = np.array([5, 0, 11, 3, 1, 10, 2])
+    monkeypatch.setattr(features, "TRANSFORM_CHUNK_ROWS", 3)
+    fold = features.FoldRows(step, X, rows)
+    expected = step.transform_rows(X, rows)
+    assert fold.shape == expected.shape and len(fold) == len(rows) and fold.dtype == expected.dtype == np.float32
+    chunks = list(fold.chunks())
+    assert [start for start, _ in chunks] == [0, 3, 6] and all(c.dtype == np.float32 for _, c in chunks)
+    assert np.array_equal(np.vstack([c for _, c in chunks]), expected, equal_nan=True)
+    mask = np.array([True, False, True, False, False, True, True])
+    assert np.array_equal(fold.take(mask), expected[mask], equal_nan=True)
+    assert np.array_equal(np.asarray(fold), expected, equal_nan=True)
+    assert np.asarray(fold, dtype=np.float64).dtype == np.float64
+    sparse = make_preprocessor(SCHEMA, sparse=True).fit(X)
+    with pytest.raises(ValueError, match="sparse"):
+        features.FoldRows(sparse, X, rows)
+
+
+@pytest.mark.parametrize("kind", ["frame", "integers", "array", "fortran"])
+def test_columnwise_imputer_transform_writes_simple_imputers_output(kind, monkeypatch):
+    """Float64 and integer columns, as a frame or an array: the imputed columns and indicators
+    written column by column are ``SimpleImputer``'s output, bit for bit and in the same memory
+    layout (a frame's is Fortran-ordered), with its code run on 3 rows only."""
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(500, 7))
+    X[rng.random(X.shape) < 0.15] = np.nan
+    X[:, 3] = rng.normal(size=len(X))  # no missing value: no indicator
+    data = pd.DataFrame(X, columns=[f"x{j}" for j in range(7)]) if kind in ("frame", "integers") else X
+    if kind == "fortran":
+        data = np.asfortranarray(X)
+    if kind == "integers":
+        data["x3"] = rng.integers(-5, 5, len(X))
+    options = {"strategy": "median", "add_indicator": True}
+    theirs = SimpleImputer(**options).fit(data)
+    mine = ColumnwiseImputer(**options).fit(data)
+    expected = theirs.transform(data)
+    transform = SimpleImputer.transform
+    monkeypatch.setattr(
+        SimpleImputer, "transform", lambda self, X: transform(self, X) if len(X) <= 3 else pytest.fail()
+    )
+    got = mine.transform(data)  # scikit-learn's on 3 rows only, for the layout
+    assert got.dtype == expected.dtype == np.float64 and got.shape == expected.shape == (500, 13)
+    assert (
+        got.tobytes(order="A") == expected.tobytes(order="A") and got.flags.f_contiguous == expected.flags.f_contiguous
+    )
+    bad = data.copy()
+    if isinstance(bad, pd.DataFrame):
+        bad.iloc[4, 0] = np.inf
+    else:
+        bad[4, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        mine.transform(bad)
+
+
+@pytest.mark.filterwarnings("ignore:Skipping features without any observed values")
+def test_columnwise_imputer_transform_leaves_other_input_to_scikit_learn():
+    """float32 columns, a column without values (dropped) and a constant strategy: scikit-learn's
+    code and output."""
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(200, 4))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    empty = X.copy()
+    empty[:, 1] = np.nan
+    cases = [
+        (pd.DataFrame(X.astype(np.float32)), {"strategy": "median"}),
+        (empty, {"strategy": "median"}),
+        (X, {"strategy": "constant", "fill_value": 2.5}),
+    ]
+    for data, options in cases:
+        theirs = SimpleImputer(add_indicator=True, **options).fit(data)
+        mine = ColumnwiseImputer(add_indicator=True, **options).fit(data)
+        assert not mine._fills_in_place(data)
+        expected, got = theirs.transform(data), mine.transform(data)
+        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("n_columns", [3, 16, 17, 21, 58])
+@pytest.mark.parametrize("options", [{}, {"with_mean": False}, {"with_std": False}])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_columnwise_scaler_fits_standard_scalers_values_bit_for_bit(n_columns, options, order):
+    """Means, variances, scales and counts (a constant column, a column with missing values)
+    are ``StandardScaler``'s, bit for bit, over more rows than numpy's reduction buffer."""
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(n_columns)
+    X = rng.normal(loc=3.0, scale=rng.uniform(0.1, 1e4, n_columns), size=(20_000, n_columns))
+    X[:, 0] = 7.25
+    if order == "F":
+        X = np.asfortranarray(X)
+    for with_nan in (False, True):
+        if with_nan:
+            X[rng.random(len(X)) < 0.1, 1] = np.nan
+        theirs, mine = StandardScaler(**options).fit(X), ColumnwiseScaler(**options).fit(X)
+        for name in ("mean_", "var_", "scale_"):
+            a, b = getattr(theirs, name), getattr(mine, name)
+            assert (a is None and b is None) or a.tobytes() == b.tobytes(), name
+        assert type(mine.n_samples_seen_) is type(theirs.n_samples_seen_)
+        assert np.array_equal(mine.n_samples_seen_, theirs.n_samples_seen_)
+        assert mine.n_features_in_ == n_columns
+        assert np.array_equal(mine.transform(X), theirs.transform(X), equal_nan=True)
+
+
+def test_numeric_preprocessing_fit_allocates_less_than_scikit_learns():
+    """Imputing with indicators and scaling, as logistic regression's preprocessing fits them: the
+    imputer writes one output (no float64 copy of the columns beside it) and the scaler centres a
+    few columns at a time (tracemalloc: numpy's arrays)."""
+    import tracemalloc
+
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame(rng.normal(size=(100_000, 40)), columns=[f"x{j}" for j in range(40)])
+    X.iloc[::7, ::3] = np.nan
+
+    def peak(imputer, scaler) -> int:
+        tracemalloc.start()
+        try:
+            Pipeline([("impute", imputer), ("scale", scaler)]).fit(X)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    options = {"strategy": "median", "add_indicator": True}
+    theirs = peak(SimpleImputer(**options), StandardScaler())
+    mine = peak(ColumnwiseImputer(**options), ColumnwiseScaler())
+    block = X.shape[0] * 54 * 8  # the imputed block with its 14 indicator columns
+    assert theirs > 2.5 * block and mine < 1.5 * block, (mine, theirs, block)

@@ -16,7 +16,7 @@ from imbalance_lab import evaluation as ev
 from imbalance_lab import modeling
 from imbalance_lab.data import iter_splits, make_folds
 from imbalance_lab.errors import StrategyError
-from imbalance_lab.modeling import samplers
+from imbalance_lab.modeling import features, samplers
 
 SAMPLERS = [n for n, s in modeling.STRATEGIES.items() if s.kind == "resampling"]
 NEIGHBOUR_SAMPLERS = ["smote", "borderline_smote", "adasyn", "smote_tomek", "smote_enn"]
@@ -330,3 +330,46 @@ def test_checked_sampler_dtype_gives_the_samplers_rows_in_that_type(sampler, mon
     assert X_32.tobytes() == X_plain.astype(np.float32).tobytes()
     expected = {"smote": [np.float64, np.float32], "smote_tomek": [np.float64, np.float64]}.get(sampler, [])
     assert made == expected
+
+
+@pytest.mark.parametrize("out_dtype", [None, "float32"])
+def test_chunked_smotenc_reads_fold_rows_as_they_are_transformed(strategy_data, out_dtype, monkeypatch):
+    """A fold as :class:`~imbalance_lab.features.FoldRows`: SMOTENC's rows on the
+    transformed array (converted to ``out_dtype``), bytes for bytes, without the whole fold ever
+    transformed at once (only its positive rows are, together) and without imbalanced-learn's code."""
+    from imblearn.over_sampling import SMOTENC
+
+    X, y, schema, folds = strategy_data
+    _, _, train, _ = next(iter(iter_splits(folds)))
+    step = modeling.make_preprocessor(schema, encoding="ordinal").fit(X.iloc[train], y[train])
+    rows = features.FoldRows(step, X, train)
+    array = np.asarray(rows)
+    discrete = list(range(len(schema.numeric), array.shape[1]))
+    options = {"categorical_features": discrete, "k_neighbors": 5, "random_state": 4}
+    expected_X, expected_y = SMOTENC(**options).fit_resample(array, y[train])
+    transform, sizes = features.FrameTransformer.transform_rows, []
+
+    def recorded(self: Any, X: Any, rows: Any) -> Any:
+        sizes.append(len(rows))
+        return transform(self, X, rows)
+
+    monkeypatch.setattr(features, "TRANSFORM_CHUNK_ROWS", 50)
+    monkeypatch.setattr(features.FrameTransformer, "transform_rows", recorded)
+    monkeypatch.setattr(SMOTENC, "_fit_resample", lambda *a: pytest.fail("imbalanced-learn's SMOTENC ran"))
+    got_X, got_y = samplers.ChunkedSMOTENC(out_dtype=out_dtype, **options).fit_resample(rows, y[train])
+    assert sizes == [int(y[train].sum())] and len(discrete) >= 2
+    assert got_X.dtype == (out_dtype or np.float64) and got_X.shape[0] > len(train)
+    assert got_X.tobytes() == expected_X.astype(got_X.dtype).tobytes() and np.array_equal(got_y, expected_y)
+
+
+def test_checked_sampler_gives_other_samplers_the_fold_rows_as_an_array(strategy_data):
+    """Samplers other than SMOTE-NC get the transformed rows as an array: the same rows as from it."""
+    X, y, schema, folds = strategy_data
+    _, _, train, _ = next(iter(iter_splits(folds)))
+    step = modeling.make_preprocessor(schema, encoding="ordinal").fit(X.iloc[train], y[train])
+    rows = features.FoldRows(step, X, train)
+    for name in ("random_under", "smote_tomek"):
+        sampler = modeling.STRATEGIES[name].sampler(seed=3, sampling_strategy="auto", k_neighbors=5)
+        checked = modeling.CheckedSampler(sampler, n_continuous=len(schema.numeric))
+        got, expected = checked.fit_resample(rows, y[train]), checked.fit_resample(np.asarray(rows), y[train])
+        assert got[0].tobytes() == expected[0].tobytes() and np.array_equal(got[1], expected[1])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,10 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.utils import assert_all_finite
 from sklearn.utils._mask import _get_mask
+from sklearn.utils._missing import is_scalar_nan
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..data.schema import Schema
 
@@ -64,7 +68,7 @@ def make_preprocessor(
         raise ValueError(f"encoding must be 'onehot' or 'ordinal', got {encoding!r}")
     numeric_steps: list[tuple[str, Any]] = [("impute", ColumnwiseImputer(strategy="median", add_indicator=True))]
     if scale:
-        numeric_steps.append(("scale", StandardScaler()))
+        numeric_steps.append(("scale", ColumnwiseScaler()))
     if encoding == "onehot":
         encoder = one_hot_encoder()
     else:
@@ -172,24 +176,23 @@ class FrameTransformer(ColumnTransformer):
         rows : array of int
             Positions of the rows to transform, in the output's order.
         """
-        take = (lambda r: X.iloc[r]) if isinstance(X, pd.DataFrame) else (lambda r: X[r])
-        starts = range(0, max(len(rows), 1), TRANSFORM_CHUNK_ROWS)
         if self.sparse:
-            parts = (
-                sp.csr_matrix(
-                    super(FrameTransformer, self).transform(take(rows[a : a + TRANSFORM_CHUNK_ROWS]), **params),
-                    dtype=self.dtype,
-                )
-                for a in starts
-            )
+            parts = (sp.csr_matrix(part, dtype=self.dtype) for _, part in self.transformed_chunks(X, rows, **params))
             return stacked_csr(parts, n_rows=len(rows), dtype=self.dtype)
         out = None
-        for start in starts:
-            part = super().transform(take(rows[start : start + TRANSFORM_CHUNK_ROWS]), **params)
+        for start, part in self.transformed_chunks(X, rows, **params):
             if out is None:
                 out = np.empty((len(rows), part.shape[1]), dtype=self.dtype)
             out[start : start + len(part)] = part
         return out
+
+    def transformed_chunks(self, X: pd.DataFrame | np.ndarray, rows: np.ndarray, **params: Any) -> Iterator[tuple]:
+        """``transform(X.iloc[rows])`` :data:`TRANSFORM_CHUNK_ROWS` rows at a time, each chunk as
+        the transformers output it (before the conversion to ``dtype``): (first row, chunk)
+        pairs, at least one (with no rows when ``rows`` is empty)."""
+        take = (lambda r: X.iloc[r]) if isinstance(X, pd.DataFrame) else (lambda r: X[r])
+        for start in range(0, max(len(rows), 1), TRANSFORM_CHUNK_ROWS):
+            yield start, super().transform(take(rows[start : start + TRANSFORM_CHUNK_ROWS]), **params)
 
 
 def stacked_csr(parts: Iterable[sp.csr_matrix], *, n_rows: int, dtype: Any) -> sp.csr_matrix:
@@ -279,6 +282,91 @@ class ColumnwiseImputer(SimpleImputer):
         median[np.ma.getmaskarray(median_masked)] = 0 if self.keep_empty_features else np.nan
         return median
 
+    def transform(self, X: Any) -> Any:
+        """``SimpleImputer.transform``: on float64 or integer columns whose every statistic was
+        found, the imputed columns and their indicators are written one column at a time into the
+        one output array; scikit-learn converts all of them to a float64 copy, fills it and stacks
+        it with the indicators into a third array. The same values in the same memory layout;
+        on other input, scikit-learn's."""
+        if not self._fills_in_place(X):
+            return super().transform(X)
+        validate_data(self, X, reset=False, skip_check_array=True)  # the columns' names and count
+        frame = isinstance(X, pd.DataFrame)
+        n_rows, n_columns = X.shape
+        indicated = self.indicator_.features_ if self.add_indicator else np.arange(0)
+        # scikit-learn's output on a few rows, for its memory layout (a frame's columns become
+        # Fortran-ordered): a scaler after this sums each column in an order that depends on it
+        probe = super().transform(X.iloc[:3] if frame else X[:3])
+        order = "F" if probe.flags.f_contiguous and not probe.flags.c_contiguous else "C"
+        out = np.empty((n_rows, n_columns + len(indicated)), dtype=np.float64, order=order)
+        at = dict(zip(indicated.tolist(), range(n_columns, out.shape[1])))
+        for j in range(n_columns):
+            column = out[:, j]
+            column[:] = X.iloc[:, j].to_numpy(dtype=np.float64) if frame else X[:, j]
+            assert_all_finite(column, allow_nan=True, input_name="X")
+            missing = np.isnan(column)
+            column[missing] = self.statistics_[j]
+            if j in at:
+                out[:, at[j]] = missing
+        return out
+
+    def _fills_in_place(self, X: Any) -> bool:
+        """Whether :meth:`transform` can write its output directly: a dense frame of numpy float64
+        or integer columns (or a float64 array), NaN as the missing value, every statistic found."""
+        check_is_fitted(self)
+        if isinstance(X, pd.DataFrame):
+            types_ok = (
+                all(isinstance(t, np.dtype) and (t == np.float64 or t.kind in "iu") for t in X.dtypes)
+                and X.shape[1] > 0
+            )
+        else:
+            types_ok = isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype == np.float64
+        return (
+            types_ok
+            and is_scalar_nan(self.missing_values)
+            and self.strategy in ("mean", "median")
+            and self._fill_dtype == np.float64
+            and not np.isnan(self.statistics_).any()
+        )
+
+
+#: Columns :class:`ColumnwiseScaler` fits at a time.
+SCALE_BLOCK_COLUMNS = 8
+
+
+class ColumnwiseScaler(StandardScaler):
+    """``StandardScaler`` whose fit works on :data:`SCALE_BLOCK_COLUMNS` columns at a time.
+
+    scikit-learn's computes the variance from a centred copy of every column at once (and a
+    missing-value mask of them all): on the imputed numeric block of a fold, as large again as
+    the block. Each column's mean and variance depend on that column alone, and numpy sums a
+    block of columns in the order it sums the whole array (each column pairwise when the array
+    is Fortran-ordered, as an imputed frame is; row by row when it is C-ordered and the block
+    has two columns or more): the same fitted values (tested bit for bit), with temporaries of
+    a few columns. Measured with memray on a
+    fold of 533,333 rows: with :class:`ColumnwiseImputer`'s transform, logistic regression's
+    preprocessing fit went from 616 MiB to 420 MiB. Sparse input, sample weights and a few
+    columns are fitted by scikit-learn's code.
+    """
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> ColumnwiseScaler:
+        """Fit on ``X``, a few columns at a time when it is a dense array."""
+        n_columns = X.shape[1] if isinstance(X, np.ndarray) and X.ndim == 2 else 0
+        if sample_weight is not None or n_columns < 2 * SCALE_BLOCK_COLUMNS:
+            return super().fit(X, y, sample_weight=sample_weight)
+        # the last block takes the rest (at least 5 columns: numpy sums a single column pairwise)
+        starts = range(0, n_columns - SCALE_BLOCK_COLUMNS // 2, SCALE_BLOCK_COLUMNS)
+        bounds = itertools.pairwise([*starts, n_columns])
+        parts = [StandardScaler(**self.get_params()).fit(X[:, a:b]) for a, b in bounds]
+        self._reset()
+        self.n_features_in_ = n_columns
+        counts = np.concatenate([np.broadcast_to(p.n_samples_seen_, p.n_features_in_) for p in parts])
+        self.n_samples_seen_ = counts[0] if np.ptp(counts) == 0 else counts
+        for name in ("mean_", "var_", "scale_"):
+            values = [getattr(p, name) for p in parts]
+            setattr(self, name, None if values[0] is None else np.concatenate(values))
+        return self
+
 
 def transform_rows(step: Any, X: pd.DataFrame, rows: np.ndarray) -> Any:
     """A fitted preprocessing step's output for some rows of ``X``: without copying them first
@@ -286,6 +374,55 @@ def transform_rows(step: Any, X: pd.DataFrame, rows: np.ndarray) -> Any:
     if isinstance(step, FrameTransformer):
         return step.transform_rows(X, rows)
     return step.transform(X.iloc[rows])
+
+
+class FoldRows:
+    """Some rows of a frame as a fitted dense :class:`FrameTransformer` outputs them, transformed
+    only when read: for a consumer that reads every row once, chunk by chunk, and needs only a
+    few of them at once (:class:`imbalance_lab.modeling.samplers.ChunkedSMOTENC` copies the
+    fold into its output as it reads it and computes with the minority rows alone). The whole
+    transformed fold (0.92 GiB of float64 for a fold of 4e6 rows with the large profile) never
+    exists. Anything else gets the transformed rows from ``np.asarray``.
+
+    Parameters
+    ----------
+    step : FrameTransformer
+        Fitted, with dense output.
+    X : DataFrame or array
+        All rows.
+    rows : array of int
+        Positions of the rows, in the output's order.
+
+    Attributes
+    ----------
+    shape : (int, int)
+        The transformed rows' shape.
+    dtype : numpy.dtype
+        Their type (the step's ``dtype``).
+    """
+
+    def __init__(self, step: FrameTransformer, X: pd.DataFrame | np.ndarray, rows: np.ndarray) -> None:
+        if step.sparse:
+            raise ValueError("FoldRows reads the dense output of a FrameTransformer; this one is sparse")
+        self.step, self.X, self.rows = step, X, np.asarray(rows)
+        self.shape = (len(self.rows), max((s.stop for s in step.output_indices_.values()), default=0))
+        self.dtype = np.dtype(step.dtype)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """The transformed rows in order, a chunk at a time: (first row, chunk of ``dtype``)."""
+        for start, part in self.step.transformed_chunks(self.X, self.rows):
+            yield start, np.asarray(part, dtype=self.dtype)
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        """The transformed rows at ``positions`` (integers or a boolean mask over the rows)."""
+        return self.step.transform_rows(self.X, self.rows[positions])
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = self.step.transform_rows(self.X, self.rows)
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 class OneHotLastColumns(TransformerMixin, BaseEstimator):

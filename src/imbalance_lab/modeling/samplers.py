@@ -25,14 +25,18 @@ import scipy.sparse as sp
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import BalancedRandomForestClassifier, EasyEnsembleClassifier
 from imblearn.over_sampling import ADASYN, SMOTE, SMOTEN, SMOTENC
+from imblearn.utils import check_sampling_strategy as imblearn_sampling_strategy
+from imblearn.utils import check_target_type
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils import assert_all_finite, check_random_state
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.sparsefuncs_fast import csr_mean_variance_axis0
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import StrategyError
+from .features import FoldRows
 
 
 def _neighbours_of(sampler: Any) -> int | None:
@@ -129,6 +133,10 @@ class CheckedSampler(BaseEstimator):
         fold with SMOTE) takes half the memory. A SMOTE-NC on its own writes this type directly
         (:class:`ChunkedSMOTENC`); other samplers' output is converted. None: the sampler's
         own output.
+
+    The rows to resample may be an array or :class:`~imbalance_lab.modeling.features.FoldRows`
+    (a fold transformed as it is read: a SMOTE-NC then copies it into its output without the
+    whole transformed fold in memory; other samplers get the array).
     """
 
     def __init__(
@@ -176,6 +184,8 @@ class CheckedSampler(BaseEstimator):
             sampler = for_discrete_columns(sampler, list(range(self.n_continuous, n_features)))
         if self.dtype is not None and isinstance(sampler, ChunkedSMOTENC):
             sampler.set_params(out_dtype=self.dtype)
+        if isinstance(X, FoldRows) and not isinstance(sampler, ChunkedSMOTENC):  # only it reads them as they come
+            X = np.asarray(X)
         try:  # the fitted sampler is not kept (see the class docstring)
             X_res, y_res = sampler.fit_resample(X, y, **params)
         except (ValueError, RuntimeError) as exc:
@@ -300,28 +310,50 @@ class ChunkedSMOTENC(SMOTENC):
         self.out_dtype = out_dtype
 
     def fit_resample(self, X: Any, y: Any, **params: Any) -> tuple[Any, Any]:
-        """SMOTE-NC's ``fit_resample``, its rows in ``out_dtype`` when that is set."""
+        """SMOTE-NC's ``fit_resample``, its rows in ``out_dtype`` when that is set.
+
+        ``X`` may also be :class:`~imbalance_lab.modeling.features.FoldRows` (a fold transformed
+        as it is read), which is validated as imbalanced-learn validates an array of its type."""
+        if isinstance(X, FoldRows):
+            if self.categorical_encoder is not None or X.dtype not in (np.float32, np.float64):
+                X = np.asarray(X)
+            else:  # imbalanced-learn's BaseSampler.fit_resample, without building the array
+                self._validate_params()
+                check_classification_targets(y)
+                y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+                if not binarize_y:
+                    self.n_features_in_ = X.shape[1]
+                    self.sampling_strategy_ = imblearn_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
+                    return self._fit_resample(X, y)
+                X = np.asarray(X)
         X_res, y_res = super().fit_resample(X, y, **params)
         return as_type(X_res, self.out_dtype), y_res
 
     def _fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
-        lean = isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64) and self.categorical_encoder is None
+        lean = isinstance(X, FoldRows) or (
+            isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64) and self.categorical_encoder is None
+        )
         if not lean:
             return super()._fit_resample(X, y)
         self.n_features_ = X.shape[1]
         self._validate_column_types(X)
         self._validate_estimator()
         continuous, categorical = self.continuous_features_, self.categorical_features_
-        for start in range(0, X.shape[0], DECODE_CHUNK_ROWS):  # imbalanced-learn's check of the continuous columns
-            assert_all_finite(X[start : start + DECODE_CHUNK_ROWS, continuous], input_name="X")
-        self.categorical_encoder_ = OneHotEncoder(handle_unknown="ignore", dtype=X.dtype).fit(X[:, categorical])
+        n = X.shape[0]
+        dtype = X.dtype if self.out_dtype is None else np.dtype(self.out_dtype)
+        out = np.empty((n + sum(self.sampling_strategy_.values()), X.shape[1]), dtype=dtype)
+        uniques = self._copy_rows(X, out)
+        # fitted on each categorical column's values (their categories are those of all the rows)
+        longest = max(len(u) for u in uniques)
+        values = np.column_stack([np.resize(u, longest) for u in uniques]).astype(X.dtype, copy=False)
+        self.categorical_encoder_ = OneHotEncoder(handle_unknown="ignore", dtype=X.dtype).fit(values)
         n_continuous = continuous.size
         self.median_std_ = {}
         draws = []
         for label, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
                 continue
-            X_class = self._encode(X[y == label])
+            X_class = self._encode(X.take(y == label) if isinstance(X, FoldRows) else X[y == label])
             _, var = csr_mean_variance_axis0(X_class[:, :n_continuous])
             self.median_std_[label] = np.median(np.sqrt(var))
             if math.isclose(self.median_std_[label], 0):
@@ -338,13 +370,6 @@ class ChunkedSMOTENC(SMOTENC):
             steps = rng.uniform(size=n_samples)[:, np.newaxis]
             rows, cols = np.floor_divide(samples_indices, nns.shape[1]), np.mod(samples_indices, nns.shape[1])
             draws.append((label, X_class, nns, rows, cols, steps))
-        n = X.shape[0]
-        dtype = X.dtype if self.out_dtype is None else np.dtype(self.out_dtype)
-        out = np.empty((n + sum(len(rows) for _, _, _, rows, _, _ in draws), X.shape[1]), dtype=dtype)
-        for start in range(0, n, DECODE_CHUNK_ROWS):
-            block = out[start : min(start + DECODE_CHUNK_ROWS, n)]
-            block[:] = X[start : start + DECODE_CHUNK_ROWS]
-            block[block == 0] = 0  # -0.0 too: imbalanced-learn's sparse round trip drops stored zeros
         y_new = [y.copy()]
         for label, X_class, nns, rows, cols, steps in draws:
             new = out[n : n + len(rows)]
@@ -357,6 +382,25 @@ class ChunkedSMOTENC(SMOTENC):
             n += len(rows)
             y_new.append(np.full(len(rows), fill_value=label, dtype=y.dtype))
         return out, np.hstack(y_new)
+
+    def _copy_rows(self, X: np.ndarray | FoldRows, out: np.ndarray) -> list[np.ndarray]:
+        """Copy the rows of ``X`` into the first rows of ``out``, checking on the way that the
+        continuous columns are finite (as imbalanced-learn does); returns each categorical
+        column's distinct values."""
+        continuous, categorical = self.continuous_features_, self.categorical_features_
+        if isinstance(X, FoldRows):
+            chunks = X.chunks()
+        else:
+            chunks = ((a, X[a : a + DECODE_CHUNK_ROWS]) for a in range(0, max(X.shape[0], 1), DECODE_CHUNK_ROWS))
+        uniques: list[list[np.ndarray]] = [[] for _ in categorical]
+        for start, chunk in chunks:
+            assert_all_finite(chunk[:, continuous], input_name="X")
+            for seen, column in zip(uniques, categorical):
+                seen.append(np.unique(chunk[:, column]))
+            block = out[start : start + len(chunk)]
+            block[:] = chunk
+            block[block == 0] = 0  # -0.0 too: imbalanced-learn's sparse round trip drops stored zeros
+        return [np.unique(np.concatenate(seen)) for seen in uniques]
 
     def _encode(self, X_class: np.ndarray) -> Any:
         """imbalanced-learn's encoded rows: the continuous columns, then the one-hot categories,

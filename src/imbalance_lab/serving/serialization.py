@@ -42,6 +42,7 @@ ALLOWLIST: frozenset[str] = frozenset(
         # this package: the pandas.NA stand-in and the strategy wrappers (plain estimators)
         "imbalance_lab.serving.serialization.PandasNAMarker",
         "imbalance_lab.modeling.features.ColumnwiseImputer",
+        "imbalance_lab.modeling.features.ColumnwiseScaler",
         "imbalance_lab.modeling.features.FrameTransformer",
         "imbalance_lab.modeling.features.OneHotLastColumns",
         "imbalance_lab.modeling.samplers.CheckedBalancedRandomForestClassifier",
