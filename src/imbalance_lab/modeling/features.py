@@ -343,10 +343,10 @@ class ColumnwiseScaler(StandardScaler):
     block of columns in the order it sums the whole array (each column pairwise when the array
     is Fortran-ordered, as an imputed frame is; row by row when it is C-ordered and the block
     has two columns or more): the same fitted values (tested bit for bit), with temporaries of
-    a few columns. Measured with memray on a
-    fold of 533,333 rows: with :class:`ColumnwiseImputer`'s transform, logistic regression's
-    preprocessing fit went from 616 MiB to 433 MiB. Sparse input, sample weights and a few
-    columns are fitted by scikit-learn's code.
+    a few columns. Measured with memray on a fold of 533,333 rows: with
+    :class:`ColumnwiseImputer`'s transform, logistic regression's preprocessing fit went from
+    616 MiB to 433 MiB. Sparse input, sample weights and fewer than 16 columns are fitted by
+    scikit-learn's code.
     """
 
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> ColumnwiseScaler:

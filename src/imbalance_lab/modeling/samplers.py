@@ -266,17 +266,20 @@ class ChunkedSMOTENC(SMOTENC):
     encoded row at once, a dense array of (synthetic rows x k_neighbors x encoded columns): 5.7 GB
     for the 527,000 synthetic rows of a 533,000-row fold at 1 % positives and 288 encoded columns.
 
-    Here, on a dense float array (the preprocessed rows of a fold; other input goes to
+    Here, on a dense float array or :class:`~imbalance_lab.modeling.features.FoldRows` (the
+    preprocessed rows of a fold, transformed as they are read; other input goes to
     imbalanced-learn's own code), only the minority class's rows are encoded (their neighbours
     are searched, as imbalanced-learn does); the fold's rows and the synthetic ones are written
-    into one array of the input's type (or ``out_dtype``); the synthetic rows are interpolated and
+    into one array of the input's type (or ``out_dtype``), the fold's a chunk at a time (the
+    categorical encoder is fitted on each column's distinct values, gathered on the way); the synthetic rows are interpolated and
     their neighbours' categories voted on :data:`VOTE_CHUNK_ROWS` rows at a time, one categorical
     column at a time, the ties broken with the same random draws in the same order. The output is
     imbalanced-learn's, value for value and type (a zero comes out as +0.0, as from its sparse
     round trip). Measured at 1e6 rows with ``bench/scale.py`` (GiB): a worker running ``smote``
     peaked at 8.5 with imbalanced-learn's code, 4.2 with the chunked vote alone, 1.25 with this
-    code (then fitting XGBoost on the resampled fold), and 0.89 with float32 output and the
-    preprocessed fold let go before the fit (:func:`imbalance_lab.evaluation.caches.fit_rest`).
+    code (then fitting XGBoost on the resampled fold), 0.89 with float32 output and the
+    preprocessed fold let go before the fit (:func:`imbalance_lab.evaluation.caches.fit_rest`),
+    and 0.77 (PSS, the imbalance stage alone) reading the fold as it is transformed.
 
     Parameters
     ----------
