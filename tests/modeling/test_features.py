@@ -349,6 +349,8 @@ def test_fold_rows_are_the_transformed_rows_read_in_chunks(monkeypatch):
     assert np.array_equal(fold.take(mask), expected[mask], equal_nan=True)
     assert np.array_equal(np.asarray(fold), expected, equal_nan=True)
     assert np.asarray(fold, dtype=np.float64).dtype == np.float64
+    with pytest.raises(ValueError, match="transformed when read"):
+        np.array(fold, copy=False)
     sparse = make_preprocessor(SCHEMA, sparse=True).fit(X)
     with pytest.raises(ValueError, match="sparse"):
         features.FoldRows(sparse, X, rows)

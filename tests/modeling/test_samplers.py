@@ -362,14 +362,23 @@ def test_chunked_smotenc_reads_fold_rows_as_they_are_transformed(strategy_data, 
     assert got_X.tobytes() == expected_X.astype(got_X.dtype).tobytes() and np.array_equal(got_y, expected_y)
 
 
-def test_checked_sampler_gives_other_samplers_the_fold_rows_as_an_array(strategy_data):
-    """Samplers other than SMOTE-NC get the transformed rows as an array: the same rows as from it."""
+def test_checked_sampler_gives_other_samplers_the_fold_rows_as_an_array(strategy_data, monkeypatch):
+    """Samplers other than SMOTE-NC are handed the transformed rows as an array (they are never
+    given :class:`~imbalance_lab.modeling.features.FoldRows`): the same rows as from the array."""
     X, y, schema, folds = strategy_data
     _, _, train, _ = next(iter(iter_splits(folds)))
     step = modeling.make_preprocessor(schema, encoding="ordinal").fit(X.iloc[train], y[train])
     rows = features.FoldRows(step, X, train)
     for name in ("random_under", "smote_tomek"):
         sampler = modeling.STRATEGIES[name].sampler(seed=3, sampling_strategy="auto", k_neighbors=5)
+        resample, given = type(sampler).fit_resample, []
+
+        def recorded(self: Any, X: Any, y: Any, resample: Any = resample, given: list = given, **params: Any) -> Any:
+            given.append(type(X))
+            return resample(self, X, y, **params)
+
+        monkeypatch.setattr(type(sampler), "fit_resample", recorded)
         checked = modeling.CheckedSampler(sampler, n_continuous=len(schema.numeric))
         got, expected = checked.fit_resample(rows, y[train]), checked.fit_resample(np.asarray(rows), y[train])
+        assert given == [np.ndarray, np.ndarray], (name, given)
         assert got[0].tobytes() == expected[0].tobytes() and np.array_equal(got[1], expected[1])

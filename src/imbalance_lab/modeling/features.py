@@ -421,6 +421,8 @@ class FoldRows:
         return self.step.transform_rows(self.X, self.rows[positions])
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy is False:  # numpy's protocol: refuse when the array cannot be had without a copy
+            raise ValueError("FoldRows are transformed when read: their array is always a new one")
         out = self.step.transform_rows(self.X, self.rows)
         return out if dtype is None else out.astype(dtype, copy=False)
 
