@@ -126,6 +126,48 @@ def test_cross_validate_models_stacks(dataset):
     np.testing.assert_allclose(res.scores.loc[res.scores["model"] == "dummy", "roc_auc"], 0.5)
 
 
+def test_cross_validate_models_oof_in_compact_types(dataset, tmp_path):
+    X, y, schema, folds = dataset
+    pipes = {
+        "lr": make_pipeline("logistic_regression", schema, seed=0),
+        "dummy": make_pipeline("dummy", schema, seed=0),
+    }
+    res = ev.cross_validate_models(pipes, X, y, folds)
+    oof = res.oof
+    assert isinstance(oof["model"].dtype, pd.CategoricalDtype)
+    assert list(oof["model"].unique()) == ["lr", "dummy"]  # the pipelines' order
+    # sorted by name, as strings would be
+    assert list(oof.sort_values("model", kind="stable")["model"].unique()) == ["dummy", "lr"]
+    # y_score keeps the predicted type (float64 from these models, float32 from XGBoost)
+    assert {c: str(oof[c].dtype) for c in oof.columns[1:-1]} == {
+        "row": "int32",
+        "repeat": "int16",
+        "fold": "int16",
+        "y_true": "int8",
+    }
+    np.testing.assert_array_equal(oof["y_true"], y[oof["row"]])
+    # the same values, model by model, as one pipeline's cross-validation (equal fits: same seed)
+    alone = ev.cross_validate(pipes["lr"], X, y, folds)
+    part = oof[oof["model"] == "lr"].drop(columns="model").reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, alone.oof)
+    groups = [name for name, _ in oof.groupby("model", sort=False)]
+    assert groups == ["lr", "dummy"]
+    # the types survive the parquet file the stages write and the next stage reads
+    path = tmp_path / "oof.parquet"
+    oof.to_parquet(path)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), oof)
+
+
+def test_oof_frame_widens_row_for_large_data():
+    small = cross_validation.build_oof_frame(np.array([3, 1]), 1, 2, np.array([0, 1]), np.array([0.2, 0.7]), n_rows=10)
+    assert str(small["row"].dtype) == "int32"
+    large = cross_validation.build_oof_frame(
+        np.array([2**31 + 5]), 0, 0, np.array([1]), np.array([0.9]), n_rows=2**31 + 6
+    )
+    assert str(large["row"].dtype) == "int64" and large["row"].iloc[0] == 2**31 + 5
+    assert list(small["repeat"]) == [1, 1] and list(small["fold"]) == [2, 2]
+
+
 def test_scores_at_threshold_per_fold():
     oof = pd.DataFrame(
         {

@@ -43,7 +43,9 @@ class CVResult:
     scores : DataFrame
         One row per (repeat, fold): every metric. Deterministic for given params and seed.
     oof : DataFrame
-        Out-of-fold scores: columns ``row``, ``repeat``, ``fold``, ``y_true``, ``y_score``.
+        Out-of-fold scores: columns ``row``, ``repeat``, ``fold``, ``y_true``, ``y_score``, in
+        compact types (:func:`build_oof_frame`); from :func:`cross_validate_models` also ``model``
+        first, categorical.
     timings : DataFrame
         Measured durations per (repeat, fold): ``fit_seconds``, ``predict_seconds``.
     """
@@ -159,6 +161,41 @@ def _run_folds(
     return out
 
 
+def build_oof_frame(
+    row: np.ndarray, repeat: int, fold: int, y_true: np.ndarray, y_score: np.ndarray, *, n_rows: int
+) -> pd.DataFrame:
+    """One validation fold's out-of-fold scores, in the smallest types that hold them.
+
+    ``row`` is int32 (int64 when ``n_rows`` needs it), ``repeat`` and ``fold`` int16, ``y_true``
+    int8 and ``y_score`` as predicted (float32 from XGBoost). With the categorical ``model``
+    column of :func:`cross_validate_models`, the five strategies' 16 million out-of-fold rows at
+    4e6 training rows take 214 MiB instead of 821 MiB with int64 columns and model names as
+    strings (``memory_usage(deep=True)``); the imbalance stage's kernel holds them to its end.
+    The values are the same; every metric reads ``y_true`` as int.
+
+    Parameters
+    ----------
+    row : array of int
+        Positions of the validation rows in the training data.
+    repeat, fold : int
+        Which split they are.
+    y_true, y_score : array
+        Their labels (0/1) and predicted scores.
+    n_rows : int
+        Rows of the training data (sets the type of ``row``).
+    """
+    row_type = np.int32 if n_rows <= np.iinfo(np.int32).max else np.int64
+    return pd.DataFrame(
+        {
+            "row": np.asarray(row, dtype=row_type),
+            "repeat": np.full(len(row), repeat, dtype=np.int16),
+            "fold": np.full(len(row), fold, dtype=np.int16),
+            "y_true": np.asarray(y_true, dtype=np.int8),
+            "y_score": y_score,
+        }
+    )
+
+
 def _assemble(
     splits: list,
     results: list[tuple[np.ndarray, float, float]],
@@ -169,7 +206,7 @@ def _assemble(
 ) -> CVResult:
     oof_rows, timing_rows = [], []
     for (r, k, _, val), (proba, fit_s, pred_s) in zip(splits, results):
-        oof_rows.append(pd.DataFrame({"row": val, "repeat": r, "fold": k, "y_true": y[val], "y_score": proba}))
+        oof_rows.append(build_oof_frame(val, r, k, y[val], proba, n_rows=len(y)))
         timing_rows.append({"repeat": r, "fold": k, "fit_seconds": fit_s, "predict_seconds": pred_s})
     oof = pd.concat(oof_rows, ignore_index=True)
 
@@ -242,15 +279,16 @@ def cross_validate_models(
     }
 
     def stack(attr: str) -> pd.DataFrame:
-        return pd.concat([getattr(r, attr).assign(model=n) for n, r in parts.items()], ignore_index=True)
+        frames = [getattr(r, attr) for r in parts.values()]
+        stacked = pd.concat(frames, ignore_index=True)  # one copy: the model column is built apart
+        # categories in name order, so that sorting by model sorts by name, as with strings
+        names = sorted(parts)
+        codes = np.repeat(np.array([names.index(n) for n in parts], dtype=np.int16), [len(f) for f in frames])
+        model = pd.Categorical.from_codes(codes, categories=names)
+        stacked.insert(0, "model", model if attr == "oof" else np.asarray(model))
+        return stacked
 
-    scores, oof, timings = stack("scores"), stack("oof"), stack("timings")
-    first = ["model", "repeat", "fold"]
-    return CVResult(
-        scores=scores[first + [c for c in scores.columns if c not in first]],
-        oof=oof[["model"] + [c for c in oof.columns if c != "model"]],
-        timings=timings[first + [c for c in timings.columns if c not in first]],
-    )
+    return CVResult(scores=stack("scores"), oof=stack("oof"), timings=stack("timings"))
 
 
 def cross_validate(estimator: Any, X: pd.DataFrame, y: np.ndarray, folds: pd.DataFrame, **options: Any) -> CVResult:
