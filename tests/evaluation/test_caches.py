@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from imbalance_lab import evaluation as ev
 from imbalance_lab.data import Schema, iter_splits, make_folds
 from imbalance_lab.evaluation import caches, cross_validation
-from imbalance_lab.modeling import features, make_pipeline, make_strategy_pipeline
+from imbalance_lab.modeling import CheckedSampler, features, make_pipeline, make_strategy_pipeline
 from imbalance_lab.modeling.features import FrameTransformer, transform_rows
 
 
@@ -216,6 +216,38 @@ def test_fit_rest_smote_never_holds_the_whole_preprocessed_fold(small_data, mode
     monkeypatch.setattr(FrameTransformer, "transform_rows", recorded)
     got = caches.fit_rest(pipe, preprocess, X, y, train)
     assert sizes == [int(y[train].sum())]
+    monkeypatch.undo()
+    rows = transform_rows(preprocess, X, val)
+    assert np.array_equal(got.predict_proba(rows), expected.predict_proba(rows))
+
+
+def test_fit_rest_lets_the_resampled_rows_go_before_xgboost_grows_its_trees(small_data, monkeypatch):
+    """XGBoost trains on its quantised matrix; SMOTE's output, twice the fold, is freed first
+    (``XGBClassifier.fit`` holds its input until it returns). Same predictions as the plain fit."""
+    import xgboost.sklearn
+
+    X, y, schema, folds = small_data
+    _, _, train, val = next(iter(iter_splits(folds)))
+    pipe = make_strategy_pipeline("smote", "xgboost", schema, seed=2, model_params={"n_estimators": 5})
+    preprocess, _ = caches.fit_preprocessing(caches.shared_preprocessing(pipe), X, y, train)
+    expected = caches.rest_of(pipe).fit(transform_rows(preprocess, X, train), y[train])
+    resample, train_booster, resampled = CheckedSampler.fit_resample, xgboost.sklearn.train, []
+
+    def recorded(step, X, y):
+        Xr, yr = resample(step, X, y)
+        resampled.append(weakref.ref(Xr))
+        return Xr, yr
+
+    def train_after_the_rows_are_gone(*args, **kwargs):
+        assert resampled and resampled[0]() is None, "the resampled rows are still held"
+        return train_booster(*args, **kwargs)
+
+    monkeypatch.setattr(CheckedSampler, "fit_resample", recorded)
+    monkeypatch.setattr(xgboost.sklearn, "train", train_after_the_rows_are_gone)
+    got = caches.fit_rest(pipe, preprocess, X, y, train)
+    resampled.clear()
+    with pytest.raises(AssertionError, match="still held"):
+        caches.rest_of(pipe).fit(transform_rows(preprocess, X, train), y[train])
     monkeypatch.undo()
     rows = transform_rows(preprocess, X, val)
     assert np.array_equal(got.predict_proba(rows), expected.predict_proba(rows))

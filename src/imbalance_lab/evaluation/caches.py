@@ -32,6 +32,7 @@ from joblib import delayed
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
+from ..modeling.boosting import fit_on_matrix, training_matrix
 from ..modeling.features import FoldRows, FrameTransformer, transform_rows
 from ..modeling.samplers import CheckedSampler
 from ..progress import progress_bar
@@ -126,7 +127,9 @@ def fit_rest(estimator: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, tr
     profile's 3 folds and 58 preprocessed columns of float64, that is 0.23 GiB per worker process
     at 1e6 rows and 0.92 GiB at 4e6. A sampler first in line reads the rows as
     :class:`~imbalance_lab.modeling.features.FoldRows`: SMOTE-NC copies them into its output as
-    they are transformed, so that the whole preprocessed fold never exists.
+    they are transformed, so that the whole preprocessed fold never exists. XGBoost is trained
+    on the matrix it builds from its input, and the input is let go before the trees are grown
+    (:mod:`~imbalance_lab.modeling.boosting`): 0.8 GiB less per worker at 4e6 rows.
     """
     rest = rest_of(estimator)
     *steps, (_, model) = rest.steps
@@ -143,7 +146,12 @@ def fit_rest(estimator: Any, preprocess: Any, X: pd.DataFrame, y: np.ndarray, tr
             Xt = step.fit_transform(Xt, yt)
         else:
             Xt, yt = step.fit_resample(Xt, yt)
-    model.fit(Xt, yt)
+    matrix = training_matrix(model, Xt, yt)
+    if matrix is None:
+        model.fit(Xt, yt)
+    else:  # XGBoost: the rows go once they are quantised, before the trees are grown
+        del Xt
+        fit_on_matrix(model, matrix, yt)
     return rest
 
 

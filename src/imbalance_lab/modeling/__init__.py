@@ -7,7 +7,9 @@ that join them.
   (:data:`STRATEGIES`) and the class prior a strategy trains at;
 * :mod:`~imbalance_lab.modeling.samplers`: the samplers and estimators that carry a strategy;
 * :mod:`~imbalance_lab.modeling.pipelines`: :func:`make_pipeline` and
-  :func:`make_strategy_pipeline`.
+  :func:`make_strategy_pipeline`;
+* :mod:`~imbalance_lab.modeling.boosting`: XGBoost trained from its matrix
+  (:func:`training_matrix`, :func:`fit_on_matrix`), so that its input can go first.
 
 Above :mod:`imbalance_lab.data`; imports nothing higher. Submodules load on first use.
 """

@@ -1,5 +1,6 @@
 """The public API of this subpackage, for type checkers and lazy_loader.attach_stub."""
 
+from .boosting import fit_on_matrix, training_matrix
 from .features import MISSING, OneHotLastColumns, make_preprocessor
 from .models import MODELS, RESERVED_MODEL_PARAMS, ModelSpec, make_estimator
 from .pipelines import make_pipeline, make_strategy_pipeline
@@ -18,10 +19,12 @@ __all__ = [
     "OneHotLastColumns",
     "StrategySpec",
     "describe_strategies",
+    "fit_on_matrix",
     "make_estimator",
     "make_pipeline",
     "make_preprocessor",
     "make_strategy_pipeline",
     "prior_correction",
     "sampled_prevalence",
+    "training_matrix",
 ]
