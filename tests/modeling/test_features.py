@@ -311,6 +311,29 @@ def test_columnwise_imputer_fit_allocates_a_few_columns_where_simple_imputer_all
     assert theirs > 2.5 * X.nbytes and mine < 0.5 * X.nbytes, (mine, theirs, X.nbytes)
 
 
+@pytest.mark.parametrize("frame", [False, True])
+def test_columnwise_imputer_fit_reads_the_rows_without_copying_them(frame):
+    """With the default ``copy=True`` (kept for ``transform``), the fit does not copy ``X``: a
+    training fold's numeric block is not held twice. ``X`` is left as it was."""
+    import tracemalloc
+
+    X = np.random.default_rng(4).normal(size=(100_000, 40))
+    X[::7, ::3] = np.nan
+    data = pd.DataFrame(X, columns=[f"x{j}" for j in range(40)]) if frame else X
+    before = X.copy()
+    imputer = ColumnwiseImputer(strategy="median", add_indicator=True)
+    tracemalloc.start()
+    try:
+        imputer.fit(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * X.nbytes, (peak, X.nbytes)
+    assert imputer.copy is True
+    assert np.array_equal(np.asarray(data), before, equal_nan=True)
+    assert np.isnan(imputer.transform(data)).sum() == 0 and np.isnan(np.asarray(data)).any()
+
+
 def test_stacked_csr_is_vstacks_matrix():
     """Parts with more stored values per row than the first (the arrays grow again), an empty
     part, and one row: the same values, column indices and row pointers as ``vstack``."""
