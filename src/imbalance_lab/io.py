@@ -4,7 +4,8 @@ the same content gives the same bytes.
 * :func:`atomic_path` / :func:`write_bytes`: a temporary file next to the target, renamed over it
   at the end; :func:`atomic_directory` does the same for a whole directory.
 * :func:`json_bytes` / :func:`write_json`: sorted keys, rounded floats, NaN as null.
-* :func:`write_parquet`, :func:`write_csv`: tables with reproducible bytes.
+* :func:`write_parquet`, :func:`write_csv`: tables with reproducible bytes; :func:`read_parquet`
+  reads one and gives pyarrow's freed memory back (:func:`release_arrow_memory`).
 * :func:`figure_bytes` / :func:`save_figure`: figures without the software version or date that
   matplotlib writes into PNG, SVG and PDF files.
 * :func:`read_yaml`, :func:`read_json`: reading, with one-line errors.
@@ -209,10 +210,38 @@ def read_yaml(
 # --------------------------------------------------------------------------------------------
 
 
+def release_arrow_memory() -> None:
+    """Give the memory pyarrow's pool has freed but kept back to the system.
+
+    pyarrow allocates from its own pool (mimalloc here), which keeps freed memory for later
+    allocations. Reading a Parquet file into pandas frees the file's Arrow table once the frame
+    is built, and writing one frees the table built from the frame; a stage does little with
+    Arrow afterwards, so the memory stayed with the process: reading the 1e6-row prepared data
+    (0.26 GiB as a frame) left 0.75 GiB of RSS, 0.41 after this call (measured). At 4e6 rows
+    nothing was kept (1.22 GiB either way): the pool gives blocks that large back by itself.
+    """
+    import pyarrow
+
+    pyarrow.default_memory_pool().release_unused()
+
+
+def read_parquet(path: str | Path, **options: Any) -> Any:
+    """``pandas.read_parquet``, then :func:`release_arrow_memory`."""
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(path, **options)
+    finally:
+        release_arrow_memory()
+
+
 def write_parquet(path: str | Path, df: Any) -> Path:
     """Write a DataFrame as Parquet (zstd, no index); the same frame gives the same bytes."""
     buf = io.BytesIO()
-    df.to_parquet(buf, index=False, engine="pyarrow", compression="zstd")
+    try:
+        df.to_parquet(buf, index=False, engine="pyarrow", compression="zstd")
+    finally:
+        release_arrow_memory()
     return write_bytes(path, buf.getvalue())
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import atomic_directory, read_json, write_json, write_parquet
+from ..io import atomic_directory, read_json, read_parquet, write_json, write_parquet
 from .schema import Schema
 
 #: The files of the prepared-data directory, by part.
@@ -67,10 +67,10 @@ def read_prepared(directory: str | Path, *, test: bool = False) -> PreparedData:
         Read the test rows too (the evaluate stage); other stages never touch them.
     """
     return PreparedData(
-        train=pd.read_parquet(prepared_file(directory, "train")),
-        folds=pd.read_parquet(prepared_file(directory, "folds")),
+        train=read_parquet(prepared_file(directory, "train")),
+        folds=read_parquet(prepared_file(directory, "folds")),
         schema=Schema.read(prepared_file(directory, "schema")),
-        test=pd.read_parquet(prepared_file(directory, "test")) if test else None,
+        test=read_parquet(prepared_file(directory, "test")) if test else None,
     )
 
 

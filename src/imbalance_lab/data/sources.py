@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError
+from ..io import read_parquet
 from .values import truth_values
 
 #: Where the header and the data are, in a CSV file or an Excel sheet: ``header`` (the header's row
@@ -444,7 +445,7 @@ def read_source(source: dict[str, Any], *, base_dir: str | Path = ".") -> tuple[
         )
     if fmt == "parquet":
         try:
-            df = pd.read_parquet(path)
+            df = read_parquet(path)
         except Exception as exc:  # pyarrow raises several types
             raise DataError(
                 f"{name}: cannot read as Parquet ({type(exc).__name__}); check the file or set format: csv"
