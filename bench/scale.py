@@ -27,6 +27,7 @@ Usage::
     python bench/scale.py                      # 1e5 and 1e6 rows
     python bench/scale.py --rows 1e5           # just the smallest, to shake out failures
     python bench/scale.py --rows 1e5 1e6 4e6 --json results.json --keep
+    python bench/scale.py --rows 1e5 --set imbalance.override=smote   # one param changed
 """
 
 from __future__ import annotations
@@ -344,8 +345,20 @@ def stage_command(stage: str) -> list[str]:
     return [str(BIN / command[0]), *command[1:]]
 
 
-def profile_changes(meta: dict, raw_name: str) -> dict:
+def parse_override(text: str) -> tuple[str, str, object]:
+    """``SECTION.KEY=VALUE`` (VALUE in YAML, as for ``dvc exp run -S``) as (section, key, value)."""
+    name, sep, value = text.partition("=")
+    section, dot, key = name.partition(".")
+    if not sep or not dot or not section or not key or "." in key:
+        raise argparse.ArgumentTypeError(f"--set {text!r}: expected SECTION.KEY=VALUE, e.g. imbalance.override=smote")
+    return section, key, yaml.safe_load(value)
+
+
+def profile_changes(meta: dict, raw_name: str, overrides: list[tuple[str, str, object]] = ()) -> dict:
+    """The large profile, the generated data's columns and ``--set`` overrides, by params.yaml section."""
     changes = yaml.safe_load(PROFILE.read_text())
+    for section, key, value in overrides:
+        changes.setdefault(section, {})[key] = value
     changes.setdefault("prepare", {}).update(
         {
             "sources": [{"path": raw_name}],
@@ -360,7 +373,14 @@ def profile_changes(meta: dict, raw_name: str) -> dict:
 
 
 def run_size(
-    n_rows: int, work: Path, *, seed: int, timeout: float, stages: list[str], code: Path | None = None
+    n_rows: int,
+    work: Path,
+    *,
+    seed: int,
+    timeout: float,
+    stages: list[str],
+    code: Path | None = None,
+    overrides: list[tuple[str, str, object]] = (),
 ) -> dict:
     project = work / f"rows_{n_rows}"
     if project.exists():
@@ -376,7 +396,7 @@ def run_size(
     t0 = time.perf_counter()
     meta = generate(raw / "synthetic.parquet", n_rows, seed=seed)
     gen_seconds = time.perf_counter() - t0
-    update_params(project, profile_changes(meta, "synthetic.parquet"))
+    update_params(project, profile_changes(meta, "synthetic.parquet", overrides))
     log_dir = project / "bench-logs"
     log_dir.mkdir()
     print(
@@ -468,6 +488,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the project copies (outputs, logs) afterwards")
     parser.add_argument("--stages", nargs="+", default=None, help="run only these stages (in dvc.yaml order)")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per stage before it is killed")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        type=parse_override,
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="change one param of the profile (VALUE in YAML), e.g. --set imbalance.override=smote; "
+        "the results are then not the large profile's: the header line lists the changes",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements to this file")
     parser.add_argument(
         "--code",
@@ -485,12 +515,21 @@ def main() -> None:
     print(
         f"profile {PROFILE.relative_to(ROOT)}; {os.cpu_count()} CPUs; stages: {', '.join(stages)}"
         + (f"; code from {args.code}" if args.code else "")
+        + "".join(f"; {section}.{key}={json.dumps(value)}" for section, key, value in args.overrides)
     )
     all_results = []
     try:
         for rows in args.rows:
             load = os.getloadavg()[0]
-            res = run_size(int(rows), work, seed=args.seed, timeout=args.timeout, stages=stages, code=args.code)
+            res = run_size(
+                int(rows),
+                work,
+                seed=args.seed,
+                timeout=args.timeout,
+                stages=stages,
+                code=args.code,
+                overrides=args.overrides,
+            )
             res["load_start"] = load
             all_results.append(res)
             if any(r["returncode"] != 0 for r in res["stages"]):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.support import ROOT
 
@@ -54,3 +57,20 @@ def test_stage_command_is_the_command_dvc_runs():
     assert scale.stage_command("prepare")[1:] == ["run", "prepare"]
     assert scale.stage_command("report")[1:] == ["report"]
     assert all(Path(scale.stage_command(s)[0]).exists() for s in scale.stages_in_order())
+
+
+def test_set_changes_one_param_of_the_profile_and_rejects_a_malformed_one():
+    """``--set imbalance.override=smote`` replaces that key alone; the value is read as YAML."""
+    overrides = [scale.parse_override("imbalance.override=smote"), scale.parse_override("tune.n_trials=1")]
+    assert overrides == [("imbalance", "override", "smote"), ("tune", "n_trials", 1)]
+    meta = {"target": "is_positive", "categorical": ["cat_0"]}
+    plain = scale.profile_changes(meta, "synthetic.parquet")
+    changed = scale.profile_changes(meta, "synthetic.parquet", overrides)
+    assert changed["imbalance"] == {**plain["imbalance"], "override": "smote"}
+    assert changed["tune"] == {**plain["tune"], "n_trials": 1}
+    assert {k: v for k, v in changed.items() if k not in ("imbalance", "tune")} == {
+        k: v for k, v in plain.items() if k not in ("imbalance", "tune")
+    }
+    for bad in ("imbalance", "override=smote", "imbalance.=x", "a.b.c=1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="SECTION.KEY=VALUE"):
+            scale.parse_override(bad)
