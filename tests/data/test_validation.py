@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from imbalance_lab import data
+from imbalance_lab.data.validation import duplicated_rows
 
 
 def test_target_missing(clean_error, frame):
@@ -359,3 +362,67 @@ def test_bad_time_columns_are_one_line(clean_error, frame, overrides, expected):
     days[5] = "someday"
     df = frame().assign(d=days, e=[f"2024-01-{1 + i:02d}" for i in range(24)], e_month=1.0)
     assert expected in clean_error(df, **overrides)
+
+
+def _mixed_frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """Few distinct values per column (many repeated rows), with the values pandas treats specially."""
+    floats = rng.choice(np.array([0.0, -0.0, 1.5, np.nan]), n)
+    text = rng.choice(np.array(["a", "b", None], dtype=object), n)
+    return pd.DataFrame(
+        {
+            "f": floats,
+            "i": rng.integers(0, 3, n),
+            "t": text,
+            "c": pd.Categorical(rng.choice(np.array(["x", "y", None], dtype=object), n), categories=["y", "x", "z"]),
+            "b": rng.integers(0, 2, n).astype(bool),
+            "s": pd.array(rng.choice(np.array(["p", "q", None], dtype=object), n), dtype="string"),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_duplicated_rows_is_pandas_duplicated(seed):
+    df = _mixed_frame(np.random.default_rng(seed), 400)
+    expected = df.duplicated(keep="first").to_numpy()
+    assert 0 < expected.sum() < len(df)  # both kinds of rows are there
+    np.testing.assert_array_equal(duplicated_rows(df), expected)
+    subset = ["t", "c", "f"]
+    np.testing.assert_array_equal(
+        duplicated_rows(df, subset=subset), df.duplicated(subset=subset, keep="first").to_numpy()
+    )
+
+
+def test_duplicated_rows_of_no_rows_one_row_and_distinct_rows():
+    for df in (pd.DataFrame({"a": []}), pd.DataFrame({"a": [1.0]}), pd.DataFrame({"a": [3, 1, 2], "b": [1, 1, 1]})):
+        np.testing.assert_array_equal(duplicated_rows(df), df.duplicated().to_numpy())
+    assert duplicated_rows(pd.DataFrame({"a": [1, 1, 2, 1]})).tolist() == [False, True, False, True]
+
+
+def _peak_bytes(func, *args, **kwargs) -> int:
+    tracemalloc.start()
+    try:
+        func(*args, **kwargs)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_duplicated_rows_holds_a_few_columns_not_a_code_per_cell():
+    """pandas' duplicated keeps one int64 code per cell (as much as a float64 frame); duplicated_rows
+    a few arrays of the frame's length, whatever the number of columns."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({f"x{j}": rng.integers(0, 3, 50_000).astype(float) for j in range(40)})
+    frame_bytes = int(df.memory_usage(index=False).sum())
+    assert _peak_bytes(df.duplicated) > frame_bytes  # what the function avoids
+    assert _peak_bytes(duplicated_rows, df) < frame_bytes / 4
+
+
+def test_validate_and_clean_does_not_copy_the_numeric_columns(clean):
+    """The clean frame reuses the converted columns, and counting duplicates holds no code per cell:
+    besides its input, validate_and_clean needs well under the numeric data's size."""
+    rng = np.random.default_rng(0)
+    n = 50_000
+    df = pd.DataFrame({f"x{j}": rng.integers(0, 3, n).astype(float) for j in range(40)})
+    df["y"] = (np.arange(n) % 10 == 0).astype(int)
+    numeric_bytes = 40 * n * 8
+    assert _peak_bytes(clean, df) < numeric_bytes / 2

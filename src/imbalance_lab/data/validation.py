@@ -205,6 +205,47 @@ def check_class_counts(y: pd.Series, *, source: str, test_size: float, n_splits:
             )
 
 
+def duplicated_rows(frame: pd.DataFrame, *, subset: list[str] | None = None) -> np.ndarray:
+    """Which rows repeat an earlier row: ``frame.duplicated(subset, keep="first")``, in less memory.
+
+    pandas factorizes every column before it combines them, holding one int64 code per cell
+    (51 columns x 1e7 rows: 3.8 GiB). Here the columns are folded in one at a time: each
+    column's codes are combined with the row groups found so far and renumbered, so a few int64
+    arrays of the frame's length are alive at once, whatever the number of columns. Values are
+    compared as pandas compares them (``pd.factorize``: NaN equals NaN, a categorical by its
+    categories).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The rows.
+    subset : list of str, optional
+        The columns that make two rows equal (default: all).
+
+    Returns
+    -------
+    ndarray of bool
+        True for every row equal to an earlier one.
+    """
+    n = len(frame)
+    groups = np.zeros(n, dtype=np.int64)
+    n_groups = 1 if n else 0
+    for col in frame.columns if subset is None else subset:
+        if n_groups == n:  # every row already differs from every other
+            break
+        codes, uniques = pd.factorize(frame[col].values, use_na_sentinel=False)
+        # group * k + code < n * n: no overflow below 3e9 rows
+        groups, group_ids = pd.factorize(groups * len(uniques) + codes)
+        n_groups = len(group_ids)
+        del codes, uniques, group_ids
+    # the groups are numbered in order of first appearance: a row starts a group when its number
+    # exceeds every number before it
+    first = np.ones(n, dtype=bool)
+    if n > 1:
+        first[1:] = groups[1:] > np.maximum.accumulate(groups)[:-1]
+    return ~first
+
+
 def validate_and_clean(
     df: pd.DataFrame,
     *,
@@ -296,13 +337,17 @@ def validate_and_clean(
     report["constant_columns_dropped"] = [col for col, c in converted.items() if c.kind == "constant"]
     report["suspected_identifiers"] = [col for col, c in converted.items() if c.identifier_like]
 
-    clean = pd.DataFrame({col: converted[col].values for col in kept}, index=df.index)
-    for c, v in ids.items():
-        clean.insert(0, c, v.values)
+    # One constructor call without copy: by default pandas copies a dict's columns into one block
+    # per dtype, a second copy of the numeric data (3.1 GiB at 1e7 rows of 42 float64 columns).
+    # The id columns lead, in the reverse of their order in params (as before: each was put first).
+    columns: dict[str, Any] = {c: ids[c].values for c in reversed(list(ids))}
+    columns.update((col, converted[col].values) for col in kept)
     if times is not None:
-        clean[time_column] = times.values
-    clean[target] = y.values
-    dup_mask = clean.drop(columns=[*ids, *([time_column] if times is not None else [])]).duplicated(keep="first")
+        columns[time_column] = times.values
+    columns[target] = y.values
+    clean = pd.DataFrame(columns, index=df.index, copy=False)
+    del columns
+    dup_mask = duplicated_rows(clean, subset=[*kept, target])
     report["duplicate_rows"] = int(dup_mask.sum())
     if drop_duplicates and dup_mask.any():
         clean = clean.loc[~dup_mask]
