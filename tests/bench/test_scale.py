@@ -72,5 +72,5 @@ def test_set_changes_one_param_of_the_profile_and_rejects_a_malformed_one():
         k: v for k, v in plain.items() if k not in ("imbalance", "tune")
     }
     for bad in ("imbalance", "override=smote", "imbalance.=x", "a.b.c=1"):
-        with pytest.raises(argparse.ArgumentTypeError, match="SECTION.KEY=VALUE"):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"SECTION\.KEY=VALUE"):
             scale.parse_override(bad)
