@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -259,3 +260,56 @@ def test_grouped_jackknife_above_the_group_count(monkeypatch):
         y, np.linspace(0, 1, 100), lambda t, _: calls.append((len(t), t.sum())) or 0.0, seed=0
     )
     assert len(values) == 10 and set(calls) == {(90, 18)}  # each group: 2 positives and 8 negatives
+
+
+def _tied_rows(rng, n):
+    """Labels and scores with many ties (scores rounded to 0 to 3 decimals)."""
+    y = (rng.random(n) < rng.uniform(0.02, 0.6)).astype(int)
+    return y, np.round(rng.random(n), int(rng.integers(0, 4)))
+
+
+@pytest.mark.parametrize("metric", [average_precision_score, roc_auc_score])
+def test_counted_metric_equals_scikit_learn_on_the_rows_it_counts(metric):
+    """Bit for bit, on multisets with repeated, missing and tied rows in any order; a multiset
+    with one class gets scikit-learn's own answer."""
+    rng = np.random.default_rng(7)
+    compared = one_class = 0
+    for _ in range(400):
+        n = int(rng.integers(2, 200))
+        y, s = _tied_rows(rng, n)
+        counted = statistics.CountedMetric.of(metric, y, s)
+        if counted is None:  # a single class drawn
+            assert len(np.unique(y)) < 2
+            continue
+        counts = rng.integers(0, 3, n)
+        counts[rng.integers(n)] += 1
+        rows = rng.permutation(np.repeat(np.arange(n), counts))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scikit-learn's warnings on a multiset with one class
+            expected = metric(y[rows], s[rows])
+            value = counted(counts)
+        one_class += len(np.unique(y[rows])) < 2
+        assert value == expected or (np.isnan(value) and np.isnan(expected))
+        compared += 1
+    assert compared > 300 and one_class > 0
+
+
+def test_counted_metric_only_for_its_metrics_and_binary_labels():
+    y, s = np.array([0, 1, 0, 1]), np.array([0.1, 0.4, 0.35, 0.8])
+    assert statistics.CountedMetric.of(roc_auc_score, y, s) is not None
+    assert statistics.CountedMetric.of(lambda t, u: roc_auc_score(t, u), y, s) is None
+    assert statistics.CountedMetric.of(roc_auc_score, y * 2, s) is None  # labels 0 and 2
+    assert statistics.CountedMetric.of(roc_auc_score, np.zeros(4, dtype=int), s) is None
+    assert statistics.CountedMetric.of(roc_auc_score, y, np.array([0.1, np.nan, 0.3, 0.8])) is None
+
+
+@pytest.mark.parametrize("n", [300, 1500])  # a jackknife of rows, and one of groups
+@pytest.mark.parametrize("metric", [average_precision_score, roc_auc_score])
+def test_bootstrap_ci_counted_is_the_metric_on_each_replicate(metric, n):
+    """The counted replicates and jackknife give the interval that calling the metric on each
+    resample gives (a wrapper is not counted), to the last bit."""
+    y, s = _tied_rows(np.random.default_rng(n), n)
+    y[:3] = [0, 1, 1]
+    assert ev.bootstrap_ci(y, s, metric, n_boot=200, seed=5) == ev.bootstrap_ci(
+        y, s, lambda t, u: metric(t, u), n_boot=200, seed=5
+    )

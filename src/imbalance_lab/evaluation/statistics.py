@@ -4,17 +4,20 @@ Confidence intervals and paired comparisons use the corrected resampled t statis
 Nadeau and Bengio (2003): the variance of the J = n_splits x n_repeats fold scores is inflated
 by ``1/J + n_test/n_train`` because the training sets overlap. Several comparisons are
 adjusted with Holm's step-down method. Test-set intervals are stratified BCa bootstrap
-intervals.
+intervals; average precision and ROC AUC are computed on each resample from how often it holds
+each row (:class:`CountedMetric`), the same values as scikit-learn's on the resampled rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.integrate import trapezoid
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from .metrics import LOWER_IS_BETTER
 
@@ -160,6 +163,84 @@ def best_model(summary: pd.DataFrame, *, metric: str) -> str:
     return str(col.idxmin() if metric in LOWER_IS_BETTER else col.idxmax())
 
 
+class CountedMetric:
+    """Average precision or ROC AUC of multisets of some scored rows (bootstrap replicates,
+    jackknife samples), each given by how many times it holds each row.
+
+    The rows are sorted by score once; a multiset's true and false positives above each distinct
+    score are then sums and running sums of its counts, in time linear in the rows. They are
+    whole numbers, so they equal scikit-learn's (which sorts the multiset's rows each time), and
+    so do the metric's values, bit for bit, computed from them as scikit-learn 1.9 computes them.
+    Measured here: on the default data's 1165 test rows, 1000 replicates and the jackknife took
+    3.3 s (average precision) and 6.4 s (ROC AUC) with scikit-learn's functions, 0.14 and 0.17 s
+    with this; on 2 million rows (evaluate at 1e7) a replicate takes 0.09 s against 0.7 and 0.95 s.
+
+    Build it with :meth:`of`; call it with the counts (an int array, one count per row).
+    """
+
+    #: The metrics computed from counts: scikit-learn's function -> the curve it integrates.
+    METRICS: ClassVar[dict[Callable[..., float], str]] = {
+        average_precision_score: "precision_recall",
+        roc_auc_score: "roc",
+    }
+
+    def __init__(self, metric: Callable[..., float], y_true: np.ndarray, y_score: np.ndarray) -> None:
+        order = np.argsort(y_score, kind="stable")[::-1]
+        self._order = order
+        self._starts = np.r_[0, np.flatnonzero(np.diff(y_score[order])) + 1]
+        self._positive = y_true[order] == 1
+        self._metric, self._area = metric, self.METRICS[metric]
+        self._y_true, self._y_score = y_true, y_score
+
+    @classmethod
+    def of(cls, metric: Callable[..., float], y_true: np.ndarray, y_score: np.ndarray) -> CountedMetric | None:
+        """The counted form of ``metric`` on these rows, or None when there is none: another
+        metric, labels other than 0 and 1, or a class without rows.
+
+        Parameters
+        ----------
+        metric : callable
+            scikit-learn's ``average_precision_score`` or ``roc_auc_score`` (the functions
+            themselves; a wrapper of them is called on the rows).
+        y_true : ndarray of int
+        y_score : ndarray of float
+            Finite scores (scikit-learn checks them when it computes the estimate).
+        """
+        if metric not in cls.METRICS or not np.all(np.isfinite(y_score)):
+            return None
+        labels = np.unique(y_true)
+        if labels.size != 2 or labels[0] != 0 or labels[1] != 1:
+            return None
+        return cls(metric, y_true, y_score)
+
+    def curve(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """False and true positives above each distinct score the multiset holds, highest score
+        first (scikit-learn's ``confusion_matrix_at_thresholds``' ``fps`` and ``tps``)."""
+        c = counts[self._order]
+        rows = np.add.reduceat(c, self._starts)
+        positives = np.add.reduceat(np.where(self._positive, c, 0), self._starts)
+        held = rows > 0
+        tps = np.cumsum(positives)[held].astype(np.float64)
+        fps = np.cumsum(rows - positives)[held].astype(np.float64)
+        return fps, tps
+
+    def __call__(self, counts: np.ndarray) -> float:
+        """The metric of the multiset that holds row ``i`` ``counts[i]`` times."""
+        fps, tps = self.curve(counts)
+        if tps.size == 0 or tps[-1] == 0 or fps[-1] == 0:  # a class without rows: scikit-learn's answer
+            idx = np.repeat(np.arange(counts.size), counts)
+            return float(self._metric(self._y_true[idx], self._y_score[idx]))
+        if self._area == "precision_recall":  # precision_recall_curve, then the step integral
+            precision = np.concatenate((np.flip(tps / (tps + fps)), [1.0]))
+            recall = np.concatenate((np.flip(tps / tps[-1]), [0.0]))
+            return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
+        if fps.size > 2:  # roc_curve's drop_intermediate, then the trapezoids
+            corners = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
+            fps, tps = fps[corners], tps[corners]
+        fps, tps = np.r_[0.0, fps], np.r_[0.0, tps]
+        return float(trapezoid(tps / tps[-1], fps / fps[-1]))  # auc(fpr, tpr): fpr never decreases
+
+
 #: Above this many rows the BCa acceleration comes from a grouped jackknife (this many groups,
 #: each leaving out an equal share of the positives and of the negatives), not one per row.
 JACKKNIFE_GROUPS = 500
@@ -179,6 +260,9 @@ def _jackknife(
         for idx in (np.flatnonzero(y_true == 1), np.flatnonzero(y_true == 0)):
             groups[rng.permutation(idx)] = (np.arange(len(idx)) + offset) % JACKKNIFE_GROUPS
             offset += len(idx)
+    counted = CountedMetric.of(metric, y_true, y_score)
+    if counted is not None:
+        return np.array([counted((groups != g).astype(np.int64)) for g in np.unique(groups)])
     return np.array([metric(y_true[groups != g], y_score[groups != g]) for g in np.unique(groups)])
 
 
@@ -224,7 +308,10 @@ def bootstrap_ci(
     """Point estimate and stratified bootstrap interval of a metric.
 
     Positives and negatives are resampled separately (with replacement), so every replicate
-    keeps the observed prevalence and has both classes.
+    keeps the observed prevalence and has both classes. scikit-learn's
+    ``average_precision_score`` and ``roc_auc_score`` are computed from how many times each row is
+    in a replicate (:class:`CountedMetric`), without sorting it: the same values, 8 to 40 times
+    faster; any other ``metric`` is called on the replicate's rows.
 
     Parameters
     ----------
@@ -244,10 +331,14 @@ def bootstrap_ci(
     y_score = np.asarray(y_score, dtype=float)
     pos, neg = np.flatnonzero(y_true == 1), np.flatnonzero(y_true == 0)
     rng = np.random.default_rng(seed)
+    counted = CountedMetric.of(metric, y_true, y_score)
     values = np.empty(n_boot)
     for b in range(n_boot):
         idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
-        values[b] = metric(y_true[idx], y_score[idx])
+        if counted is None:
+            values[b] = metric(y_true[idx], y_score[idx])
+        else:
+            values[b] = counted(np.bincount(idx, minlength=len(y_true)))
     estimate = float(metric(y_true, y_score))
     alpha = (1 - confidence) / 2
     levels = (
