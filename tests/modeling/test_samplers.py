@@ -220,6 +220,31 @@ def test_chunked_smotenc_encodes_only_the_minority_rows_and_returns_smotencs_arr
     assert negative_zero(X[:, 2]).sum() > 100 and negative_zero(got_X).sum() == 0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chunked_smotenc_searches_many_minority_rows_densely_with_the_same_neighbours(dtype, monkeypatch):
+    """From DENSE_NEIGHBOURS_MIN_ROWS minority rows the neighbours are searched in a dense copy:
+    without equidistant rows, the same neighbours, so SMOTENC's array byte for byte."""
+    from imblearn.over_sampling import SMOTENC
+
+    X, y = _mixed_rows(900, seed=12, dtype=dtype, positives=0.3)
+    X[:, 2] = np.random.default_rng(13).normal(size=len(X))  # no signed zeros: no equidistant rows
+    options = {"categorical_features": [1, 3], "k_neighbors": 5, "random_state": 4}
+    expected_X, _ = SMOTENC(**options).fit_resample(X, y)
+    n_minority = int(y.sum())
+    dense_bytes = n_minority * (3 + 4 + 7) * X.itemsize  # 3 continuous columns, 4 and 7 categories
+    for min_rows, max_bytes, searched in (
+        (n_minority, dense_bytes, np.ndarray),
+        (n_minority + 1, dense_bytes, sp.csr_matrix),  # too few rows
+        (n_minority, dense_bytes - 1, sp.csr_matrix),  # too wide to copy
+    ):
+        monkeypatch.setattr(samplers, "DENSE_NEIGHBOURS_MIN_ROWS", min_rows)
+        monkeypatch.setattr(samplers, "DENSE_NEIGHBOURS_MAX_BYTES", max_bytes)
+        sampler = samplers.ChunkedSMOTENC(**options)
+        got_X, _ = sampler.fit_resample(X, y)
+        assert type(sampler.nn_k_._fit_X) is searched
+        assert got_X.tobytes() == expected_X.tobytes()
+
+
 def test_chunked_smotenc_hands_other_input_to_imbalanced_learn():
     """A frame, integer and sparse input go through SMOTENC's own code, with its results."""
     from imblearn.over_sampling import SMOTENC

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -254,6 +254,18 @@ DECODE_CHUNK_ROWS = 65_536
 #: positives in a fold: one block), and at 4e6 a 1 GB block and its indices. Each row's
 #: distances and neighbours do not depend on the block size.
 NEIGHBOURS_WORKING_MEMORY_MB = 64
+#: From this many minority rows :class:`ChunkedSMOTENC` searches their neighbours in a dense copy
+#: of their encoding (with BLAS, on the threads it is given) instead of imbalanced-learn's sparse
+#: one, whose distances scikit-learn computes on one thread with a loop over pairs of non-zeros.
+#: Measured on 58 encoded columns (50 continuous, 8 one-hot categories): 10,000 rows 6.5 s sparse
+#: against 0.75 s dense on one thread (0.38 on two); 20,000 rows 24 s against 4.5 (2.2) s. Below
+#: it the search is imbalanced-learn's: equidistant neighbours may come in another order in the
+#: two, which changes which one is drawn; with fewer rows that is likelier (repeated rows), and
+#: the search takes at most about a second and a half either way.
+DENSE_NEIGHBOURS_MIN_ROWS = 5000
+#: ... as long as the dense copy takes at most this many bytes (a categorical column of thousands
+#: of levels makes it wide; the sparse search is then kept).
+DENSE_NEIGHBOURS_MAX_BYTES = 2**30
 
 
 class ChunkedSMOTENC(SMOTENC):
@@ -364,22 +376,23 @@ class ChunkedSMOTENC(SMOTENC):
             X_class_categorical = X_class[:, n_continuous:]
             X_class_categorical.data[:] = self.median_std_[label] / np.sqrt(2)
             X_class[:, n_continuous:] = X_class_categorical
+            searched = self._searched_rows(X_class)
             with config_context(working_memory=NEIGHBOURS_WORKING_MEMORY_MB):
-                self.nn_k_.fit(X_class)
-                nns = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
+                self.nn_k_.fit(searched)
+                nns = self.nn_k_.kneighbors(searched, return_distance=False)[:, 1:]
             # imbalanced-learn's BaseSMOTE._make_samples: the same draws
             rng = check_random_state(self.random_state)
             samples_indices = rng.randint(low=0, high=nns.size, size=n_samples)
             steps = rng.uniform(size=n_samples)[:, np.newaxis]
             rows, cols = np.floor_divide(samples_indices, nns.shape[1]), np.mod(samples_indices, nns.shape[1])
-            draws.append((label, X_class, nns, rows, cols, steps))
+            draws.append((label, X_class, searched, nns, rows, cols, steps))
         y_new = [y.copy()]
-        for label, X_class, nns, rows, cols, steps in draws:
+        for label, X_class, searched, nns, rows, cols, steps in draws:
             new = out[n : n + len(rows)]
             for chunk, values in self._interpolated(X_class, X_class, nns, rows, cols, steps):
                 new[chunk, continuous] = values.toarray()
-            for column, categories, (xs, chosen) in zip(
-                categorical, self.categorical_encoder_.categories_, self._voted(X_class, nns, rows, label)
+            for column, categories, (xs, chosen) in zip(  # the vote reads the rows densely: the searched copy, if any
+                categorical, self.categorical_encoder_.categories_, self._voted(searched, nns, rows, label)
             ):
                 new[xs, column] = categories[chosen]
             n += len(rows)
@@ -404,6 +417,22 @@ class ChunkedSMOTENC(SMOTENC):
             block[:] = chunk
             block[block == 0] = 0  # -0.0 too: imbalanced-learn's sparse round trip drops stored zeros
         return [np.unique(np.concatenate(seen)) for seen in uniques]
+
+    def _searched_rows(self, X_class: Any) -> Any:
+        """The encoded minority rows the neighbour search runs on: a dense copy from
+        :data:`DENSE_NEIGHBOURS_MIN_ROWS` rows (up to :data:`DENSE_NEIGHBOURS_MAX_BYTES`), searched
+        by brute force as imbalanced-learn's sparse rows are; otherwise the sparse rows themselves.
+        A neighbours estimator given as ``k_neighbors`` keeps its own search."""
+        n_rows, n_columns = X_class.shape
+        dense = (
+            n_rows >= DENSE_NEIGHBOURS_MIN_ROWS
+            and n_rows * n_columns * X_class.dtype.itemsize <= DENSE_NEIGHBOURS_MAX_BYTES
+            and isinstance(self.k_neighbors, Integral)
+        )
+        if not dense:
+            return X_class
+        self.nn_k_.set_params(algorithm="brute")
+        return X_class.toarray()
 
     def _encode(self, X_class: np.ndarray) -> Any:
         """imbalanced-learn's encoded rows: the continuous columns, then the one-hot categories,
