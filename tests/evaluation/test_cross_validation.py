@@ -264,3 +264,42 @@ def test_fitted_pipeline_statistics_come_from_the_training_part(make_dataset):
         scaler = numeric.named_steps["scale"]
         imputed = X.iloc[train][["num1", "num2"]].fillna(X.iloc[train][["num1", "num2"]].median())
         np.testing.assert_allclose(scaler.mean_[:2], imputed.mean().to_numpy())
+
+
+def test_fits_dispatched_longest_first_results_in_order(dataset, fresh_caches, monkeypatch):
+    """An over-sampler's fits (about twice the rows) go first, each pipeline's splits in order; the
+    results are those of dispatching in the pipelines' order, in the pipelines' order."""
+    from imbalance_lab.modeling import make_strategy_pipeline
+
+    X, y, schema, folds = dataset
+    one_repeat = folds.iloc[:, :1]
+    pipes = {
+        name: make_strategy_pipeline(name, "logistic_regression", schema, seed=0)
+        for name in ("none", "random_under", "random_over", "class_weight")
+    }
+    names = {id(est): name for name, est in pipes.items()}
+    dispatched = []
+    fit = cross_validation.fit_predict_prefitted
+
+    def recording(est, *args):
+        dispatched.append(names[id(est)])
+        return fit(est, *args)
+
+    monkeypatch.setattr(cross_validation, "fit_predict_prefitted", recording)
+    res = ev.cross_validate_models(pipes, X, y, one_repeat)
+    assert dispatched == ["random_over"] * 3 + ["none"] * 3 + ["class_weight"] * 3 + ["random_under"] * 3
+    assert list(cross_validation.longest_first(list(pipes.values()), y, 3)[:4]) == [(2, 0), (2, 1), (2, 2), (0, 0)]
+
+    monkeypatch.setattr(
+        cross_validation,
+        "longest_first",
+        lambda pipelines, _y, n: [(i, j) for i in range(len(pipelines)) for j in range(n)],
+    )
+    fresh_caches.caches._MODEL_CACHE.clear()
+    fresh_caches.caches._PREPROCESS_CACHE.clear()
+    dispatched.clear()
+    in_order = ev.cross_validate_models(pipes, X, y, one_repeat)
+    assert dispatched[:3] == ["none"] * 3
+    pd.testing.assert_frame_equal(res.scores, in_order.scores)
+    pd.testing.assert_frame_equal(res.oof, in_order.oof)
+    assert list(res.scores["model"]) == [name for name in pipes for _ in range(3)]

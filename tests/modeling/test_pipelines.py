@@ -277,3 +277,34 @@ def test_smote_gives_discrete_columns_only_values_of_real_rows(strategy_data, st
         assert set(np.unique(dummies)) <= {0.0, 1.0}
         assert (dummies.sum(axis=1) == len(schema.categorical)).all()
         assert "encode" in pipe.named_steps
+
+
+@pytest.mark.parametrize(
+    "strategy,sampling_strategy,rows",
+    [
+        ("none", "auto", 1000),
+        ("class_weight", "auto", 1000),
+        ("smote", "auto", 1900),  # 50 positives made 950
+        ("smote", 0.5, 1425),  # 475 positives
+        ("random_over", 0.5, 1425),
+        ("smote_tomek", "auto", 1900),  # before its cleaning
+        ("random_under", "auto", 100),  # 50 negatives kept
+        ("random_under", 0.5, 150),  # 100 kept
+        ("balanced_random_forest", "auto", 1000),  # its own estimator samples per tree
+    ],
+)
+def test_fitted_rows_as_the_sampler_asks(strategy_data, strategy, sampling_strategy, rows):
+    _, _, schema, _ = strategy_data
+    pipe = modeling.make_strategy_pipeline(
+        strategy, "logistic_regression", schema, seed=0, sampling_strategy=sampling_strategy
+    )
+    assert modeling.fitted_rows(pipe, n_minority=50, n_majority=950) == rows
+
+
+def test_fitted_rows_is_what_the_sampler_makes(strategy_data):
+    X, y, schema, _ = strategy_data
+    for strategy, ratio in (("random_over", 0.3), ("random_under", 0.3), ("smote", "auto")):
+        pipe = modeling.make_strategy_pipeline(strategy, "logistic_regression", schema, seed=0, sampling_strategy=ratio)
+        Xt = pipe.named_steps["preprocess"].fit_transform(X, y)
+        made = len(pipe.named_steps["sample"].fit_resample(Xt, y)[1])
+        assert modeling.fitted_rows(pipe, n_minority=int(y.sum()), n_majority=int(len(y) - y.sum())) == made

@@ -3,7 +3,7 @@
 from .boosting import fit_on_matrix, training_matrix
 from .features import MISSING, OneHotLastColumns, make_preprocessor
 from .models import MODELS, RESERVED_MODEL_PARAMS, ModelSpec, make_estimator
-from .pipelines import make_pipeline, make_strategy_pipeline
+from .pipelines import fitted_rows, make_pipeline, make_strategy_pipeline
 from .samplers import CheckedSampler, FoldPositiveWeight
 from .strategies import SIMPLICITY, STRATEGIES, StrategySpec, describe_strategies, prior_correction, sampled_prevalence
 
@@ -20,6 +20,7 @@ __all__ = [
     "StrategySpec",
     "describe_strategies",
     "fit_on_matrix",
+    "fitted_rows",
     "make_estimator",
     "make_pipeline",
     "make_preprocessor",

@@ -3,7 +3,7 @@
 :func:`make_pipeline` and :func:`make_strategy_pipeline` assemble one imbalanced-learn
 ``Pipeline`` whose steps are ``preprocess``, ``sample`` (resampling strategies only) and
 ``model``, so everything that is fitted (imputer, encoder, scaler, sampler, model) is fitted on
-the training fold only.
+the training fold only. :func:`fitted_rows` estimates how many rows a pipeline's model meets.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .samplers import (
     CheckedEasyEnsembleClassifier,
     CheckedSampler,
     FoldPositiveWeight,
+    resampled_rows,
 )
 from .strategies import (
     BRF_MIN_SAMPLES_LEAF,
@@ -226,3 +227,21 @@ def make_strategy_pipeline(
     else:  # pragma: no cover - a registry entry without a builder
         raise StrategyError(f"strategy {strategy!r} has no builder; add one to make_strategy_pipeline")
     return Pipeline([("preprocess", make_preprocessor(schema, encoding="ordinal", scale=False)), ("model", estimator)])
+
+
+def fitted_rows(pipeline: Any, *, n_minority: int, n_majority: int) -> int:
+    """How many rows a pipeline's model is fitted on, given a fold's rows of each class: the
+    fold's, or as many as its ``sample`` step makes of them
+    (:func:`~imbalance_lab.modeling.samplers.resampled_rows`). An estimate, for the order in which
+    fold fits are dispatched (the most rows first); the balanced ensembles count as their fold.
+
+    Parameters
+    ----------
+    pipeline : Pipeline or estimator
+    n_minority, n_majority : int
+        The fold's rows of each class.
+    """
+    sampler = dict(getattr(pipeline, "steps", [])).get("sample")
+    if sampler is None or not hasattr(sampler, "fit_resample"):
+        return n_minority + n_majority
+    return resampled_rows(sampler, n_minority=n_minority, n_majority=n_majority)

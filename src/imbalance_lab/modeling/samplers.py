@@ -203,6 +203,37 @@ class CheckedSampler(BaseEstimator):
         return self
 
 
+def resampled_rows(sampler: Any, *, n_minority: int, n_majority: int) -> int:
+    """How many rows a sampler turns a binary fold into, as its ``sampling_strategy`` asks: an
+    estimate of what the model after it is fitted on (for the order of the fold fits).
+
+    Over-samplers add minority rows, under-samplers keep fewer majority rows, with
+    imbalanced-learn's arithmetic; a SMOTE + cleaning combination counts as its SMOTE (the
+    cleaning removes a few rows). Other samplers, and strategies other than a float or a string,
+    keep the fold's rows.
+
+    Parameters
+    ----------
+    sampler : CheckedSampler or imblearn sampler
+    n_minority, n_majority : int
+        The fold's rows of each class.
+    """
+    inner = sampler.sampler if isinstance(sampler, CheckedSampler) else sampler
+    if isinstance(inner, (SMOTETomek, SMOTEENN)):
+        inner = inner.smote
+    strategy, kind = getattr(inner, "sampling_strategy", None), getattr(inner, "_sampling_type", "")
+    n_rows = n_minority + n_majority
+    if isinstance(strategy, bool) or not isinstance(strategy, (str, Real)) or n_minority == 0:
+        return n_rows
+    if kind == "over-sampling":
+        target = n_majority if isinstance(strategy, str) else int(n_majority * float(strategy))
+        return n_rows + max(target - n_minority, 0)
+    if kind == "under-sampling":
+        kept = n_minority if isinstance(strategy, str) else int(n_minority / float(strategy))
+        return n_minority + min(kept, n_majority)
+    return n_rows
+
+
 def as_type(X: Any, dtype: str | None) -> Any:
     """Rows (array, sparse matrix or frame) in ``dtype``: themselves when they already are, or
     when ``dtype`` is None."""
