@@ -169,8 +169,9 @@ def longest_first(pipelines: Sequence[Any], y: np.ndarray, n_splits: int) -> lis
 
     With the fits in the pipelines' order, the over-samplers', the longest, often came last: a
     1e6-row imbalance stage (large profile, two workers) had one core idle for 80 of its 402 s
-    while one worker fitted the last ``smote`` fold. Whatever the order, each fit is the same and
-    the results are returned in the pipelines' and splits' order.
+    while one worker fitted the last ``smote`` fold. Run back to back on the same project, that
+    stage took 287 s in the pipelines' order and 257 s in this one. Whatever the order, each fit
+    is the same and the results are returned in the pipelines' and splits' order.
 
     Parameters
     ----------
