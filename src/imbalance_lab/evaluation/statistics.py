@@ -310,8 +310,9 @@ def bootstrap_ci(
     Positives and negatives are resampled separately (with replacement), so every replicate
     keeps the observed prevalence and has both classes. scikit-learn's
     ``average_precision_score`` and ``roc_auc_score`` are computed from how many times each row is
-    in a replicate (:class:`CountedMetric`), without sorting it: the same values, 8 to 40 times
-    faster; any other ``metric`` is called on the replicate's rows.
+    in a replicate (:class:`CountedMetric`), without sorting it: the same values, 5 to 40 times
+    faster (measured on 1165 to 2 million rows); any other ``metric`` is called on the
+    replicate's rows.
 
     Parameters
     ----------

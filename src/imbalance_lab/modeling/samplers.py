@@ -318,7 +318,9 @@ class ChunkedSMOTENC(SMOTENC):
     their neighbours' categories voted on :data:`VOTE_CHUNK_ROWS` rows at a time, one categorical
     column at a time, the ties broken with the same random draws in the same order. The output is
     imbalanced-learn's, value for value and type (a zero comes out as +0.0, as from its sparse
-    round trip). Measured at 1e6 rows with ``bench/scale.py`` (GiB): a worker running ``smote``
+    round trip); from :data:`DENSE_NEIGHBOURS_MIN_ROWS` minority rows the neighbours are searched
+    in a dense copy of their encoding, faster, with the same neighbours but for the order of
+    equidistant ones. Measured at 1e6 rows with ``bench/scale.py`` (GiB): a worker running ``smote``
     peaked at 8.5 with imbalanced-learn's code, 4.2 with the chunked vote alone, 1.25 with this
     code (then fitting XGBoost on the resampled fold), 0.89 with float32 output and the
     preprocessed fold let go before the fit (:func:`imbalance_lab.evaluation.caches.fit_rest`),
