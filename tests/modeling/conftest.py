@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pytest
 
 from imbalance_lab.data import make_folds
@@ -14,3 +17,20 @@ def strategy_data(make_dataset):
     X, y, schema = make_dataset(400, positives=32)
     folds = make_folds(y, n_splits=3, n_repeats=1, seed=3)
     return X, y, schema, folds
+
+
+def _mixed(n: int, *, seed: int, dtype: Any = np.float64, positives: float = 0.08) -> tuple[np.ndarray, np.ndarray]:
+    """Continuous columns (one with -0.0 and 0.0 cells) and ordinal-coded categorical ones."""
+    rng = np.random.default_rng(seed)
+    signed_zeros = np.where(rng.random(n) < 0.3, -0.0, rng.normal(size=n))
+    X = np.column_stack(
+        [rng.normal(size=n), rng.integers(0, 4, n), signed_zeros, rng.integers(0, 7, n), rng.exponential(size=n)]
+    ).astype(dtype)
+    return X, (rng.random(n) < positives).astype(int)
+
+
+@pytest.fixture
+def mixed_rows():
+    """A maker of rows with continuous columns (one with -0.0 and 0.0 cells) and ordinal-coded
+    categorical ones, and their labels: ``mixed_rows(n, *, seed, dtype=float64, positives=0.08)``."""
+    return _mixed

@@ -6,8 +6,9 @@ that join them.
 * :mod:`~imbalance_lab.modeling.strategies`: the imbalance-strategy registry
   (:data:`STRATEGIES`) and the class prior a strategy trains at;
 * :mod:`~imbalance_lab.modeling.samplers`: the samplers and estimators that carry a strategy;
-* :mod:`~imbalance_lab.modeling.pipelines`: :func:`make_pipeline` and
-  :func:`make_strategy_pipeline`;
+* :mod:`~imbalance_lab.modeling.smotenc`: SMOTE-NC in a fraction of imbalanced-learn's memory;
+* :mod:`~imbalance_lab.modeling.pipelines`: :func:`make_pipeline`,
+  :func:`make_strategy_pipeline` and :func:`fitted_rows`;
 * :mod:`~imbalance_lab.modeling.boosting`: XGBoost trained from its matrix
   (:func:`training_matrix`, :func:`fit_on_matrix`), so that its input can go first.
 

@@ -393,7 +393,7 @@ def transform_rows(step: Any, X: pd.DataFrame, rows: np.ndarray) -> Any:
 class FoldRows:
     """Some rows of a frame as a fitted dense :class:`FrameTransformer` outputs them, transformed
     only when read: for a consumer that reads every row once, chunk by chunk, and needs only a
-    few of them at once (:class:`imbalance_lab.modeling.samplers.ChunkedSMOTENC` copies the
+    few of them at once (:class:`imbalance_lab.modeling.smotenc.ChunkedSMOTENC` copies the
     fold into its output as it reads it and computes with the minority rows alone). The whole
     transformed fold (0.92 GiB of float64 for a fold of 4e6 rows with the large profile) never
     exists. Anything else gets the transformed rows from ``np.asarray``.
@@ -471,3 +471,13 @@ class OneHotLastColumns(TransformerMixin, BaseEstimator):
         X = np.asarray(X)
         split = X.shape[1] - self.n_columns
         return np.hstack([X[:, :split].astype(float), self.encoder_.transform(X[:, split:])])
+
+
+def as_type(X: Any, dtype: str | None) -> Any:
+    """Rows (array, sparse matrix or frame) in ``dtype``: themselves when they already are, or
+    when ``dtype`` is None."""
+    if dtype is None:
+        return X
+    if isinstance(X, pd.DataFrame):
+        return X if all(t == np.dtype(dtype) for t in X.dtypes) else X.astype(dtype)
+    return X.astype(dtype, copy=False)
