@@ -28,6 +28,15 @@ Usage::
     python bench/scale.py --rows 1e5           # just the smallest, to shake out failures
     python bench/scale.py --rows 1e5 1e6 4e6 --json results.json --keep
     python bench/scale.py --rows 1e5 --set imbalance.override=smote   # one param changed
+    # a run longer than a sitting, in parts: the stages so far, then the rest on the same copy
+    python bench/scale.py --rows 1e7 --workdir ~/scale --keep --stages prepare cross_validate tune
+    python bench/scale.py --rows 1e7 --workdir ~/scale --keep --resume
+
+Each size's measurements are saved in its copy (``bench-logs/results.json``) after every stage.
+``--resume`` (with ``--workdir``) reuses a kept copy: it neither copies the project nor generates
+the data again, runs only the stages without a successful measurement and prints the table of all
+of them, with the time each stage started (parts run on different days are not comparable in
+time; the memory peaks are). It refuses a copy made with another seed, ``--set`` or ``--code``.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -285,6 +295,7 @@ class TreeMonitor(threading.Thread):
 def run_stage(stage: str, cwd: Path, log_dir: Path, *, timeout: float) -> dict:
     """Run the stage's command (:func:`stage_command`) in ``cwd``; return wall seconds, peaks and
     the exit status."""
+    started = _now()
     out = open(log_dir / f"{stage}.log", "wb")
     # the package is installed in editable mode: run the copy's snapshot of src/ instead, so edits
     # made to the repository while the benchmark runs do not leak into it
@@ -318,6 +329,7 @@ def run_stage(stage: str, cwd: Path, log_dir: Path, *, timeout: float) -> dict:
     out.close()
     return {
         "stage": stage,
+        "started": started,
         "seconds": wall,
         "peak_tree_rss": monitor.peak_rss,
         "peak_tree_pss": monitor.peak_pss,
@@ -381,34 +393,72 @@ def run_size(
     stages: list[str],
     code: Path | None = None,
     overrides: list[tuple[str, str, object]] = (),
+    resume: bool = False,
 ) -> dict:
     project = work / f"rows_{n_rows}"
-    if project.exists():
-        shutil.rmtree(project)
-    copy_project(project)
-    if code is not None:  # another version of the code (e.g. `git archive <commit> src notebooks`)
-        for part in ("src", "notebooks"):
-            shutil.rmtree(project / part)
-            shutil.copytree(code / part, project / part, ignore=shutil.ignore_patterns("__pycache__"))
-    raw = project / "data" / "raw"
-    for f in raw.iterdir():  # the default data set is not used
-        f.unlink() if f.is_file() else shutil.rmtree(f)
-    t0 = time.perf_counter()
-    meta = generate(raw / "synthetic.parquet", n_rows, seed=seed)
-    gen_seconds = time.perf_counter() - t0
-    update_params(project, profile_changes(meta, "synthetic.parquet", overrides))
     log_dir = project / "bench-logs"
-    log_dir.mkdir()
-    print(
-        f"\n== {n_rows:,} rows: {meta['positives']:,} positives ({meta['positives'] / n_rows:.2%}), "
-        f"parquet {meta['bytes'] / 1024**2:.0f} MB, generated in {gen_seconds:.1f} s; load average "
-        f"{os.getloadavg()[0]:.2f}; project {project}",
-        flush=True,
-    )
-    results = []
+    settings = {
+        "seed": seed,
+        "code": str(code) if code else None,
+        "overrides": [f"{section}.{key}={json.dumps(value)}" for section, key, value in overrides],
+    }
+    record = load_record(log_dir) if resume else None
+    if record is not None:
+        check_resumable(record, settings, n_rows, log_dir / RECORD)
+        record["parts"] = record.get("parts", 1) + 1
+        print(
+            f"\n== {n_rows:,} rows: resuming {project} (made {record['made']} from {record['commit']}); "
+            f"measured already: {', '.join(record_done(record)) or 'nothing'}; load average "
+            f"{os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+    else:
+        if project.exists():
+            shutil.rmtree(project)
+        copy_project(project)
+        if code is not None:  # another version of the code (e.g. `git archive <commit> src notebooks`)
+            for part in ("src", "notebooks"):
+                shutil.rmtree(project / part)
+                shutil.copytree(code / part, project / part, ignore=shutil.ignore_patterns("__pycache__"))
+        raw = project / "data" / "raw"
+        for f in raw.iterdir():  # the default data set is not used
+            f.unlink() if f.is_file() else shutil.rmtree(f)
+        t0 = time.perf_counter()
+        meta = generate(raw / "synthetic.parquet", n_rows, seed=seed)
+        gen_seconds = time.perf_counter() - t0
+        update_params(project, profile_changes(meta, "synthetic.parquet", overrides))
+        log_dir.mkdir()
+        record = {
+            "rows": n_rows,
+            "positives": meta["positives"],
+            "parquet_bytes": meta["bytes"],
+            "project": str(project),
+            "made": _now(),
+            "parts": 1,
+            "commit": source_version(),
+            **settings,
+            "load_start": os.getloadavg()[0],
+            "load_end": None,
+            "stages": [],
+        }
+        save_record(log_dir, record)
+        print(
+            f"\n== {n_rows:,} rows: {meta['positives']:,} positives ({meta['positives'] / n_rows:.2%}), "
+            f"parquet {meta['bytes'] / 1024**2:.0f} MB, generated in {gen_seconds:.1f} s; load average "
+            f"{os.getloadavg()[0]:.2f}; project {project}",
+            flush=True,
+        )
+    done = set(record_done(record))
+    order = stages_in_order()
     for stage in stages:
+        if stage in done:
+            continue
         r = run_stage(stage, project, log_dir, timeout=timeout)
-        results.append(r)
+        record["stages"] = sorted(
+            [s for s in record["stages"] if s["stage"] != stage] + [r], key=lambda s: order.index(s["stage"])
+        )
+        record["load_end"] = os.getloadavg()[0]
+        save_record(log_dir, record)
         print(
             f"   {stage:<15} {r['seconds']:8.1f} s  tree RSS {r['peak_tree_rss'] / GIB:5.2f} GiB  "
             f"PSS {r['peak_tree_pss'] / GIB:5.2f} GiB  largest process {r['max_process_rss'] / GIB:5.2f} GiB"
@@ -423,15 +473,64 @@ def run_size(
         )
         if r["returncode"] != 0:
             break
-    return {
-        "rows": n_rows,
-        "positives": meta["positives"],
-        "parquet_bytes": meta["bytes"],
-        "project": str(project),
-        "load_start": None,
-        "load_end": os.getloadavg()[0],
-        "stages": results,
-    }
+    record["load_end"] = os.getloadavg()[0]
+    return record
+
+
+# --------------------------------------------------------------------------------------------
+# A size's record in its copy, for --resume
+# --------------------------------------------------------------------------------------------
+
+RECORD = "results.json"
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def source_version() -> str:
+    """The repository's commit, ``+changes`` when the working tree differs from it."""
+    git = ["git", "-C", str(ROOT)]
+    try:
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "src", "notebooks", "params.yaml", "dvc.yaml"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
+def save_record(log_dir: Path, record: dict) -> None:
+    """Write the size's record to ``log_dir/results.json`` (a whole file or the previous one)."""
+    tmp = log_dir / (RECORD + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(log_dir / RECORD)
+
+
+def load_record(log_dir: Path) -> dict | None:
+    path = log_dir / RECORD
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def record_done(record: dict) -> list[str]:
+    """The stages of ``record`` measured to a successful end."""
+    return [s["stage"] for s in record["stages"] if s["returncode"] == 0]
+
+
+def check_resumable(record: dict, settings: dict, n_rows: int, path: Path) -> None:
+    """Stop with one line when the kept copy was made for other rows or other settings."""
+    if record["rows"] != n_rows:
+        raise SystemExit(f"{path}: made for {record['rows']:,} rows, not {n_rows:,}; use another --workdir")
+    for key, value in settings.items():
+        if record.get(key) != value:
+            raise SystemExit(
+                f"{path}: made with {key} {record.get(key)!r}, not {value!r}; "
+                f"resume with the same --seed, --set and --code, or run without --resume"
+            )
 
 
 def breakdown(r: dict) -> str:
@@ -441,7 +540,12 @@ def breakdown(r: dict) -> str:
 
 
 def print_table(res: dict) -> None:
-    print(f"\n{res['rows']:,} rows ({res['positives']:,} positives); load average at the end {res['load_end']:.2f}")
+    if not res["stages"]:
+        return
+    print(
+        f"\n{res['rows']:,} rows ({res['positives']:,} positives); load average at the end {res['load_end']:.2f}"
+        + (f"; code {res['commit']}" if res.get("commit") else "")
+    )
     print(
         f"  {'stage':<15} {'wall s':>9} {'tree RSS GiB':>13} {'tree PSS GiB':>13} {'max proc GiB':>13} {'procs':>6}"
         "   PSS per process at the peak"
@@ -451,6 +555,7 @@ def print_table(res: dict) -> None:
         print(
             f"  {r['stage']:<15} {r['seconds']:9.1f} {r['peak_tree_rss'] / GIB:13.2f} {r['peak_tree_pss'] / GIB:13.2f} "
             f"{r['max_process_rss'] / GIB:13.2f} {r['processes']:6d}{flag}   {breakdown(r)}"
+            + (f"   started {r.get('started', '?')[:16]}" if res.get("parts", 1) > 1 else "")
         )
     total = sum(r["seconds"] for r in res["stages"])
     peak = max(r["peak_tree_rss"] for r in res["stages"])
@@ -487,6 +592,11 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the project copies (outputs, logs) afterwards")
     parser.add_argument("--stages", nargs="+", default=None, help="run only these stages (in dvc.yaml order)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the copies kept in --workdir: run only the stages not yet measured to a successful end",
+    )
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per stage before it is killed")
     parser.add_argument(
         "--set",
@@ -517,10 +627,11 @@ def main() -> None:
         + (f"; code from {args.code}" if args.code else "")
         + "".join(f"; {section}.{key}={json.dumps(value)}" for section, key, value in args.overrides)
     )
+    if args.resume and args.workdir is None:
+        parser.error("--resume needs --workdir: the directory of the kept copies")
     all_results = []
     try:
         for rows in args.rows:
-            load = os.getloadavg()[0]
             res = run_size(
                 int(rows),
                 work,
@@ -529,8 +640,8 @@ def main() -> None:
                 stages=stages,
                 code=args.code,
                 overrides=args.overrides,
+                resume=args.resume,
             )
-            res["load_start"] = load
             all_results.append(res)
             if any(r["returncode"] != 0 for r in res["stages"]):
                 print(f"a stage failed: stopping here; the project is kept in {res['project']}")
