@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import shutil
 import subprocess
 import sys
 import time
@@ -74,3 +75,116 @@ def test_set_changes_one_param_of_the_profile_and_rejects_a_malformed_one():
     for bad in ("imbalance", "override=smote", "imbalance.=x", "a.b.c=1"):
         with pytest.raises(argparse.ArgumentTypeError, match=r"SECTION\.KEY=VALUE"):
             scale.parse_override(bad)
+
+
+def _measured(stage: str, returncode: int = 0, started: str = "2026-12-07T04:00:00+00:00") -> dict:
+    return {
+        "stage": stage,
+        "started": started,
+        "seconds": 10.0,
+        "peak_tree_rss": 2**30,
+        "peak_tree_pss": 2**29,
+        "max_process_rss": 2**29,
+        "processes": 2,
+        "peak_pss_by_process": [{"role": "kernel", "pss": 2**29}],
+        "returncode": returncode,
+        "timed_out": False,
+    }
+
+
+@pytest.fixture
+def kept_copy(tmp_path, monkeypatch):
+    """A kept 1000-row copy whose prepare was measured and whose cross_validate failed; the
+    stages run afterwards are recorded in ``ran`` (``fail`` names those that fail) and making a
+    new copy is an error."""
+    log_dir = tmp_path / "rows_1000" / "bench-logs"
+    log_dir.mkdir(parents=True)
+    record = {
+        "rows": 1000,
+        "positives": 10,
+        "parquet_bytes": 12345,
+        "project": str(log_dir.parent),
+        "made": "2026-12-06T04:00:00+00:00",
+        "parts": 1,
+        "commit": "abc1234",
+        "seed": 0,
+        "code": None,
+        "overrides": [],
+        "load_start": 0.1,
+        "load_end": 0.2,
+        "stages": [
+            _measured("prepare", started="2026-12-06T04:00:00+00:00"),
+            _measured("cross_validate", 1, started="2026-12-06T04:01:00+00:00"),
+        ],
+    }
+    scale.save_record(log_dir, record)
+    ran: list[str] = []
+    fail: set[str] = set()
+
+    def run_stage(stage, cwd, log_dir, *, timeout):
+        assert cwd == log_dir.parent
+        ran.append(stage)
+        return _measured(stage, int(stage in fail))
+
+    def no_new_copy(*args, **kwargs):
+        raise AssertionError("--resume made a new copy")
+
+    monkeypatch.setattr(scale, "run_stage", run_stage)
+    monkeypatch.setattr(scale, "copy_project", no_new_copy)
+    monkeypatch.setattr(scale, "generate", no_new_copy)
+    return tmp_path, log_dir, ran, fail
+
+
+def test_resume_runs_only_the_stages_not_measured_to_a_successful_end(kept_copy):
+    work, log_dir, ran, _ = kept_copy
+    res = scale.run_size(1000, work, seed=0, timeout=60, stages=["prepare", "cross_validate", "tune"], resume=True)
+    assert ran == ["cross_validate", "tune"]
+    assert [(s["stage"], s["returncode"], s["started"][:10]) for s in res["stages"]] == [
+        ("prepare", 0, "2026-12-06"),
+        ("cross_validate", 0, "2026-12-07"),
+        ("tune", 0, "2026-12-07"),
+    ]
+    assert res["parts"] == 2 and res["made"].startswith("2026-12-06") and res["commit"] == "abc1234"
+    assert scale.load_record(log_dir) == res  # saved in the copy
+    assert not (log_dir / (scale.RECORD + ".tmp")).exists()
+
+
+def test_resume_saves_a_failure_and_stops_there(kept_copy):
+    work, log_dir, ran, fail = kept_copy
+    fail.add("tune")
+    res = scale.run_size(1000, work, seed=0, timeout=60, stages=["tune", "imbalance", "evaluate"], resume=True)
+    assert ran == ["tune"]
+    assert [(s["stage"], s["returncode"]) for s in scale.load_record(log_dir)["stages"]] == [
+        ("prepare", 0),
+        ("cross_validate", 1),
+        ("tune", 1),
+    ]
+    assert scale.record_done(res) == ["prepare"]
+
+
+def test_resume_refuses_a_copy_made_for_other_rows_or_settings(kept_copy):
+    work, log_dir, ran, _ = kept_copy
+    (work / "rows_2000").mkdir()
+    shutil.copytree(log_dir, work / "rows_2000" / "bench-logs")
+    with pytest.raises(SystemExit, match=r"results\.json: made for 1,000 rows, not 2,000; use another --workdir"):
+        scale.run_size(2000, work, seed=0, timeout=60, stages=["tune"], resume=True)
+    with pytest.raises(SystemExit, match=r"results\.json: made with seed 0, not 1; resume with the same"):
+        scale.run_size(1000, work, seed=1, timeout=60, stages=["tune"], resume=True)
+    with pytest.raises(SystemExit, match=r"made with overrides \[\], not \['tune\.n_trials=1'\]"):
+        scale.run_size(
+            1000, work, seed=0, timeout=60, stages=["tune"], resume=True, overrides=[("tune", "n_trials", 1)]
+        )
+    assert ran == [] and len(scale.load_record(log_dir)["stages"]) == 2  # nothing ran, nothing changed
+
+
+def test_table_of_a_run_in_parts_shows_when_each_stage_started(kept_copy, capsys):
+    work, log_dir, _, _ = kept_copy
+    record = scale.load_record(log_dir)
+    scale.print_table(record)
+    assert "started" not in capsys.readouterr().out  # one part: no start times
+    record["parts"] = 2
+    scale.print_table(record)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3].split()[0] == "prepare" and lines[3].endswith("started 2026-12-06T04:00")
+    assert lines[4].split()[0] == "cross_validate" and "FAILED" in lines[4]
+    assert lines[5].startswith("  total / peak") and lines[5].split()[3] == "20.0"
