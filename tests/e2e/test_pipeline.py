@@ -133,6 +133,10 @@ def test_repro_prints_a_start_line_progress_and_a_headline_per_stage(repro):
     for stage in STAGES:
         log = (root / ".imbalance-lab" / "logs" / f"{stage}.log").read_text()
         assert "Executing Cell" in log or "Executing notebook" in log, stage  # the rest went to the log
+        # the lines say when (seconds since the stage's start), the last one the stage's whole time
+        cells = [float(line.split()[0]) for line in log.splitlines() if "INFO papermill: Executing Cell" in line]
+        done = re.fullmatch(rf" *(\d+\.\d{{3}}) # {stage}: done, its kernel gone", log.splitlines()[-1])
+        assert done and 0 < cells[0] < cells[-1] < float(done.group(1)), log[-500:]
 
 
 def test_the_index_shows_every_stage_s_headline_and_links_its_report(repro):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import re
+import time
 
 import pytest
 
@@ -83,6 +85,7 @@ def test_stage_log_sends_the_notebooks_output_to_the_log_and_its_bars_to_the_con
     text = log.read_text()
     assert text.startswith("# imbalance, ") and "an older run's log" not in text
     assert "INFO papermill: Executing Cell 3" in text and "INFO imbalance_lab.pipeline.runner: wrote" in text
+    assert re.search(r"^ +\d\.\d{3} INFO papermill: Executing Cell 3$", text, re.M)  # seconds since the block began
     assert _lines(out) == ["  pipelines: 5/10"]
     assert ("Executing Cell 3" in caplog.text) is verbose  # the terminal sees it only when asked
     assert (runner_logger.propagate, logging.getLogger("papermill").propagate) == before
@@ -95,3 +98,14 @@ def test_verbose_from_env(monkeypatch):
     assert not C.verbose_from_env()
     monkeypatch.setenv(C.VERBOSE_ENV, "1")
     assert C.verbose_from_env()
+
+
+def test_stage_log_lines_start_with_the_seconds_since_the_stage_began(tmp_path):
+    console = C.StageConsole("prepare", stream=io.StringIO(), interactive=False)
+    log = tmp_path / "prepare.log"
+    with C.stage_log(log, console, since=time.time() - 100.0):
+        logging.getLogger("papermill").info("Executing Cell 1")
+        logging.getLogger("papermill").info("Ending Cell 1")
+    first, second = (line.split(None, 1) for line in log.read_text().splitlines()[1:])
+    assert first[1] == "INFO papermill: Executing Cell 1" and second[1] == "INFO papermill: Ending Cell 1"
+    assert 100.0 <= float(first[0]) <= float(second[0]) < 110.0

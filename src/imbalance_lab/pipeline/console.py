@@ -138,16 +138,34 @@ def new_log(path: Path, stage: str) -> None:
     path.write_text(f"# {stage}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
 
 
+class ElapsedFormatter(logging.Formatter):
+    """Log lines that start with the seconds since ``since`` (a :func:`time.time`), e.g.
+    ``   1.234 INFO papermill: Executing Cell 1``: where a stage's time goes, read off its log."""
+
+    def __init__(self, since: float) -> None:
+        super().__init__("%(elapsed)8.3f %(levelname)s %(name)s: %(message)s")
+        self.since = since
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record's line, its seconds since ``since`` first."""
+        record.elapsed = record.created - self.since
+        return super().format(record)
+
+
 @contextlib.contextmanager
-def stage_log(path: Path, console: StageConsole, *, verbose: bool = False, replace: bool = True) -> Iterator[Path]:
+def stage_log(
+    path: Path, console: StageConsole, *, verbose: bool = False, replace: bool = True, since: float | None = None
+) -> Iterator[Path]:
     """Send the notebook's output and the package's log messages to ``path`` for the duration
     of the block, and its progress bars to ``console``; with ``verbose``, to the terminal too,
     as before. With ``replace``, an older log is replaced (:func:`new_log`); without it, the
-    block appends to the log (the runner starts it before the kernel, whose stderr it holds)."""
+    block appends to the log (the runner starts it before the kernel, whose stderr it holds).
+    Each line starts with the seconds since ``since`` (a :func:`time.time`; default: the
+    block's start)."""
     if replace or not path.exists():
         new_log(path, console.stage)
     file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    file_handler.setFormatter(ElapsedFormatter(time.time() if since is None else since))
     progress = _ProgressHandler(console)
     saved = []
     for name in ROUTED_LOGGERS:
