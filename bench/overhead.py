@@ -7,12 +7,21 @@ Everything is measured in this one run, in temporary copies of the project (test
 2. the same five notebooks in another copy, each with its stage's injected parameters
    (papermill ``prepare_only``) converted to Python (nbconvert's PythonExporter) and executed
    in order in one Python process: no DVC, papermill, kernel or reports;
+2b. the same scripts in a third copy, each in a Python process of its own: what one process a
+   stage costs by itself (the interpreter, the libraries' imports and joblib's workers, paid
+   per stage as in the pipeline), and the time a stage kernel takes to answer (median of
+   ``--repeats`` starts): what is left, the machinery beyond the kernel's start and the
+   imports, is the part the runner controls (proposed target: at most 1.0 s a stage); and,
+   inside the one ``dvc repro`` run (the seconds its stages' logs give each line), each stage's
+   time outside its notebook's cells (the runner, the kernel's start, papermill, the reports)
+   and what is left of the run for DVC and the report stage: no variation of the computation
+   between runs comes into these;
 3. in the first copy, now up to date: a no-op ``dvc repro`` and ``dvc status`` (median of
    ``--repeats``), ``dvc --version`` (interpreter start and DVC's imports), and one instrumented
    no-op ``dvc repro`` that splits its time into imports, YAML parsing, templating
    (``${...}`` in dvc.yaml), stage checks and the rest.
 
-Prints both wall times and their ratio (target: at most 1.10) and the no-op times (target: no-op
+Prints the wall times and the ratio of the first two (target: at most 1.10) and the no-op times (target: no-op
 ``dvc repro`` at most 1.5 s). ``--quick`` uses the small params of the end-to-end tests.
 
 Usage: python bench/overhead.py [--quick] [--repeats 3] [--keep]
@@ -53,6 +62,21 @@ for script in sys.argv[1:]:
     plt.close("all")
 times["total"] = time.perf_counter() - t0
 print("PLAIN_TIMES " + json.dumps(times), file=sys.stderr)
+"""
+
+#: Starts a stage kernel in the project argv[1] as the runner does and waits for its first answer.
+KERNEL_START = r"""
+import sys, time
+from pathlib import Path
+from jupyter_client.utils import run_sync
+from imbalance_lab.pipeline.kernel import StageKernel
+t0 = time.perf_counter()
+kernel = StageKernel(Path(sys.argv[1]))
+kc = kernel.manager.client()
+kc.start_channels()
+run_sync(kc.wait_for_ready)(timeout=60)
+print(f"KERNEL_READY {time.perf_counter() - t0:.3f}", file=sys.stderr)
+kernel.shutdown()
 """
 
 #: A no-op `dvc repro` (or any dvc command in argv) with its time split by exclusive timers.
@@ -171,6 +195,31 @@ def convert_notebooks(root: Path, out_dir: Path) -> list[Path]:
     return scripts
 
 
+def logged_times(root: Path, stage: str) -> tuple[float, float, float]:
+    """A stage's time before its notebook's first cell, in its cells (the first one's start to
+    the last one's end) and after them, read off the seconds that start its log's lines
+    (``.imbalance-lab/logs/STAGE.log``)."""
+    lines = (root / ".imbalance-lab" / "logs" / f"{stage}.log").read_text().splitlines()
+    at = lambda text: [float(ln.split()[0]) for ln in lines if text in ln]  # noqa: E731
+    first, last, whole = (
+        at("INFO papermill: Executing Cell")[0],
+        at("INFO papermill: Ending Cell")[-1],
+        at(f"# {stage}: done")[-1],
+    )
+    return first, last - first, whole - last
+
+
+def stage_of(script: Path) -> str:
+    """The stage of a converted notebook (``prepare.0.py``: ``prepare``)."""
+    return script.name.split(".")[0]
+
+
+def kernel_start(python: str, root: Path) -> float:
+    """Seconds from starting a stage kernel in ``root`` (the runner's way) to its first answer."""
+    _, proc = timed_run([python, "-c", KERNEL_START, str(root)], root)
+    return float(next(ln for ln in proc.stderr.splitlines() if ln.startswith("KERNEL_READY ")).split()[1])
+
+
 def median_time(cmd: list[str], cwd: Path, repeats: int) -> tuple[float, list[float]]:
     runs = [timed_run(cmd, cwd)[0] for _ in range(repeats)]
     return statistics.median(runs), runs
@@ -221,6 +270,41 @@ def main() -> None:
         print(
             f"ratio dvc repro / plain: {t_dvc / t_plain:.2f} (target <= 1.10); overhead {t_dvc - t_plain:.1f} s "
             f"for {len(scripts)} stages ({(t_dvc - t_plain) / len(scripts):.1f} s per stage)",
+            flush=True,
+        )
+
+        each = copy_project(work / "each", params=params)
+        each_times = [
+            timed_run([python, "-c", PLAIN_RUNNER, str(script)], each, log=work / f"each.{script.stem}.log")[0]
+            for script in scripts
+        ]
+        t_each = sum(each_times)
+        print(
+            f"same computations, a plain process a stage:  {t_each:8.1f} s "
+            f"({', '.join(f'{stage_of(s)} {t:.1f}' for s, t in zip(scripts, each_times))} s)",
+            flush=True,
+        )
+        differ = [rel for rel in COMPARED if (via_dvc / rel).read_bytes() != (each / rel).read_bytes()]
+        print(f"outputs identical to `dvc repro`'s: {'yes' if not differ else 'NO, differ: ' + ', '.join(differ)}")
+        kernel_runs = [kernel_start(python, via_dvc) for _ in range(args.repeats)]
+        kernel = statistics.median(kernel_runs)
+        beyond = (t_dvc - t_each) / len(scripts)
+        print(
+            f"a process a stage costs {(t_each - t_plain) / len(scripts):.1f} s a stage more than one process "
+            f"(imports, joblib's workers); a stage kernel answers after {kernel:.2f} s (runs "
+            f"{', '.join(f'{r:.2f}' for r in kernel_runs)}); machinery beyond a process a stage {beyond:.2f} s "
+            f"a stage, beyond the kernel's start too {beyond - kernel:.2f} s (proposed target <= 1.0 s)",
+            flush=True,
+        )
+
+        logged = {stage_of(script): logged_times(via_dvc, stage_of(script)) for script in scripts}
+        before, after = (sum(t[i] for t in logged.values()) / len(logged) for i in (0, 2))
+        rest = t_dvc - sum(sum(t) for t in logged.values())
+        print(
+            f"inside the `dvc repro` run, from the stages' logs: outside the cells {before + after:.2f} s a stage, "
+            f"{before:.2f} before the first and {after:.2f} after the last ("
+            + ", ".join(f"{stage} {b:.2f} + {a:.2f} of {b + c + a:.1f}" for stage, (b, c, a) in logged.items())
+            + f" s); DVC and the report stage {rest:.1f} s ({rest / len(logged):.2f} s a stage)",
             flush=True,
         )
 
