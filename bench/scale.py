@@ -415,6 +415,7 @@ def run_size(
     else:
         if project.exists():
             shutil.rmtree(project)
+        commit = source_version()  # of the files copied now (generating the data takes a while)
         copy_project(project)
         if code is not None:  # another version of the code (e.g. `git archive <commit> src notebooks`)
             for part in ("src", "notebooks"):
@@ -435,7 +436,7 @@ def run_size(
             "project": str(project),
             "made": _now(),
             "parts": 1,
-            "commit": source_version(),
+            "commit": commit,
             **settings,
             "load_start": os.getloadavg()[0],
             "load_end": None,
