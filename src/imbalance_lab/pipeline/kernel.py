@@ -4,7 +4,7 @@ kept in a log file, its environment pointing at this project's code; and a check
 :class:`StageKernel` is the kernel of one stage run: the runner starts it before anything else,
 so that the kernel's start-up and the notebook's imports (:func:`notebook_imports`, imported
 silently by :meth:`StageKernel.warm_up`) overlap the runner's own imports and checks, and asks it
-to shut down before rendering the HTML report, which then overlaps the kernel's exit.
+to exit once the notebook has run, before the reports are written, which then overlap its exit.
 """
 
 from __future__ import annotations
@@ -35,11 +35,13 @@ KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
 #: Seconds a stage kernel has to exit after a shutdown request: half of it before it is
 #: terminated (SIGTERM), the other half before it is killed; nbclient's default.
 SHUTDOWN_WAIT = 5.0
-#: The same for a kernel whose notebook has run to the end. Half a second is plenty for a kernel
-#: to exit (0.1 to 0.3 s measured); one that used joblib's worker processes does not exit on its
-#: own (they keep its output pipes open: still running 10 s after the request), and nbclient's
-#: default made every such stage wait 2.5 s before terminating it.
-FINISHED_WAIT = 1.0
+#: The same for a kernel asked to exit by itself once its notebook has run (:meth:`StageKernel.finish`):
+#: it exits 0.1 to 0.35 s after the request, with or without joblib's worker processes (measured);
+#: one that has not exited within half of it is terminated.
+FINISHED_WAIT = 4.0
+#: Ends the kernel as ``exit`` typed in a cell does: its event loop stops and the process exits
+#: like a Python program, running its exit handlers.
+_EXIT = "get_ipython().ask_exit()"
 
 
 def kernel_manager_class(stderr_path: Path | None = None) -> type:
@@ -137,6 +139,13 @@ class StageKernel:
     """The kernel of one stage run, started at once (:data:`KERNEL_NAME`, this interpreter) and
     shut down in two steps, so that the runner can work while it starts and while it exits.
 
+    A kernel whose notebook has run is asked to exit by itself (:meth:`finish`), not sent a
+    shutdown request: at a shutdown request ipykernel signals the kernel's child processes with
+    SIGTERM until they are gone, and the resource trackers that joblib's workers start ignore
+    it, so the kernel waited (14 s) until it was terminated, before joblib could delete its
+    memory-mapped folders (they were left in ``/dev/shm``). Exiting by itself, it ends like a
+    Python program: joblib stops its workers and deletes its folders, the trackers see it go.
+
     Parameters
     ----------
     root : Path
@@ -153,6 +162,7 @@ class StageKernel:
         self.manager = kernel_manager_class(stderr_path)(kernel_name=KERNEL_NAME)
         self._shutdown_requested = False
         self._wait = SHUTDOWN_WAIT
+        self._client: Any = None
         run_sync(self.manager.start_kernel)(cwd=str(root), extra_arguments=list(KERNEL_ARGUMENTS))
 
     @property
@@ -172,17 +182,36 @@ class StageKernel:
         """
         if not modules:
             return
-        kc = self.manager.client(session=self.manager.session.clone())
-        kc.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        kc = self._silent_client()
         try:
             self._run_sync(kc.wait_for_ready)(timeout=KERNEL_TIMEOUT)
         except RuntimeError:  # the kernel died or did not answer: running the notebook reports it
             return
         kc.execute(warm_up_code(modules), silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
 
+    def finish(self) -> None:
+        """Once the notebook has run (to its end or to a cell's error), ask the kernel to exit by
+        itself and return without waiting: :meth:`shutdown` waits up to :data:`FINISHED_WAIT`
+        seconds for its process to end. The request is silent, like :meth:`warm_up`'s."""
+        if self._shutdown_requested:
+            return
+        self._shutdown_requested = True
+        self._wait = FINISHED_WAIT
+        if self._run_sync(self.manager.is_alive)():
+            self._silent_client().execute(_EXIT, silent=True, store_history=False, allow_stdin=False)
+
+    def _silent_client(self) -> Any:
+        """The kernel's client for silent requests, its shell channel started; it has its own
+        copy of the session (two clients sharing one would reject each other's IOPub messages as
+        replayed)."""
+        if self._client is None:
+            self._client = self.manager.client(session=self.manager.session.clone())
+            self._client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        return self._client
+
     def request_shutdown(self, *, wait: float = SHUTDOWN_WAIT) -> None:
-        """Ask the kernel to exit, without waiting for it: :meth:`shutdown` waits up to ``wait``
-        seconds (:data:`SHUTDOWN_WAIT`; :data:`FINISHED_WAIT` once the notebook has run)."""
+        """Ask the kernel to shut down (a shutdown request), without waiting for it:
+        :meth:`shutdown` waits up to ``wait`` seconds (:data:`SHUTDOWN_WAIT`)."""
         if self._shutdown_requested:
             return
         self._shutdown_requested = True
@@ -191,8 +220,9 @@ class StageKernel:
             self._run_sync(self.manager.request_shutdown)()
 
     def shutdown(self) -> None:
-        """Shut the kernel down and wait until its process is gone (terminated or killed when it
-        takes longer than :meth:`request_shutdown` allowed); close its clients' channels."""
+        """Shut the kernel down (unless :meth:`finish` or :meth:`request_shutdown` did) and wait
+        until its process is gone (terminated or killed when it takes longer than they allowed);
+        close its clients' channels."""
         try:
             self.request_shutdown()
             if self._run_sync(self.manager.is_alive)():

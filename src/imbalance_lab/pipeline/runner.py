@@ -12,7 +12,7 @@
    it fails;
 5. executes the notebook with papermill in that kernel, injecting ``seed``, the stage's params
    section and its paths;
-6. asks the kernel to exit, removes papermill's volatile metadata and progress-bar output, so
+6. asks the kernel to exit by itself (:meth:`~imbalance_lab.pipeline.kernel.StageKernel.finish`), removes papermill's volatile metadata and progress-bar output, so
    the executed notebook is byte-identical when nothing changed, and writes it and its HTML
    rendering atomically (:mod:`imbalance_lab.pipeline.report`) while the kernel exits; the
    kernel process is gone when the stage ends, whether it succeeded or failed.
@@ -40,7 +40,7 @@ from typing import Any
 from ..errors import ImbalanceLabError, StageError, user_error_names
 from ..io import write_bytes
 from .console import LOG_DIR, StageConsole, new_log, stage_log, verbose_from_env
-from .kernel import FINISHED_WAIT, KERNEL_NAME, StageKernel, kernel_environment, kernel_exit, notebook_imports
+from .kernel import KERNEL_NAME, StageKernel, kernel_environment, kernel_exit, notebook_imports
 from .outputs import discard_backup, restore, set_aside
 from .report import clean_notebook, headline_of, render_html
 from .stages import notebook_parameters, read_stage
@@ -161,6 +161,7 @@ def _execute(
             cwd=str(root),
         )
     except pm.PapermillExecutionError as exc:
+        kernel.finish()  # it exits while the error is reported
         failed = _keep_failed(tmp, stage)
         if exc.ename in user_error_names():
             raise ImbalanceLabError(str(exc.evalue)) from None
@@ -178,7 +179,7 @@ def _execute(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    kernel.request_shutdown(wait=FINISHED_WAIT)  # it exits while the reports are written
+    kernel.finish()  # it exits while the reports are written
     nb = clean_notebook(nbformat.read(tmp, as_version=4))
     Path(tmp).unlink(missing_ok=True)
     write_bytes(info["report"], (nbformat.writes(nb) + "\n").encode())
