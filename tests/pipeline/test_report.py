@@ -86,3 +86,18 @@ def test_rendering_leaves_the_executed_notebook_as_it_was():
     before = copy.deepcopy(nb)
     report.render_html(copy.deepcopy(nb))
     assert nb == before
+
+
+def test_a_ready_exporter_renders_one_report_after_another_as_a_new_exporter_does():
+    exporter = report.html_exporter()
+    other = new_notebook(cells=[new_markdown_cell("# 1. Prepare", id="t"), new_code_cell("rows = 10", id="c")])
+    for nb in (executed_stage_notebook(), other, executed_stage_notebook()):
+        assert report.render_html(copy.deepcopy(nb), exporter=exporter) == report.render_html(copy.deepcopy(nb))
+
+
+def test_code_shown_in_a_report_is_escaped():
+    """The lab template's sanitizer is not run on highlighted code: the highlighting escapes it."""
+    nb = new_notebook(cells=[new_code_cell('note = "<script>alert(1)</script><img src=x onerror=y>"', id="c")])
+    page = report.render_html(nb).decode()
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

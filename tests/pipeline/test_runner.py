@@ -373,3 +373,23 @@ def test_render_html_keeps_a_figures_alternative_text():
     html = report.render_html(nb).decode()
     assert f'<img alt="Class balance &amp; &lt;prevalence&gt;" src="data:image/png;base64,{png}"/>' in html
     assert "No description has been provided" not in html
+
+
+def test_in_background_returns_the_result_or_raises_the_error_where_it_is_used():
+    import threading
+
+    started = threading.Event()
+
+    def make():
+        started.set()
+        return threading.current_thread().name
+
+    result = runner._in_background(make)
+    assert started.wait(10) and result() == "in-background"
+
+    def fail():
+        raise ImportError("no nbconvert here")
+
+    failing = runner._in_background(fail)  # nothing raised yet
+    with pytest.raises(ImportError, match="no nbconvert here"):
+        failing()

@@ -11,7 +11,7 @@
 4. sets the stage's outputs aside (:mod:`imbalance_lab.pipeline.outputs`), to put them back if
    it fails;
 5. executes the notebook with papermill in that kernel, injecting ``seed``, the stage's params
-   section and its paths;
+   section and its paths, while a thread builds the HTML exporter;
 6. asks the kernel to exit by itself (:meth:`~imbalance_lab.pipeline.kernel.StageKernel.finish`), removes papermill's volatile metadata and progress-bar output, so
    the executed notebook is byte-identical when nothing changed, and writes it and its HTML
    rendering atomically (:mod:`imbalance_lab.pipeline.report`) while the kernel exits; the
@@ -24,9 +24,7 @@ is raised as one line.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import importlib
 import json
 import logging
 import os
@@ -34,16 +32,19 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ImbalanceLabError, StageError, user_error_names
 from ..io import write_bytes
 from .console import LOG_DIR, StageConsole, new_log, stage_log, verbose_from_env
 from .kernel import KERNEL_NAME, StageKernel, kernel_environment, kernel_exit, notebook_imports
 from .outputs import discard_backup, restore, set_aside
-from .report import clean_notebook, headline_of, render_html
+from .report import clean_notebook, headline_of, html_exporter, render_html
 from .stages import notebook_parameters, read_stage
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def _execute(
     import nbformat
     from nbclient.exceptions import DeadKernelError
 
-    renderer = _import_in_background("nbconvert", "jinja2")  # while the kernel runs the notebook
+    exporter = _in_background(html_exporter)  # while the kernel runs the notebook
 
     RUNNING_DIR.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=RUNNING_DIR, prefix=f"{stage}.", suffix=".ipynb")
@@ -183,25 +184,34 @@ def _execute(
     nb = clean_notebook(nbformat.read(tmp, as_version=4))
     Path(tmp).unlink(missing_ok=True)
     write_bytes(info["report"], (nbformat.writes(nb) + "\n").encode())
-    renderer.join()
-    write_bytes(info["html"], render_html(copy.deepcopy(nb)))
+    write_bytes(info["html"], render_html(copy.deepcopy(nb), exporter=exporter()))
     log.info("wrote %s and %s", info["report"], info["html"])
     return headline_of(nb)
 
 
-def _import_in_background(*modules: str) -> threading.Thread:
-    """Import ``modules`` in a thread, so that their import time (nbconvert's is about 1.3 s)
-    overlaps the notebook's run in the kernel process instead of adding to it; an import that
-    fails here fails again, with its message, where the module is used."""
+def _in_background(make: Callable[[], T]) -> Callable[[], T]:
+    """Call ``make`` in a thread, so that its time (the HTML exporter's imports and templates:
+    1.3 s of nbconvert's import, 0.15 s of templates) overlaps the notebook's run in the kernel
+    process instead of adding to it. Returns a function that waits for the result and returns
+    it, or raises what ``make`` raised."""
+    outcome: dict[str, Any] = {}
 
     def work() -> None:
-        for name in modules:
-            with contextlib.suppress(Exception):
-                importlib.import_module(name)
+        try:
+            outcome["value"] = make()
+        except BaseException as exc:  # raised again where the result is used
+            outcome["error"] = exc
 
-    thread = threading.Thread(target=work, name="import-in-background", daemon=True)
+    thread = threading.Thread(target=work, name="in-background", daemon=True)
     thread.start()
-    return thread
+
+    def result() -> T:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    return result
 
 
 def _keep_failed(tmp: str, stage: str) -> Path:
