@@ -60,6 +60,41 @@ def test_warm_up_is_silent_and_the_kernel_process_is_gone_after_shutdown(tmp_pat
     assert not stage_kernel.manager.has_kernel or not stage_kernel._run_sync(stage_kernel.manager.is_alive)()
 
 
+def test_a_client_is_ready_when_the_kernel_answers_even_while_iopub_is_busy(tmp_path):
+    """jupyter_client's client waits for 0.2 s without an IOPub message after the kernel's answer:
+    while a kernel prints, it would wait until the printing stops (here 20 s)."""
+    stage_kernel = kernel.StageKernel(tmp_path)
+    run = stage_kernel._run_sync
+    try:
+        kc = stage_kernel.manager.client(session=stage_kernel.manager.session.clone())
+        kc.start_channels()
+        run(kc.wait_for_ready)(timeout=60)
+        reply = run(kc.execute_interactive)(
+            "import threading, time\n"
+            "def talk(until=time.monotonic() + 20):\n"
+            "    while time.monotonic() < until and not stop.wait(0.02):\n"
+            "        print('.', end='', flush=True)\n"
+            "stop = threading.Event()\n"
+            "talker = threading.Thread(target=talk, daemon=True)\n"
+            "talker.start()",
+            timeout=60,
+            output_hook=lambda msg: None,
+        )
+        assert reply["content"]["status"] == "ok"
+        other = stage_kernel.manager.client(session=stage_kernel.manager.session.clone())
+        other.start_channels()
+        run(other.wait_for_ready)(timeout=60)
+        out = []
+        run(other.execute_interactive)(
+            "alive = talker.is_alive(); stop.set(); print('talking', alive)",
+            timeout=60,
+            output_hook=lambda msg: out.append(msg["content"].get("text", "")),
+        )
+        assert "talking True" in "".join(out)
+    finally:
+        stage_kernel.shutdown()
+
+
 def test_shutdown_of_a_kernel_that_died_cleans_up(tmp_path):
     import os
     import signal

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -44,8 +45,67 @@ FINISHED_WAIT = 4.0
 _EXIT = "get_ipython().ask_exit()"
 
 
+#: Seconds a client waits for an IOPub message after the kernel's first reply, the sign that its
+#: IOPub subscription is connected (it asks again otherwise); jupyter_client's value.
+IOPUB_CHECK = 0.2
+
+
+@functools.cache
+def kernel_client_class() -> type:
+    """jupyter_client's asynchronous kernel client, with a :meth:`wait_for_ready` that returns as
+    soon as the kernel has answered.
+
+    jupyter_client's waits, after the kernel's answer, until no IOPub message has come for 0.2 s:
+    0.205 s measured against a round trip of 0.003 to 0.005 s, and a stage waits for the kernel
+    twice (:meth:`StageKernel.warm_up`, then papermill), while the kernel has nothing to do. This
+    one takes the messages already there instead; a client that runs code ignores IOPub messages
+    of other requests (nbclient does).
+    """
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class ReadyKernelClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+            """Wait until the kernel answers a kernel_info request and IOPub is connected.
+
+            Raises
+            ------
+            RuntimeError
+                The kernel died first, or did not answer within ``timeout`` seconds.
+            """
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    pass
+                else:
+                    if reply["msg_type"] == "kernel_info_reply":
+                        try:
+                            await self.iopub_channel.get_msg(timeout=IOPUB_CHECK)
+                        except Empty:
+                            pass
+                        else:
+                            self._handle_kernel_info_reply(reply)
+                            break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+            while True:  # the messages already there, without waiting for more
+                try:
+                    await self.iopub_channel.get_msg(timeout=0)
+                except Empty:
+                    break
+
+    return ReadyKernelClient
+
+
 def kernel_manager_class(stderr_path: Path | None = None) -> type:
-    """A kernel manager that starts this very interpreter as the kernel; with ``stderr_path``, the
+    """A kernel manager that starts this very interpreter as the kernel, its clients made by
+    :func:`kernel_client_class`; with ``stderr_path``, the
     kernel process's stderr is appended to that file instead of the terminal. (At shutdown
     ipykernel can print tracebacks from its closing sockets, e.g. ``ZMQError: Socket operation on
     non-socket``; they would break the one-line error of a failed stage.)"""
@@ -61,6 +121,9 @@ def kernel_manager_class(stderr_path: Path | None = None) -> type:
         processes: ClassVar[list[Any]] = []
         #: The clients of this manager's kernels (nbclient's too), to close when it shuts down.
         clients: ClassVar[list[Any]] = []
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**{"client_factory": kernel_client_class(), **kwargs})
 
         def client(self, **kwargs: Any) -> Any:
             kc = super().client(**kwargs)
