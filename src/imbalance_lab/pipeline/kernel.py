@@ -264,9 +264,9 @@ class StageKernel:
             self._silent_client().execute(_EXIT, silent=True, store_history=False, allow_stdin=False)
 
     def _silent_client(self) -> Any:
-        """The kernel's client for silent requests, its shell channel started; it has its own
-        copy of the session (two clients sharing one would reject each other's IOPub messages as
-        replayed)."""
+        """The kernel's client for silent requests, its shell and IOPub channels started (its
+        ``wait_for_ready`` needs IOPub); it has its own copy of the session (two clients sharing
+        one would reject each other's IOPub messages as replayed)."""
         if self._client is None:
             self._client = self.manager.client(session=self.manager.session.clone())
             self._client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)

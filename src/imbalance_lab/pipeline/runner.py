@@ -12,10 +12,11 @@
    it fails;
 5. executes the notebook with papermill in that kernel, injecting ``seed``, the stage's params
    section and its paths, while a thread builds the HTML exporter;
-6. asks the kernel to exit by itself (:meth:`~imbalance_lab.pipeline.kernel.StageKernel.finish`), removes papermill's volatile metadata and progress-bar output, so
-   the executed notebook is byte-identical when nothing changed, and writes it and its HTML
-   rendering atomically (:mod:`imbalance_lab.pipeline.report`) while the kernel exits; the
-   kernel process is gone when the stage ends, whether it succeeded or failed.
+6. asks the kernel to exit by itself (:meth:`~imbalance_lab.pipeline.kernel.StageKernel.finish`),
+   removes papermill's volatile metadata and progress-bar output, so the executed notebook is
+   byte-identical when nothing changed, and writes it and its HTML rendering atomically
+   (:mod:`imbalance_lab.pipeline.report`) while the kernel exits; the kernel process is gone
+   when the stage ends, whether it succeeded or failed.
 
 Only the Optuna study is not set aside: a killed tune run resumes it. On failure the executed
 notebook is kept in ``.imbalance-lab/failed/`` for debugging and a problem with the user's input
@@ -190,8 +191,8 @@ def _execute(
 
 
 def _in_background(make: Callable[[], T]) -> Callable[[], T]:
-    """Call ``make`` in a thread, so that its time (the HTML exporter's imports and templates:
-    1.3 s of nbconvert's import, 0.15 s of templates) overlaps the notebook's run in the kernel
+    """Call ``make`` in a thread, so that its time (the HTML exporter's: 1.3 s of nbconvert's
+    import, 0.2 s of a first rendering) overlaps the notebook's run in the kernel
     process instead of adding to it. Returns a function that waits for the result and returns
     it, or raises what ``make`` raised."""
     outcome: dict[str, Any] = {}
