@@ -73,7 +73,7 @@ def test_a_client_is_ready_when_the_kernel_answers_even_while_iopub_is_busy(tmp_
             "import threading, time\n"
             "def talk(until=time.monotonic() + 20):\n"
             "    while time.monotonic() < until and not stop.wait(0.02):\n"
-            "        print('.', end='', flush=True)\n"
+            "        print(end='\\n', flush=True)\n"
             "stop = threading.Event()\n"
             "talker = threading.Thread(target=talk, daemon=True)\n"
             "talker.start()",
@@ -86,7 +86,7 @@ def test_a_client_is_ready_when_the_kernel_answers_even_while_iopub_is_busy(tmp_
         run(other.wait_for_ready)(timeout=60)
         out = []
         run(other.execute_interactive)(
-            "alive = talker.is_alive(); stop.set(); print('talking', alive)",
+            "import sys\nalive = talker.is_alive(); stop.set(); sys.stdout.write(f'talking {alive}\\n')",
             timeout=60,
             output_hook=lambda msg: out.append(msg["content"].get("text", "")),
         )
