@@ -110,12 +110,15 @@ def test_shutdown_of_a_kernel_that_died_cleans_up(tmp_path):
 def test_a_finished_kernel_that_used_joblib_workers_exits_by_itself(tmp_path):
     """Asked to finish, a kernel whose cells ran joblib's workers exits by itself (status 0, where
     at a shutdown request it waited for the workers' resource tracker until it was terminated),
-    and its workers end with it."""
+    and its workers end with it. As in a stage: warmed up, then the cells run by a client with
+    the manager's session, as papermill's (the request to finish was lost when the warm-up's
+    client shared that session's id)."""
     import time
 
     stage_kernel = kernel.StageKernel(tmp_path, stderr_path=tmp_path / "kernel.log")
     try:
-        kc = stage_kernel.manager.client(session=stage_kernel.manager.session.clone())
+        stage_kernel.warm_up(["json"])
+        kc = stage_kernel.manager.client()
         kc.start_channels()
         run = stage_kernel._run_sync
         run(kc.wait_for_ready)(timeout=60)

@@ -265,10 +265,19 @@ class StageKernel:
 
     def _silent_client(self) -> Any:
         """The kernel's client for silent requests, its shell and IOPub channels started (its
-        ``wait_for_ready`` needs IOPub); it has its own copy of the session (two clients sharing
-        one would reject each other's IOPub messages as replayed)."""
+        ``wait_for_ready`` needs IOPub).
+
+        It has its own session, with an id of its own: the id is the client's identity on the
+        kernel's shell socket, and ipykernel hands an identity over to the client that connected
+        last (``ROUTER_HANDOVER``), so a request this client sent after papermill's client (which
+        has the manager's session) had connected was lost. (Two clients sharing one session
+        would also reject each other's IOPub messages as replayed.)"""
         if self._client is None:
-            self._client = self.manager.client(session=self.manager.session.clone())
+            from jupyter_client.session import new_id
+
+            session = self.manager.session.clone()
+            session.session = new_id()
+            self._client = self.manager.client(session=session)
             self._client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
         return self._client
 
