@@ -63,6 +63,8 @@ def test_warm_up_is_silent_and_the_kernel_process_is_gone_after_shutdown(tmp_pat
 def test_a_client_is_ready_when_the_kernel_answers_even_while_iopub_is_busy(tmp_path):
     """jupyter_client's client waits for 0.2 s without an IOPub message after the kernel's answer:
     while a kernel prints, it would wait until the printing stops (here 20 s)."""
+    from jupyter_client.session import new_id
+
     stage_kernel = kernel.StageKernel(tmp_path)
     run = stage_kernel._run_sync
     try:
@@ -81,7 +83,9 @@ def test_a_client_is_ready_when_the_kernel_answers_even_while_iopub_is_busy(tmp_
             output_hook=lambda msg: None,
         )
         assert reply["content"]["status"] == "ok"
-        other = stage_kernel.manager.client(session=stage_kernel.manager.session.clone())
+        session = stage_kernel.manager.session.clone()
+        session.session = new_id()  # its own identity: the kernel would hand kc's over to it
+        other = stage_kernel.manager.client(session=session)
         other.start_channels()
         run(other.wait_for_ready)(timeout=60)
         out = []
