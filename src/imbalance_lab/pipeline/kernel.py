@@ -205,9 +205,9 @@ class StageKernel:
     A kernel whose notebook has run is asked to exit by itself (:meth:`finish`), not sent a
     shutdown request: at a shutdown request ipykernel signals the kernel's child processes with
     SIGTERM until they are gone, and the resource trackers that joblib's workers start ignore
-    it, so the kernel waited (14 s) until it was terminated, before joblib could delete its
-    memory-mapped folders (they were left in ``/dev/shm``). Exiting by itself, it ends like a
-    Python program: joblib stops its workers and deletes its folders, the trackers see it go.
+    it, so the kernel waited (up to 14 s of signals) until it was terminated, and its exit
+    handlers never ran. Exiting by itself, it ends like a Python program: joblib stops its
+    workers and deletes its temporary folders, and the trackers see it go.
 
     Parameters
     ----------
